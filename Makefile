@@ -1,0 +1,48 @@
+# Kinanti developer commands. `make run` and `make test` work on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK := 1
+
+.PHONY: install run test test-fast lint format bench serve clean migration
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP) ## set up and run the demo on embedded defaults
+	$(BIN)/kinanti demo
+
+test: $(STAMP) ## the whole suite, on SQLite and PostgreSQL
+	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP) ## skip the slow Prefect end-to-end tests
+	$(BIN)/python -m pytest -q -m "not e2e"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+serve: $(STAMP) ## run the engine on this machine (Prefect server + all deployments)
+	$(BIN)/kinanti serve
+
+bench: $(STAMP)
+	$(BIN)/python bench/lifecycle.py
+	$(BIN)/python bench/notify.py
+	$(BIN)/python bench/iid.py
+
+migration: $(STAMP) ## regenerate the initial migration from the models (pre-release only)
+	$(BIN)/python scripts/regen_initial_migration.py
+
+clean:
+	rm -rf .kinanti .pytest_cache .mypy_cache .ruff_cache

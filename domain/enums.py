@@ -1,0 +1,145 @@
+"""Enumerations of the domain. Stored by value (``'planning'``), loaded back as the enum."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Stage(StrEnum):
+    """Lifecycle stage of an innovation (ours; see ``NATIONAL_STAGE`` for the ministry's)."""
+
+    PLANNING = "planning"
+    DEVELOPMENT = "development"
+    DEPLOYMENT = "deployment"
+    REPORTING = "reporting"
+    REPLICATION = "replication"
+
+
+class Outcome(StrEnum):
+    """Terminal outcome beside the stages; an innovation with an outcome no longer moves."""
+
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    DISCONTINUED = "discontinued"
+
+
+class NationalStage(StrEnum):
+    """The ministry's "tahapan" reported for an innovation."""
+
+    INISIATIF = "inisiatif"
+    UJI_COBA = "uji coba"
+    PENERAPAN = "penerapan"
+
+
+NATIONAL_STAGE: dict[Stage, NationalStage] = {
+    Stage.PLANNING: NationalStage.INISIATIF,
+    Stage.DEVELOPMENT: NationalStage.UJI_COBA,
+    Stage.DEPLOYMENT: NationalStage.PENERAPAN,
+    Stage.REPORTING: NationalStage.PENERAPAN,
+    Stage.REPLICATION: NationalStage.PENERAPAN,
+}
+
+
+class UnitKind(StrEnum):
+    OPD = "opd"
+    UPTD = "uptd"
+
+
+class Language(StrEnum):
+    ID = "id"
+    EN = "en"
+
+
+class Role(StrEnum):
+    """What a person may do. A person may hold several roles."""
+
+    BRIDA_OPERATOR = "brida_operator"
+    HEAD_OF_BRIDA = "head_of_brida"
+    REVIEWER = "reviewer"
+    INNOVATOR = "innovator"
+    UNIT_OFFICER = "unit_officer"
+    UNIT_HEAD = "unit_head"
+
+
+class Initiator(StrEnum):
+    KEPALA_DAERAH = "Kepala Daerah"
+    ANGGOTA_DPRD = "Anggota DPRD"
+    OPD = "OPD"
+    ASN = "ASN"
+    MASYARAKAT = "Masyarakat"
+
+
+class Jenis(StrEnum):
+    DIGITAL = "Digital"
+    NON_DIGITAL = "Non Digital"
+
+
+class Bentuk(StrEnum):
+    TATA_KELOLA = "Inovasi Tata Kelola Pemerintahan Daerah"
+    PELAYANAN_PUBLIK = "Inovasi Pelayanan Publik"
+    LAINNYA = "Inovasi Daerah lainnya sesuai Urusan Pemerintahan"
+
+
+class AdoptingAct(StrEnum):
+    """The act that adopts an implemented innovation (SK / Perkada / Perda)."""
+
+    SK = "SK"
+    PERKADA = "Perkada"
+    PERDA = "Perda"
+
+
+class GateDecisionKind(StrEnum):
+    APPROVE = "approve"
+    REVISE = "revise"
+    REJECT = "reject"
+
+
+class GateStatus(StrEnum):
+    OPEN = "open"
+    APPROVED = "approved"
+    REVISE = "revise"
+    REJECTED = "rejected"
+    CLOSED = "closed"  # closed without a decision (innovation withdrawn)
+
+
+class VerificationStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class StageStartStatus(StrEnum):
+    PENDING = "pending"
+    STARTED = "started"
+    DONE = "done"
+
+
+class ComplianceStatus(StrEnum):
+    COMPLIANT = "compliant"
+    ON_TRACK = "on_track"
+    AT_RISK = "at_risk"
+    NON_COMPLIANT = "non_compliant"
+    EXEMPT = "exempt"
+
+
+class ConsultationStatus(StrEnum):
+    BOOKED = "booked"
+    HELD = "held"
+    CANCELLED = "cancelled"
+
+
+BASIC_SERVICE_URUSAN: tuple[str, ...] = (
+    "Pendidikan",
+    "Kesehatan",
+    "Pekerjaan Umum dan Penataan Ruang",
+    "Perumahan Rakyat dan Kawasan Permukiman",
+    "Ketenteraman, Ketertiban Umum dan Pelindungan Masyarakat",
+    "Sosial",
+)

@@ -1,0 +1,192 @@
+"""The lifecycle as data: stages, the moves between them, who decides each gate.
+
+Pure rules; no I/O. ``domain.services`` applies them to the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from domain.enums import GateDecisionKind, Outcome, Role, Stage
+from domain.errors import (
+    IllegalTransitionError,
+    InnovationClosedError,
+    NotAuthorizedError,
+    RequirementMissingError,
+)
+
+STAGE_ORDER: tuple[Stage, ...] = (
+    Stage.PLANNING,
+    Stage.DEVELOPMENT,
+    Stage.DEPLOYMENT,
+    Stage.REPORTING,
+    Stage.REPLICATION,
+)
+
+#: Forward moves between stages. Every forward move passes the gate of the stage it leaves.
+TRANSITIONS: Mapping[Stage, frozenset[Stage]] = {
+    Stage.PLANNING: frozenset({Stage.DEVELOPMENT}),
+    Stage.DEVELOPMENT: frozenset({Stage.DEPLOYMENT}),
+    Stage.DEPLOYMENT: frozenset({Stage.REPORTING}),
+    Stage.REPORTING: frozenset({Stage.REPLICATION}),
+    Stage.REPLICATION: frozenset(),
+}
+
+#: Stages that end in a gate (a human decision before the next stage).
+GATED_STAGES: frozenset[Stage] = frozenset(s for s, nxt in TRANSITIONS.items() if nxt)
+
+#: Terminal outcomes and the stages they may be reached from.
+OUTCOME_FROM: Mapping[Outcome, frozenset[Stage]] = {
+    Outcome.REJECTED: GATED_STAGES,
+    Outcome.WITHDRAWN: frozenset({Stage.PLANNING, Stage.DEVELOPMENT, Stage.DEPLOYMENT}),
+    Outcome.DISCONTINUED: frozenset({Stage.DEPLOYMENT, Stage.REPORTING, Stage.REPLICATION}),
+}
+
+_BRIDA_REVIEW = frozenset({Role.REVIEWER, Role.BRIDA_OPERATOR, Role.HEAD_OF_BRIDA})
+
+#: Who may decide the gate at the end of each stage. The last gate before replication is the
+#: head of Brida's final approval.
+GATE_DECIDERS: Mapping[Stage, frozenset[Role]] = {
+    Stage.PLANNING: _BRIDA_REVIEW,
+    Stage.DEVELOPMENT: _BRIDA_REVIEW,
+    Stage.DEPLOYMENT: frozenset({Role.REVIEWER, Role.HEAD_OF_BRIDA}),
+    Stage.REPORTING: frozenset({Role.HEAD_OF_BRIDA}),
+}
+
+
+def next_stage(stage: Stage) -> Stage | None:
+    """The stage after ``stage`` in the lifecycle, or ``None`` after the last one."""
+    following = TRANSITIONS[stage]
+    return next(iter(following)) if following else None
+
+
+def check_transition(current: Stage, target: Stage, outcome: Outcome | None) -> None:
+    """Raise a named error unless ``current -> target`` is in the transition table."""
+    if outcome is not None:
+        raise InnovationClosedError(
+            f"the innovation has ended ({outcome.value}); it cannot move to {target.value}"
+        )
+    if target not in TRANSITIONS[current]:
+        allowed = ", ".join(s.value for s in TRANSITIONS[current]) or "none (last stage)"
+        raise IllegalTransitionError(
+            f"cannot move from {current.value} to {target.value}; allowed: {allowed}"
+        )
+
+
+def check_outcome(current: Stage, outcome: Outcome, existing: Outcome | None) -> None:
+    """Raise a named error unless ``outcome`` may end an innovation at ``current``."""
+    if existing is not None:
+        raise InnovationClosedError(f"the innovation has already ended ({existing.value})")
+    if current not in OUTCOME_FROM[outcome]:
+        allowed = ", ".join(s.value for s in STAGE_ORDER if s in OUTCOME_FROM[outcome])
+        raise IllegalTransitionError(
+            f"an innovation at {current.value} cannot be {outcome.value}; only at: {allowed}"
+        )
+
+
+@dataclass(frozen=True)
+class GateFacts:
+    """What the gate rules need to know, read from the database by the service layer."""
+
+    stage: Stage
+    decider_roles: frozenset[Role]
+    decider_unit_ids: frozenset[int]
+    owner_unit_ids: frozenset[int]  # the owning unit and, for a UPTD, its parent OPD
+    proposal_problems: tuple[str, ...]
+    has_trial_scorecard: bool
+    has_adopting_act: bool
+    evidence_count: int
+    missing_mandatory_indicators: tuple[str, ...]
+
+
+Guard = Callable[[GateFacts], str | None]
+
+
+def _proposal_complete(facts: GateFacts) -> str | None:
+    if facts.proposal_problems:
+        return "the proposal is incomplete: " + "; ".join(facts.proposal_problems)
+    return None
+
+
+def _trial_scorecard(facts: GateFacts) -> str | None:
+    if not facts.has_trial_scorecard:
+        return "a trial (uji coba) evaluation scorecard is required before approval"
+    return None
+
+
+def _adopting_act_and_evidence(facts: GateFacts) -> str | None:
+    if not facts.has_adopting_act:
+        return "the adopting act (SK / Perkada / Perda) is required before approval"
+    if facts.evidence_count == 0:
+        return "at least one piece of implementation evidence is required before approval"
+    return None
+
+
+def _mandatory_indicators(facts: GateFacts) -> str | None:
+    if facts.missing_mandatory_indicators:
+        return "mandatory IID indicators lack evidence: " + ", ".join(
+            facts.missing_mandatory_indicators
+        )
+    return None
+
+
+#: What must be present before a gate may be approved (revise and reject need nothing).
+APPROVAL_GUARDS: Mapping[Stage, tuple[Guard, ...]] = {
+    Stage.PLANNING: (_proposal_complete,),
+    Stage.DEVELOPMENT: (_trial_scorecard,),
+    Stage.DEPLOYMENT: (_adopting_act_and_evidence,),
+    Stage.REPORTING: (_mandatory_indicators,),
+}
+
+
+def check_gate_decision(facts: GateFacts, decision: GateDecisionKind) -> None:
+    """Raise ``NotAuthorizedError`` or ``RequirementMissingError`` if the decision is refused."""
+    allowed = GATE_DECIDERS[facts.stage]
+    if not facts.decider_roles & allowed:
+        names = ", ".join(sorted(r.value for r in allowed))
+        raise NotAuthorizedError(f"the {facts.stage.value} gate can only be decided by: {names}")
+    if facts.decider_unit_ids & facts.owner_unit_ids:
+        raise NotAuthorizedError(
+            "a reviewer from the owning unit cannot decide its own innovation's gate"
+        )
+    if decision is GateDecisionKind.APPROVE:
+        problems = [p for guard in APPROVAL_GUARDS[facts.stage] if (p := guard(facts))]
+        if problems:
+            raise RequirementMissingError("; ".join(problems))
+
+
+MIN_DESIGN_WORDS = 300
+
+
+def proposal_problems(
+    *,
+    title: str,
+    design: str | None,
+    goals: str | None,
+    benefits: str | None,
+    budget: object | None,
+    urusan_main: str | None,
+    tematik: str | None,
+) -> tuple[str, ...]:
+    """What a proposal lacks before the planning gate (national profile, PP 38/2017)."""
+    problems: list[str] = []
+    words = len((design or "").split())
+    if words < MIN_DESIGN_WORDS:
+        problems.append(
+            f"design narrative (rancang bangun) has {words} words; at least "
+            f"{MIN_DESIGN_WORDS} are required"
+        )
+    for name, value in (
+        ("goals (tujuan)", goals),
+        ("benefits (manfaat)", benefits),
+        ("main government affair (urusan)", urusan_main),
+        ("theme (tematik)", tematik),
+    ):
+        if not value or not str(value).strip():
+            problems.append(f"{name} is empty")
+    if budget is None:
+        problems.append("required budget (anggaran) is not stated")
+    if not title.strip():
+        problems.append("name is empty")
+    return tuple(problems)

@@ -1,0 +1,469 @@
+"""SQLAlchemy 2 typed ORM models: Kinanti's database is the source of truth.
+
+Relationships are ``lazy="raise"``: load what you need explicitly (``selectinload``) so no
+query hides in an attribute access.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from enum import Enum as PyEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from domain.enums import (
+    AdoptingAct,
+    Bentuk,
+    ComplianceStatus,
+    ConsultationStatus,
+    GateDecisionKind,
+    GateStatus,
+    Initiator,
+    Jenis,
+    Language,
+    OutboxStatus,
+    Outcome,
+    Role,
+    Stage,
+    StageStartStatus,
+    UnitKind,
+    VerificationStatus,
+)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    """Timezone-aware now in UTC (the only clock the domain uses)."""
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Stores UTC; always returns aware datetimes (SQLite forgets the zone otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware UTC datetime")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def enum_column(enum: type[PyEnum], length: int = 32) -> Enum:
+    """A portable enum column stored by value (``'planning'``), loaded as the enum."""
+    return Enum(
+        enum,
+        native_enum=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+        create_constraint=False,
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dt.datetime: UTCDateTime()}
+
+
+class TimestampMixin:
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Unit(TimestampMixin, Base):
+    """An OPD or a UPTD (which belongs to exactly one parent OPD)."""
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[UnitKind] = mapped_column(enum_column(UnitKind, 8))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    head_name: Mapped[str | None] = mapped_column(String(200))
+    head_email: Mapped[str | None] = mapped_column(String(254))
+    officer_name: Mapped[str | None] = mapped_column(String(200))
+    officer_email: Mapped[str | None] = mapped_column(String(254))
+    language: Mapped[Language] = mapped_column(enum_column(Language, 4), default=Language.ID)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    parent: Mapped[Unit | None] = relationship(remote_side=[id], lazy="raise")
+
+
+class Person(TimestampMixin, Base):
+    """A person Kinanti knows by email: Brida staff, reviewers, innovators, unit officers."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    language: Mapped[Language] = mapped_column(enum_column(Language, 4), default=Language.ID)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    unit: Mapped[Unit | None] = relationship(lazy="raise")
+    roles: Mapped[list[PersonRole]] = relationship(
+        lazy="raise", cascade="all, delete-orphan", back_populates="person"
+    )
+
+
+class PersonRole(Base):
+    __tablename__ = "person_roles"
+    __table_args__ = (UniqueConstraint("person_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    role: Mapped[Role] = mapped_column(enum_column(Role))
+
+    person: Mapped[Person] = relationship(lazy="raise", back_populates="roles")
+
+
+class Innovation(TimestampMixin, Base):
+    """One innovation, with the national profile fields (Profil Inovasi)."""
+
+    __tablename__ = "innovations"
+    __table_args__ = (Index("ix_innovations_year_stage", "year", "stage"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    stage: Mapped[Stage] = mapped_column(enum_column(Stage), default=Stage.PLANNING)
+    outcome: Mapped[Outcome | None] = mapped_column(enum_column(Outcome))
+    revision_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    initiator: Mapped[Initiator] = mapped_column(enum_column(Initiator, 20))
+    initiator_name: Mapped[str | None] = mapped_column(String(200))
+    jenis: Mapped[Jenis] = mapped_column(enum_column(Jenis, 16))
+    bentuk: Mapped[Bentuk] = mapped_column(enum_column(Bentuk, 80))
+    urusan_main: Mapped[str] = mapped_column(String(120))
+    urusan_other: Mapped[list[str]] = mapped_column(JSON, default=list)
+    tematik: Mapped[str | None] = mapped_column(String(120))
+    trial_start: Mapped[dt.date | None] = mapped_column(Date)
+    implementation_start: Mapped[dt.date | None] = mapped_column(Date)
+    latest_development: Mapped[str | None] = mapped_column(Text)
+    design: Mapped[str | None] = mapped_column(Text)
+    goals: Mapped[str | None] = mapped_column(Text)
+    benefits: Mapped[str | None] = mapped_column(Text)
+    results: Mapped[str | None] = mapped_column(Text)
+    budget: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    adopting_act: Mapped[AdoptingAct | None] = mapped_column(enum_column(AdoptingAct, 16))
+    adopting_act_number: Mapped[str | None] = mapped_column(String(120))
+    consultation_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    replicable: Mapped[bool] = mapped_column(Boolean, default=False)
+    origin_id: Mapped[int | None] = mapped_column(ForeignKey("innovations.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    unit: Mapped[Unit] = relationship(lazy="raise")
+    origin: Mapped[Innovation | None] = relationship(remote_side=[id], lazy="raise")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class StageHistory(Base):
+    """Append-only record of every stage change and terminal outcome."""
+
+    __tablename__ = "stage_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    innovation_id: Mapped[int] = mapped_column(ForeignKey("innovations.id"), index=True)
+    from_stage: Mapped[Stage | None] = mapped_column(enum_column(Stage))
+    to_stage: Mapped[Stage] = mapped_column(enum_column(Stage))
+    outcome: Mapped[Outcome | None] = mapped_column(enum_column(Outcome))
+    actor: Mapped[str] = mapped_column(String(254))
+    reason: Mapped[str | None] = mapped_column(Text)
+    flow_run_id: Mapped[str | None] = mapped_column(String(64))
+    occurred_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class GateRequest(Base):
+    """A gate waiting for (or given) a human decision at the end of a stage.
+
+    ``round`` counts reopenings after a revision. The open gate lives here, not only in
+    Prefect: it can be reopened from the database if its flow run is lost.
+    """
+
+    __tablename__ = "gate_requests"
+    __table_args__ = (UniqueConstraint("innovation_id", "stage", "round"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    innovation_id: Mapped[int] = mapped_column(ForeignKey("innovations.id"), index=True)
+    stage: Mapped[Stage] = mapped_column(enum_column(Stage))
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[GateStatus] = mapped_column(enum_column(GateStatus), default=GateStatus.OPEN)
+    flow_run_id: Mapped[str | None] = mapped_column(String(64))
+    opened_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    due_at: Mapped[dt.datetime | None] = mapped_column()
+    decided_at: Mapped[dt.datetime | None] = mapped_column()
+    decision: Mapped[GateDecisionKind | None] = mapped_column(enum_column(GateDecisionKind))
+    decided_by: Mapped[str | None] = mapped_column(String(254))
+    reason: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    reminded_at: Mapped[dt.datetime | None] = mapped_column()
+    escalated_at: Mapped[dt.datetime | None] = mapped_column()
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    innovation: Mapped[Innovation] = relationship(lazy="raise")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class GateDecisionRecord(Base):
+    """Every decision given at a gate, accepted or refused (with why)."""
+
+    __tablename__ = "gate_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gate_id: Mapped[int] = mapped_column(ForeignKey("gate_requests.id"), index=True)
+    decision: Mapped[GateDecisionKind] = mapped_column(enum_column(GateDecisionKind))
+    reviewer: Mapped[str] = mapped_column(String(254))
+    reason: Mapped[str | None] = mapped_column(Text)
+    accepted: Mapped[bool] = mapped_column(Boolean)
+    refusal: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(16), default="cli")
+    flow_run_id: Mapped[str | None] = mapped_column(String(64))
+    occurred_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Evaluation(Base):
+    """A scorecard given at a stage (trial evaluation against the five PP 38/2017 criteria)."""
+
+    __tablename__ = "evaluations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    innovation_id: Mapped[int] = mapped_column(ForeignKey("innovations.id"), index=True)
+    stage: Mapped[Stage] = mapped_column(enum_column(Stage))
+    evaluator: Mapped[str] = mapped_column(String(254))
+    scores: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    total: Mapped[Decimal] = mapped_column(Numeric(8, 2))
+    recommendation: Mapped[str | None] = mapped_column(String(40))
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class IndicatorClaim(TimestampMixin, Base):
+    """A claimed IID indicator level with its evidence and verification.
+
+    SID claims belong to an innovation; SPD claims (the region's) have no innovation.
+    Changing the claimed level or the evidence resets verification to pending.
+    """
+
+    __tablename__ = "indicator_claims"
+    __table_args__ = (
+        UniqueConstraint("year", "aspect", "innovation_id", "indicator"),
+        Index("ix_indicator_claims_innovation", "innovation_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    aspect: Mapped[str] = mapped_column(String(3))  # "sid" or "spd"
+    innovation_id: Mapped[int | None] = mapped_column(ForeignKey("innovations.id"))
+    indicator: Mapped[str] = mapped_column(String(40))
+    claimed_level: Mapped[int] = mapped_column(Integer)
+    file_path: Mapped[str | None] = mapped_column(String(500))
+    file_name: Mapped[str | None] = mapped_column(String(255))
+    link: Mapped[str | None] = mapped_column(String(1000))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    size_bytes: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[VerificationStatus] = mapped_column(
+        enum_column(VerificationStatus), default=VerificationStatus.PENDING
+    )
+    verified_level: Mapped[int | None] = mapped_column(Integer)
+    verification_reason: Mapped[str | None] = mapped_column(Text)
+    verified_by: Mapped[str | None] = mapped_column(String(254))
+    verified_at: Mapped[dt.datetime | None] = mapped_column()
+    claimed_by: Mapped[str | None] = mapped_column(String(254))
+
+
+class Consultation(TimestampMixin, Base):
+    """A Klinik Kinanti session between Brida, an innovator (mentor) and a unit."""
+
+    __tablename__ = "consultations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    innovation_id: Mapped[int | None] = mapped_column(ForeignKey("innovations.id"), index=True)
+    mentor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    stage: Mapped[Stage] = mapped_column(enum_column(Stage), default=Stage.PLANNING)
+    scheduled_at: Mapped[dt.datetime] = mapped_column()
+    topic: Mapped[str] = mapped_column(String(300))
+    notes: Mapped[str | None] = mapped_column(Text)
+    follow_ups: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[ConsultationStatus] = mapped_column(
+        enum_column(ConsultationStatus), default=ConsultationStatus.BOOKED
+    )
+
+
+class OutboxMessage(Base):
+    """An email to deliver, written in the transaction of the change that causes it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    template: Mapped[str] = mapped_column(String(60))
+    language: Mapped[Language] = mapped_column(enum_column(Language, 4))
+    recipient_email: Mapped[str] = mapped_column(String(254))
+    recipient_name: Mapped[str | None] = mapped_column(String(200))
+    context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    innovation_id: Mapped[int | None] = mapped_column(ForeignKey("innovations.id"), index=True)
+    status: Mapped[OutboxStatus] = mapped_column(
+        enum_column(OutboxStatus), default=OutboxStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column()
+    message_id: Mapped[str | None] = mapped_column(String(300))
+    delivered_to: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class DomainEventRecord(Base):
+    """Every domain event, recorded in the transaction that caused it, then announced to
+    Prefect (``announced_at``); the reconciler announces what a crash left unannounced."""
+
+    __tablename__ = "domain_events"
+    __table_args__ = (Index("ix_domain_events_unannounced", "announced_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    innovation_id: Mapped[int | None] = mapped_column(ForeignKey("innovations.id"), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    flow_run_id: Mapped[str | None] = mapped_column(String(64))
+    occurred_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    announced_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class StageStart(Base):
+    """Durable hand-off: "this innovation's lifecycle must run from this stage".
+
+    Written in the transaction that moves the innovation; the flow run that picks it up is
+    recorded in ``flow_run_id``; the reconciler starts rows left pending.
+    """
+
+    __tablename__ = "stage_starts"
+    __table_args__ = (UniqueConstraint("innovation_id", "stage", "attempt"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    innovation_id: Mapped[int] = mapped_column(ForeignKey("innovations.id"), index=True)
+    stage: Mapped[Stage] = mapped_column(enum_column(Stage))
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[StageStartStatus] = mapped_column(
+        enum_column(StageStartStatus), default=StageStartStatus.PENDING
+    )
+    flow_run_id: Mapped[str | None] = mapped_column(String(64))
+    requested_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column()
+    done_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class StageWork(Base):
+    """Marks a stage's work as done for one round, so a re-run flow does not repeat it."""
+
+    __tablename__ = "stage_work"
+    __table_args__ = (UniqueConstraint("innovation_id", "stage", "round"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    innovation_id: Mapped[int] = mapped_column(ForeignKey("innovations.id"), index=True)
+    stage: Mapped[Stage] = mapped_column(enum_column(Stage))
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    flow_run_id: Mapped[str | None] = mapped_column(String(64))
+    done_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ComplianceRecord(Base):
+    """A unit's yearly obligation (at least one innovation carried out)."""
+
+    __tablename__ = "compliance"
+    __table_args__ = (UniqueConstraint("unit_id", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    status: Mapped[ComplianceStatus] = mapped_column(enum_column(ComplianceStatus, 20))
+    innovations_counted: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str | None] = mapped_column(Text)
+    exempt_reason: Mapped[str | None] = mapped_column(Text)
+    special_evaluation: Mapped[bool] = mapped_column(Boolean, default=False)
+    special_evaluation_at: Mapped[dt.datetime | None] = mapped_column()
+    warned_at: Mapped[dt.datetime | None] = mapped_column()
+    evaluated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class RegionIndicator(Base):
+    """Reference row kept for SQL scoring: weight per (year, aspect, indicator).
+
+    Loaded from the packaged catalogue by ``kinanti db upgrade`` / the scoring code so that
+    portfolio-wide IID figures are computed set-based in SQL.
+    """
+
+    __tablename__ = "iid_weights"
+    __table_args__ = (UniqueConstraint("year", "aspect", "indicator"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    aspect: Mapped[str] = mapped_column(String(3))
+    indicator: Mapped[str] = mapped_column(String(40))
+    weight: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    mandatory: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+__all__ = [
+    "Base",
+    "ComplianceRecord",
+    "Consultation",
+    "DomainEventRecord",
+    "Evaluation",
+    "GateDecisionRecord",
+    "GateRequest",
+    "IndicatorClaim",
+    "Innovation",
+    "OutboxMessage",
+    "Person",
+    "PersonRole",
+    "RegionIndicator",
+    "StageHistory",
+    "StageStart",
+    "StageWork",
+    "Unit",
+]

@@ -1,0 +1,149 @@
+"""Pydantic models for input at the edge (files, CLI, forms) and output (JSON listings).
+
+Limits here match the database columns so invalid text never reaches a half-written row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from domain.enums import AdoptingAct, Bentuk, Initiator, Jenis, Language, Role, UnitKind
+
+Code = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_upper=True, min_length=2, max_length=32),
+]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)]
+
+_CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9._-]*$")
+
+
+def _check_code(value: str) -> str:
+    if not _CODE_RE.match(value):
+        raise ValueError("use letters, digits, '.', '_' or '-' only (e.g. DINKES or PKM-AMPENAN)")
+    return value
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class UnitIn(_Input):
+    """A unit record in ``units.yaml`` / ``units.csv``."""
+
+    code: Code
+    name: Name
+    kind: UnitKind
+    parent: Code | None = Field(None, description="Code of the parent OPD (UPTD only)")
+    head_name: Name | None = None
+    head_email: EmailStr | None = None
+    officer_name: Name | None = None
+    officer_email: EmailStr | None = None
+    language: Language = Language.ID
+    active: bool = True
+
+    _code = field_validator("code")(_check_code)
+
+    @model_validator(mode="after")
+    def _parent_matches_kind(self) -> UnitIn:
+        if self.kind is UnitKind.UPTD and not self.parent:
+            raise ValueError("a UPTD must name its parent OPD in 'parent'")
+        if self.kind is UnitKind.OPD and self.parent:
+            raise ValueError("an OPD has no parent; remove 'parent' or set kind: uptd")
+        return self
+
+
+class PersonIn(_Input):
+    """A person record in ``people.yaml`` / ``people.csv``."""
+
+    email: EmailStr
+    name: Name
+    roles: list[Role] = Field(min_length=1)
+    unit: Code | None = Field(None, description="Code of the person's unit, if any")
+    phone: Annotated[str, StringConstraints(max_length=40)] | None = None
+    language: Language = Language.ID
+    active: bool = True
+
+    @field_validator("email")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        return value.lower()
+
+    @model_validator(mode="after")
+    def _unit_roles_need_unit(self) -> PersonIn:
+        if {Role.UNIT_OFFICER, Role.UNIT_HEAD} & set(self.roles) and not self.unit:
+            raise ValueError("unit_officer and unit_head must name their 'unit'")
+        return self
+
+
+class InnovationIn(_Input):
+    """An innovation proposal (the national profile fields) in ``innovations.yaml``."""
+
+    code: Annotated[
+        str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=3, max_length=40)
+    ]
+    title: Name
+    unit: Code
+    year: int = Field(ge=2000, le=2100)
+    initiator: Initiator
+    initiator_name: Name | None = None
+    jenis: Jenis
+    bentuk: Bentuk
+    urusan_main: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)
+    ]
+    urusan_other: list[ShortText] = Field(default_factory=list, max_length=10)
+    tematik: ShortText | None = None
+    trial_start: dt.date | None = None
+    implementation_start: dt.date | None = None
+    latest_development: LongText | None = None
+    design: LongText | None = None
+    goals: LongText | None = None
+    benefits: LongText | None = None
+    results: LongText | None = None
+    budget: Decimal | None = Field(None, ge=0, max_digits=18, decimal_places=2)
+    adopting_act: AdoptingAct | None = None
+    adopting_act_number: ShortText | None = None
+    consultation_requested: bool = False
+    origin: str | None = Field(None, description="Code of the innovation this one replicates")
+
+    _code = field_validator("code")(_check_code)
+
+    @field_validator("origin")
+    @classmethod
+    def _origin_upper(cls, value: str | None) -> str | None:
+        return value.strip().upper() if value else None
+
+
+class GateDecisionIn(_Input):
+    """A gate decision as given from the CLI or the Prefect UI form."""
+
+    decision: Annotated[str, StringConstraints(to_lower=True)]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = ""
+    reviewer: EmailStr
+
+
+class ScorecardIn(_Input):
+    """Trial evaluation against the five criteria of PP 38/2017 (1 = poor .. 5 = excellent)."""
+
+    renewal: int = Field(ge=1, le=5, description="Contains renewal (kebaruan)")
+    benefit: int = Field(ge=1, le=5, description="Benefits the region or citizens")
+    no_burden: int = Field(ge=1, le=5, description="No burden on citizens beyond the rules")
+    authority: int = Field(ge=1, le=5, description="Within the region's authority")
+    replicable: int = Field(ge=1, le=5, description="Can be replicated")
+    notes: Annotated[str, StringConstraints(max_length=2000)] | None = None

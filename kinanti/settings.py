@@ -1,0 +1,91 @@
+"""One settings object, built once (``get_settings()``), read from ``KINANTI_*`` variables.
+
+Every setting has an embedded default that works on a fresh machine: SQLite and the
+outbox folder under ``.kinanti/``, emails written as files.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.enums import Language, Stage
+
+
+class Settings(BaseSettings):
+    """Kinanti's configuration. Environment variables use the ``KINANTI_`` prefix."""
+
+    model_config = SettingsConfigDict(env_prefix="KINANTI_", env_file=".env", extra="ignore")
+
+    home: Path = Field(Path(".kinanti"), description="Folder for embedded data and files")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default: SQLite file <home>/kinanti.db"
+    )
+    region_code: str = Field("5271", description="Kemendagri code of the region")
+    region_name: str = Field("Kota Mataram", description="Name of the region (tenant)")
+    language: Language = Field(Language.ID, description="Default language of user-facing text")
+    base_url: str = Field(
+        "http://127.0.0.1:4200", description="Base URL of the Prefect UI used in email links"
+    )
+
+    gate_timeout_days: float = Field(14, gt=0, description="How long a gate waits (days)")
+    reminder_after_days: float = Field(3, gt=0, description="Remind reviewers after (days)")
+    escalate_after_days: float = Field(7, gt=0, description="Escalate to head of Brida (days)")
+    revision_reminder_days: float = Field(5, gt=0, description="Remind units to resubmit (days)")
+    compliance_counting_stage: Stage = Field(
+        Stage.DEVELOPMENT,
+        description="Stage an innovation must reach in the year for its unit to comply",
+    )
+    compliance_warning_month: int = Field(
+        10, ge=1, le=12, description="From this month on, units without innovation are at risk"
+    )
+
+    email_backend: Literal["file", "smtp"] = Field("file", description="file or smtp")
+    outbox_dir: Path | None = Field(None, description="Where the file sender writes .eml")
+    mail_from: str = Field("Brida Kota Mataram <kinanti@brida.mataramkota.go.id>")
+    brida_email: str = Field(
+        "brida@mataramkota.go.id", description="Brida's desk: told about failed deliveries"
+    )
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout: float = Field(20.0, gt=0)
+    outbox_batch_size: int = Field(500, gt=0)
+    outbox_max_attempts: int = Field(8, gt=0)
+
+    evidence_dir: Path | None = Field(None, description="Where evidence files are stored")
+    evidence_max_bytes: int = Field(20 * 1024 * 1024, gt=0)
+
+    prefect_work_pool: str = Field("kinanti", description="Process work pool for scale-out")
+    runner_limit: int = Field(4, gt=0, description="Concurrent flow runs of `kinanti serve`")
+
+    @field_validator("database_url")
+    @classmethod
+    def _no_blank_url(cls, value: str | None) -> str | None:
+        return value or None
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'kinanti.db').resolve()}"
+
+    @property
+    def resolved_outbox_dir(self) -> Path:
+        return (self.outbox_dir or self.home / "outbox").resolve()
+
+    @property
+    def resolved_evidence_dir(self) -> Path:
+        return (self.evidence_dir or self.home / "evidence").resolve()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return Settings()

@@ -87,3 +87,27 @@ def fresh_database(tmp_path: Path, database_urls: dict[str, str]) -> Iterator[st
 
 
 pytest_plugins = ["tests.factories"]
+
+
+@pytest.fixture(scope="session")
+def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Prefect API (the test harness: a fresh server on a migrated SQLite database).
+
+    Session-scoped (one server start, ~7 s); flow heartbeats off (PREFECT_NOTES.md). Yields
+    the API URL.
+    """
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        PREFECT_HOME,
+        temporary_settings,
+    )
+    from prefect.testing.utilities import prefect_test_harness
+
+    home = tmp_path_factory.mktemp("prefect-home")
+    with temporary_settings(
+        updates={PREFECT_HOME: str(home), PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
+    ), prefect_test_harness(server_startup_timeout=60):
+        yield str(PREFECT_API_URL.value())

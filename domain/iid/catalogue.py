@@ -1,0 +1,202 @@
+"""The IID catalogue of a year, shipped as data: ``domain/iid/catalogues/<year>.yaml``.
+
+A file holds the year's SID indicators (code, Indonesian and English name, weight,
+mandatory flag, three level texts, evidence guidance), SPD indicators, the minimum divisor
+``k``, the count term (factor, cap and the basic-service rule) and the band thresholds.
+A file may say ``based_on: <year>`` to inherit everything it does not set itself.
+Loaded once per process and validated (SID weights sum to 37; codes unique).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ValidationError as PydanticValidationError
+
+from domain.errors import NotFoundError, ValidationError
+
+SID_WEIGHT_TOTAL = Decimal(37)
+LEVELS = (1, 2, 3)
+_PACKAGE = "domain.iid.catalogues"
+
+
+class Name(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    en: str
+
+    def in_lang(self, lang: str) -> str:
+        return self.en if lang == "en" else self.id
+
+
+class Indicator(BaseModel):
+    """One indicator: score = weight x level (1..3); 0 when empty or not accepted."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str = Field(pattern=r"^(sid|spd)\d{2}_[a-z0-9_]+$", max_length=40)
+    name: Name
+    weight: Decimal = Field(gt=0, max_digits=6, decimal_places=2)
+    mandatory: bool = False
+    levels: tuple[str, str, str] = (
+        "Tingkat 1 (lihat pedoman teknis tahun berjalan)",
+        "Tingkat 2 (lihat pedoman teknis tahun berjalan)",
+        "Tingkat 3 (lihat pedoman teknis tahun berjalan)",
+    )
+    evidence: str = "Dokumen pendukung sesuai pedoman teknis (PDF, gambar atau tautan video)."
+
+    @property
+    def aspect(self) -> str:
+        return self.code[:3]
+
+    @property
+    def max_score(self) -> Decimal:
+        return self.weight * 3
+
+
+class CountTerm(BaseModel):
+    """JumlahInovasi = factor x min(n, cap); 0 unless the basic-service rule holds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    factor: Decimal = Field(ge=0)
+    cap: int = Field(gt=0)
+    min_basic_service_affairs: int | None = Field(None, ge=1, le=6)
+
+
+class Bands(BaseModel):
+    """Sangat Inovatif when IID > ``sangat_inovatif_above``; Inovatif when IID >=
+    ``inovatif_from``; Kurang Inovatif below; Tidak Dapat Dinilai with no innovation."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sangat_inovatif_above: Decimal
+    inovatif_from: Decimal
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Bands:
+        if not self.inovatif_from < self.sangat_inovatif_above:
+            raise ValueError("inovatif_from must be below sangat_inovatif_above")
+        return self
+
+
+class Catalogue(BaseModel):
+    """Everything the IID of one year needs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    year: int
+    k: int = Field(gt=0, description="Minimum divisor of the SID sum")
+    max_total: Decimal = Decimal(250)
+    count_term: CountTerm
+    bands: Bands
+    spd_assumed: bool = False
+    sid: tuple[Indicator, ...]
+    spd: tuple[Indicator, ...]
+
+    @field_validator("sid")
+    @classmethod
+    def _sid_weights(cls, value: tuple[Indicator, ...]) -> tuple[Indicator, ...]:
+        total = sum((i.weight for i in value), Decimal(0))
+        if total != SID_WEIGHT_TOTAL:
+            raise ValueError(f"SID weights sum to {total}, expected {SID_WEIGHT_TOTAL}")
+        if any(i.aspect != "sid" for i in value):
+            raise ValueError("every SID indicator code starts with 'sid'")
+        return value
+
+    @field_validator("spd")
+    @classmethod
+    def _spd_codes(cls, value: tuple[Indicator, ...]) -> tuple[Indicator, ...]:
+        if any(i.aspect != "spd" for i in value):
+            raise ValueError("every SPD indicator code starts with 'spd'")
+        return value
+
+    @model_validator(mode="after")
+    def _unique_codes(self) -> Catalogue:
+        codes = [i.code for i in (*self.sid, *self.spd)]
+        dupes = sorted({c for c in codes if codes.count(c) > 1})
+        if dupes:
+            raise ValueError(f"indicator codes repeat: {', '.join(dupes)}")
+        return self
+
+    def indicators(self, aspect: str) -> tuple[Indicator, ...]:
+        if aspect == "sid":
+            return self.sid
+        if aspect == "spd":
+            return self.spd
+        raise ValidationError(f"aspect must be 'sid' or 'spd', not {aspect!r}")
+
+    def indicator(self, aspect: str, code: str) -> Indicator:
+        """The indicator ``code`` of ``aspect``; a short code like ``sid01`` or ``1`` works."""
+        wanted = code.strip().lower()
+        for indicator in self.indicators(aspect):
+            prefix = indicator.code.split("_", 1)[0]
+            if wanted in (indicator.code, prefix) or (
+                wanted.isdigit() and int(wanted) == int(prefix[3:])
+            ):
+                return indicator
+        known = ", ".join(i.code for i in self.indicators(aspect))
+        raise NotFoundError(f"{aspect.upper()} indicator {code!r} is not in {self.year}: {known}")
+
+    @property
+    def sid_max(self) -> Decimal:
+        return sum((i.max_score for i in self.sid), Decimal(0))
+
+    @property
+    def spd_max(self) -> Decimal:
+        return sum((i.max_score for i in self.spd), Decimal(0))
+
+    @property
+    def mandatory_sid(self) -> tuple[str, ...]:
+        return tuple(i.code for i in self.sid if i.mandatory)
+
+
+def known_years() -> tuple[int, ...]:
+    """Years with a catalogue file, ascending."""
+    files = resources.files(_PACKAGE).iterdir()
+    return tuple(
+        sorted(int(f.name[:-5]) for f in files if f.name.endswith(".yaml") and f.name[:4].isdigit())
+    )
+
+
+def _raw(year: int, chain: tuple[int, ...] = ()) -> dict[str, Any]:
+    if year in chain:
+        raise ValidationError(f"IID catalogue {year}: based_on loops ({chain})")
+    if year not in known_years():
+        years = ", ".join(str(y) for y in known_years())
+        raise NotFoundError(
+            f"no IID catalogue for {year}; known years: {years} "
+            f"(add domain/iid/catalogues/{year}.yaml)"
+        )
+    text = resources.files(_PACKAGE).joinpath(f"{year}.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(text) or {}
+    if not isinstance(data, dict):
+        raise ValidationError(f"IID catalogue {year}.yaml must be a mapping")
+    base = data.pop("based_on", None)
+    if base is None:
+        return data
+    merged = _raw(int(base), (*chain, year))
+    merged.update(data)
+    return merged
+
+
+@cache
+def catalogue_for_year(year: int) -> Catalogue:
+    """The validated catalogue of ``year``; ``NotFoundError`` lists the known years."""
+    data = _raw(int(year))
+    try:
+        catalogue = Catalogue.model_validate({**data, "year": int(year)})
+    except PydanticValidationError as exc:
+        raise ValidationError(
+            f"IID catalogue {year}.yaml is invalid",
+            [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()],
+        ) from exc
+    if data.get("year") not in (None, year):
+        raise ValidationError(f"IID catalogue {year}.yaml says year {data.get('year')}")
+    return catalogue

@@ -1,0 +1,421 @@
+"""``kinanti iid | evidence | compliance | report``: scoring, evidence, compliance, reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from domain.errors import ValidationError
+from domain.iid.scoring import Gain, RegionScore, display
+
+
+def _console() -> Any:
+    from kinanti.cli import console
+
+    return console
+
+
+def _print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def _gain(g: Gain) -> dict[str, Any]:
+    return {
+        "indicator": g.indicator,
+        "name": g.name,
+        "level": g.level,
+        "points": display(g.points),
+        "iid_points": display(g.iid_points, 3),
+    }
+
+
+def _score_lines(title: str, claimed: RegionScore, verified: RegionScore) -> list[str]:
+    return [
+        f"[bold]{title}[/bold]",
+        f"  IID terverifikasi / verified: [bold]{display(verified.iid)}[/bold] "
+        f"({verified.band.value})",
+        f"  IID diklaim / claimed:        {display(claimed.iid)} ({claimed.band.value})",
+        f"  n={verified.n}  max(k,n)={verified.divisor}  SPD={display(verified.spd)}/"
+        f"{display(claimed.spd)}  SID={display(verified.sid)}/{display(claimed.sid)}  "
+        f"JumlahInovasi={display(verified.count_term)}",
+    ]
+
+
+def register(app: typer.Typer) -> None:
+    _register_iid(app)
+    _register_evidence(app)
+    _register_compliance(app)
+    _register_report(app)
+
+
+# ---------------------------------------------------------------- iid
+
+
+def _register_iid(app: typer.Typer) -> None:
+    group = typer.Typer(help="Indeks Inovasi Daerah: the city's score and what raises it.")
+
+    @group.callback(invoke_without_command=True)
+    def current(
+        ctx: typer.Context,
+        year: int = typer.Option(None, "--year", help="Year (default: this year)"),
+        as_json: bool = typer.Option(False, "--json", help="Print JSON"),
+        top: int = typer.Option(3, "--top", help="Largest gains shown per innovation"),
+    ) -> None:
+        """Show the city's current IID (claimed and verified), band, and the indicators
+        that would raise it most for each innovation."""
+        if ctx.invoked_subcommand is not None:
+            return
+        from domain.iid.catalogue import catalogue_for_year
+        from domain.iid.portfolio import claim_levels, portfolio_figures
+        from domain.iid.scoring import Basis, largest_gains
+        from kinanti.db import unit_of_work
+        from kinanti.settings import get_settings
+
+        settings = get_settings()
+        year = year or dt.date.today().year
+        lang = settings.language.value
+        with unit_of_work() as session:
+            figures = portfolio_figures(session, year)
+            levels = claim_levels(session, year, Basis.VERIFIED)
+            spd_levels = claim_levels(session, year, Basis.VERIFIED, aspect="spd").get(None, {})
+        catalogue = catalogue_for_year(year)
+        n = figures.verified.n
+        gains = {
+            f.code: largest_gains(catalogue, "sid", levels.get(f.id, {}), n=n, limit=top, lang=lang)
+            for f in figures.innovations
+        }
+        spd_gains = largest_gains(catalogue, "spd", spd_levels, limit=top, lang=lang)
+        if as_json:
+            _print_json(
+                {
+                    "region": settings.region_name,
+                    "year": year,
+                    "claimed": figures.claimed.as_dict(),
+                    "verified": figures.verified.as_dict(),
+                    "innovations": [
+                        {
+                            "code": f.code,
+                            "title": f.title,
+                            "sid_claimed": display(f.sid_claimed),
+                            "sid_verified": display(f.sid_verified),
+                            "mandatory_missing": f.mandatory_missing_verified,
+                            "largest_gains": [_gain(g) for g in gains[f.code]],
+                        }
+                        for f in figures.innovations
+                    ],
+                    "spd_largest_gains": [_gain(g) for g in spd_gains],
+                }
+            )
+            return
+        console = _console()
+        for line in _score_lines(
+            f"{settings.region_name} {year}", figures.claimed, figures.verified
+        ):
+            console.print(line)
+        if spd_gains:
+            hints = (f"{g.indicator} +{display(g.iid_points, 3)}" for g in spd_gains)
+            console.print("  SPD: " + "; ".join(hints))
+        for f in figures.innovations:
+            hint = "; ".join(f"{g.indicator} +{display(g.iid_points, 3)}" for g in gains[f.code])
+            console.print(
+                f"  {f.code:<16} SID {display(f.sid_verified):>6} / {display(f.sid_claimed):>6}"
+                f"  {hint}"
+            )
+
+    @group.command("score")
+    def score(
+        file: Path = typer.Argument(..., help="Region file (.yaml/.json)"),
+        year: int = typer.Option(None, "--year", help="Catalogue year (or 'year:' in the file)"),
+        as_json: bool = typer.Option(False, "--json", help="Print JSON"),
+    ) -> None:
+        """Score a region described in a YAML/JSON file, without the database."""
+        from domain.iid.scorefile import load_region_file, score_region_file
+
+        result = score_region_file(load_region_file(file), year)
+        if as_json:
+            _print_json(
+                {
+                    "region": result.region,
+                    "claimed": result.claimed.as_dict(),
+                    "verified": result.verified.as_dict(),
+                    "innovations": [
+                        {
+                            "code": i.code,
+                            "sid_claimed": str(i.sid_claimed),
+                            "sid_verified": str(i.sid_verified),
+                            "missing_mandatory": list(i.missing_mandatory),
+                            "largest_gains": [_gain(g) for g in i.gains],
+                        }
+                        for i in result.innovations
+                    ],
+                    "spd_largest_gains": [_gain(g) for g in result.spd_gains],
+                }
+            )
+            return
+        console = _console()
+        title = f"{result.region or file.name} {result.catalogue.year}"
+        for line in _score_lines(title, result.claimed, result.verified):
+            console.print(line)
+        for i in result.innovations:
+            missing = (
+                f"  wajib kosong: {', '.join(i.missing_mandatory)}" if i.missing_mandatory else ""
+            )
+            console.print(f"  {i.code:<16} SID {i.sid_verified} / {i.sid_claimed}{missing}")
+
+    app.add_typer(group, name="iid")
+
+
+# ---------------------------------------------------------------- evidence
+
+
+def _store() -> Any:
+    from domain.evidence import EvidenceStore
+    from kinanti.settings import get_settings
+
+    settings = get_settings()
+    return EvidenceStore(settings.resolved_evidence_dir, settings.evidence_max_bytes)
+
+
+def _register_evidence(app: typer.Typer) -> None:
+    group = typer.Typer(
+        help="Evidence (bukti dukung) for IID indicator claims.", no_args_is_help=True
+    )
+
+    @group.command("add")
+    def add(
+        args: list[str] = typer.Argument(None, help="CODE INDICATOR (SID), or nothing with --spd"),
+        spd: str = typer.Option(None, "--spd", help="SPD INDICATOR of the region"),
+        level: int = typer.Option(..., "--level", min=1, max=3, help="Claimed level 1..3"),
+        file: Path = typer.Option(None, "--file", help="Evidence file (pdf, png, jpg, mp4)"),
+        link: str = typer.Option(None, "--link", help="Evidence link (http/https)"),
+        actor: str = typer.Option(..., "--as", help="Email of the person claiming"),
+        year: int = typer.Option(None, "--year", help="Year (SID default: the innovation's)"),
+    ) -> None:
+        """Claim an indicator level with its evidence (a changed claim resets verification)."""
+        from domain.evidence import claim_indicator
+        from kinanti.db import unit_of_work
+
+        code, indicator = _target(args or [], spd)
+        if spd and year is None:
+            year = dt.date.today().year
+        with unit_of_work() as session:
+            change = claim_indicator(
+                session,
+                _store(),
+                code=code,
+                indicator=indicator,
+                level=level,
+                actor=actor,
+                file=file,
+                link=link,
+                year=year,
+            )
+            claim = change.claim
+            text = (
+                f"{code or 'SPD'} {claim.indicator} {claim.year}: level {claim.claimed_level}, "
+                f"{claim.status.value}"
+            )
+        if not change.changed:
+            text += " (tidak berubah / unchanged)"
+        elif change.reset:
+            text += " (verifikasi diulang / verification reset)"
+        _console().print(text)
+
+    @group.command("verify")
+    def verify(
+        args: list[str] = typer.Argument(
+            ..., help="CODE INDICATOR accept|reject, or with --spd: accept|reject"
+        ),
+        spd: str = typer.Option(None, "--spd", help="SPD INDICATOR of the region"),
+        reason: str = typer.Option(None, "--reason", help="Why (required to reject)"),
+        level: int = typer.Option(None, "--level", min=1, max=3, help="Accept at this level"),
+        actor: str = typer.Option(..., "--as", help="Email of the verifier"),
+        year: int = typer.Option(None, "--year", help="Year (SID default: the innovation's)"),
+    ) -> None:
+        """Accept or reject a claim's evidence (brida_operator, reviewer, head_of_brida)."""
+        from domain.evidence import verify_claim
+        from kinanti.db import unit_of_work
+
+        code, indicator = _target(args[:-1], spd)
+        decision = args[-1].lower()
+        if decision not in ("accept", "reject"):
+            raise ValidationError(f"decision must be accept or reject, not {args[-1]!r}")
+        if spd and year is None:
+            year = dt.date.today().year
+        with unit_of_work() as session:
+            claim = verify_claim(
+                session,
+                code=code,
+                indicator=indicator,
+                decision=decision,
+                actor=actor,
+                reason=reason,
+                level=level,
+                year=year,
+            )
+            text = f"{code or 'SPD'} {claim.indicator} {claim.year}: {claim.status.value}" + (
+                f" (level {claim.verified_level})" if claim.verified_level else ""
+            )
+        _console().print(text)
+
+    @group.command("list")
+    def list_(
+        code: str = typer.Argument(None, help="Innovation code (omit with --spd)"),
+        spd: bool = typer.Option(False, "--spd", help="List the region's SPD claims"),
+        year: int = typer.Option(None, "--year"),
+        as_json: bool = typer.Option(False, "--json", help="Print JSON"),
+    ) -> None:
+        """List an innovation's claims (or the region's SPD claims) with their status."""
+        from domain.evidence import list_claims
+        from kinanti.db import unit_of_work
+        from kinanti.settings import get_settings
+
+        if not spd and not code:
+            raise ValidationError("give an innovation CODE, or --spd")
+        with unit_of_work() as session:
+            views = list_claims(
+                session, None if spd else code, year=year, lang=get_settings().language.value
+            )
+        if as_json:
+            _print_json([v.__dict__ for v in views])
+            return
+        console = _console()
+        for v in views:
+            mark = "*" if v.mandatory else " "
+            console.print(
+                f"{v.year} {v.indicator:<28}{mark} claimed {v.claimed_level} "
+                f"verified {v.verified_level or '-'} {v.status:<8} {v.evidence or ''}"
+                + (f"  ({v.reason})" if v.reason else "")
+            )
+        if not views:
+            console.print("(belum ada klaim / no claims)")
+
+    app.add_typer(group, name="evidence")
+
+
+def _target(args: list[str], spd: str | None) -> tuple[str | None, str]:
+    if spd:
+        if args:
+            raise ValidationError("with --spd give no innovation CODE")
+        return None, spd
+    if len(args) != 2:
+        raise ValidationError("give CODE INDICATOR (e.g. PENDEKAR-SERASI sid01), or --spd IND")
+    return args[0], args[1]
+
+
+# ---------------------------------------------------------------- compliance
+
+
+def _register_compliance(app: typer.Typer) -> None:
+    group = typer.Typer(help="Yearly obligation: at least one innovation per unit.")
+
+    @group.callback(invoke_without_command=True)
+    def listing(
+        ctx: typer.Context,
+        year: int = typer.Option(None, "--year", help="Year (default: this year)"),
+        as_json: bool = typer.Option(False, "--json", help="Print JSON"),
+    ) -> None:
+        """List every active unit with its compliance status for the year."""
+        if ctx.invoked_subcommand is not None:
+            return
+        from domain.compliance import evaluate
+        from kinanti.db import unit_of_work
+        from kinanti.reports.labels import label
+        from kinanti.settings import get_settings
+
+        settings = get_settings()
+        today = dt.date.today()
+        year = year or today.year
+        with unit_of_work() as session:
+            rows = evaluate(
+                session,
+                year=year,
+                today=today,
+                counting_stage=settings.compliance_counting_stage,
+                warning_month=settings.compliance_warning_month,
+            )
+        if as_json:
+            _print_json({"year": year, "units": [r.as_dict() for r in rows]})
+            return
+        console = _console()
+        lang = settings.language.value
+        for r in rows:
+            console.print(
+                f"{r.unit_code:<16} {label(lang, 'status.' + r.status.value):<14} "
+                f"{r.innovations_counted:>3}  {r.reason}"
+            )
+        if not rows:
+            console.print("(tidak ada unit aktif / no active units)")
+
+    @group.command("exempt")
+    def exempt(
+        unit: str = typer.Argument(..., help="Unit code"),
+        year: int = typer.Option(..., "--year"),
+        reason: str = typer.Option(..., "--reason", help="Why the unit is exempt"),
+        actor: str = typer.Option("kinanti@cli", "--as", help="Who exempts"),
+    ) -> None:
+        """Exempt a unit from the obligation for a year (with a reason)."""
+        from domain.compliance import exempt_unit
+        from kinanti.db import unit_of_work
+
+        with unit_of_work() as session:
+            exempt_unit(session, unit, year=year, reason=reason, actor=actor)
+        _console().print(f"{unit.upper()} {year}: exempt ({reason})")
+
+    @group.command("sweep")
+    def sweep_now(
+        year: int = typer.Option(None, "--year"),
+        year_end: bool = typer.Option(False, "--year-end", help="Run the year-end evaluation"),
+    ) -> None:
+        """Run the compliance sweep now, without Prefect (the scheduled flow does the same)."""
+        from domain.compliance import sweep
+        from kinanti.db import unit_of_work
+        from kinanti.settings import get_settings
+
+        settings = get_settings()
+        today = dt.date.today()
+        with unit_of_work() as session:
+            summary = sweep(
+                session,
+                year=year or today.year,
+                today=today,
+                counting_stage=settings.compliance_counting_stage,
+                warning_month=settings.compliance_warning_month,
+                year_end=year_end,
+            )
+        _console().print(
+            f"{summary.year}: {summary.counts}; warned {len(summary.warned)}, "
+            f"special evaluations {len(summary.special_evaluations)}"
+        )
+
+    app.add_typer(group, name="compliance")
+
+
+# ---------------------------------------------------------------- report
+
+
+def _register_report(app: typer.Typer) -> None:
+    @app.command("report")
+    def report(
+        year: int = typer.Option(None, "--year", help="Year (default: this year)"),
+        out: Path = typer.Option(None, "--out", help="Folder (default: <home>/reports/<year>)"),
+        lang: str = typer.Option("id", "--lang", help="id or en"),
+    ) -> None:
+        """Write the yearly report: report.html, innovations.csv and innovations.xlsx."""
+        from kinanti.db import unit_of_work
+        from kinanti.reports import build_report
+        from kinanti.settings import get_settings
+
+        if lang not in ("id", "en"):
+            raise ValidationError(f"--lang must be id or en, not {lang!r}")
+        settings = get_settings()
+        year = year or dt.date.today().year
+        folder = out or settings.home / "reports" / str(year)
+        with unit_of_work() as session:
+            files = build_report(session, year, folder, settings=settings, lang=lang)
+        for path in files.paths:
+            typer.echo(str(path.resolve()))

@@ -62,9 +62,9 @@ class UnitIn(_Input):
     @model_validator(mode="after")
     def _parent_matches_kind(self) -> UnitIn:
         if self.kind is UnitKind.UPTD and not self.parent:
-            raise ValueError("a UPTD must name its parent OPD in 'parent'")
+            raise ValueError("parent: a UPTD must name its parent OPD (e.g. parent: DINKES)")
         if self.kind is UnitKind.OPD and self.parent:
-            raise ValueError("an OPD has no parent; remove 'parent' or set kind: uptd")
+            raise ValueError("parent: an OPD has no parent; remove 'parent' or set kind: uptd")
         return self
 
 
@@ -87,7 +87,7 @@ class PersonIn(_Input):
     @model_validator(mode="after")
     def _unit_roles_need_unit(self) -> PersonIn:
         if {Role.UNIT_OFFICER, Role.UNIT_HEAD} & set(self.roles) and not self.unit:
-            raise ValueError("unit_officer and unit_head must name their 'unit'")
+            raise ValueError("unit: unit_officer and unit_head must name their 'unit'")
         return self
 
 

@@ -144,7 +144,7 @@ def open_gate_of(session: Session, innovation: Innovation) -> GateRequest:
 # ---------------------------------------------------------------- events
 
 
-def _context(session: Session, innovation: Innovation, **extra: Any) -> dict[str, Any]:
+def context_of(session: Session, innovation: Innovation, **extra: Any) -> dict[str, Any]:
     unit = get_unit(session, innovation.unit_id)
     return {
         "innovation_code": innovation.code,
@@ -175,7 +175,7 @@ def record_event(
     return record
 
 
-def _emails(
+def emails(
     session: Session,
     result: ChangeResult,
     *,
@@ -414,6 +414,7 @@ def open_gate(
     round_: int,
     flow_run_id: str | None,
     timeout: dt.timedelta,
+    notify_reviewers: bool = True,
 ) -> tuple[GateRequest, ChangeResult]:
     """Open the gate at the end of the current stage (idempotent per round)."""
     result = ChangeResult()
@@ -451,15 +452,17 @@ def open_gate(
             flow_run_id,
         )
     )
+    if not notify_reviewers:
+        return gate, result
     deciders = lifecycle.GATE_DECIDERS[innovation.stage]
-    _emails(
+    emails(
         session,
         result,
         event_key=f"gate-opened:{gate.id}",
         template="gate_waiting",
         recipients=people_with_roles(session, deciders - {Role.BRIDA_OPERATOR})
         or people_with_roles(session, deciders),
-        context=_context(
+        context=context_of(
             session,
             innovation,
             gate_id=gate.id,
@@ -641,7 +644,7 @@ def decide_gate(
     from_stage = innovation.stage
     to_stage = lifecycle.next_stage(from_stage)
     unit = get_unit(session, innovation.unit_id)
-    ctx = _context(
+    ctx = context_of(
         session,
         innovation,
         gate_id=gate.id,
@@ -667,7 +670,7 @@ def decide_gate(
             flow_run_id,
         )
     )
-    _emails(
+    emails(
         session,
         result,
         event_key=f"gate-decided:{gate.id}",
@@ -742,13 +745,13 @@ def _stage_entered(
             flow_run_id,
         )
     )
-    _emails(
+    emails(
         session,
         result,
         event_key=f"stage-entered:{innovation.code}:{innovation.stage.value}",
         template="stage_entered",
         recipients=unit_recipients(session, unit),
-        context=_context(session, innovation, flow_run_id=flow_run_id),
+        context=context_of(session, innovation, flow_run_id=flow_run_id),
         innovation=innovation,
     )
     return result

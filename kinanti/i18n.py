@@ -13,7 +13,229 @@ MESSAGES: dict[str, dict[Language, str]] = {
         Language.ID: "Basis data siap: {url}",
         Language.EN: "Database is up to date: {url}",
     },
+    "engine.serving": {
+        Language.ID: "Kinanti berjalan. Prefect UI: {ui}  (Ctrl+C untuk berhenti)",
+        Language.EN: "Kinanti is running. Prefect UI: {ui}  (Ctrl+C to stop)",
+    },
+    "engine.no_api_later": {
+        Language.ID: "Prefect belum berjalan; rekonsiliator akan memulai alur nanti "
+        "(`kinanti serve`).",
+        Language.EN: "Prefect is not running; the reconciler will start the flow later "
+        "(`kinanti serve`).",
+    },
+    "engine.run_started": {
+        Language.ID: "Alur {code} dimulai dari tahap {stage} (flow run {run})",
+        Language.EN: "Started {code} at stage {stage} (flow run {run})",
+    },
+    "engine.decision_refused": {
+        Language.ID: "Keputusan ditolak; gerbang tetap menunggu: {reason}",
+        Language.EN: "Decision refused; the gate keeps waiting: {reason}",
+    },
+    "engine.decision_sent": {
+        Language.ID: "Keputusan untuk {code} dikirim ke flow run {run}; belum tercatat "
+        "(lihat `kinanti innovations show {code}`).",
+        Language.EN: "Decision for {code} sent to flow run {run}; not recorded yet "
+        "(see `kinanti innovations show {code}`).",
+    },
+    "engine.decision_recorded": {
+        Language.ID: "Keputusan {decision} untuk {code} tercatat (lewat {via}); tahap kini: {stage}",
+        Language.EN: "Decision {decision} for {code} recorded (via {via}); stage now: {stage}",
+    },
+    "engine.evaluated": {
+        Language.ID: "Scorecard {code} tercatat; rata-rata {total}",
+        Language.EN: "Scorecard for {code} recorded; average {total}",
+    },
+    "engine.resubmitted": {
+        Language.ID: "{code} diajukan kembali; tahapnya dijalankan lagi.",
+        Language.EN: "{code} resubmitted; its stage runs again.",
+    },
+    "engine.ended": {
+        Language.ID: "{code} diakhiri: {outcome}",
+        Language.EN: "{code} ended: {outcome}",
+    },
+    "engine.gates_title": {
+        Language.ID: "Gerbang menunggu keputusan: {n}",
+        Language.EN: "Gates waiting for a decision: {n}",
+    },
+    "engine.reopened": {
+        Language.ID: "Gerbang {code} dibuka lagi di flow run {run}",
+        Language.EN: "Gate of {code} reopened in flow run {run}",
+    },
+    "demo.start": {
+        Language.ID: "Demo Kinanti (data contoh Kota Mataram) di {home}",
+        Language.EN: "Kinanti demo (illustrative Kota Mataram data) in {home}",
+    },
+    "demo.imported": {
+        Language.ID: "  dimuat {kind}: {n}",
+        Language.EN: "  loaded {kind}: {n}",
+    },
+    "demo.recorded": {
+        Language.ID: "  {n} inovasi dicatat pada tahap masing-masing; {live} dijalankan langsung "
+        "lewat Prefect",
+        Language.EN: "  {n} innovations recorded at their stages; {live} carried live through "
+        "Prefect",
+    },
+    "demo.reviewer": {
+        Language.ID: "[PENINJAU OTOMATIS / scripted reviewer]",
+        Language.EN: "[SCRIPTED REVIEWER]",
+    },
+    "demo.summary_title": {
+        Language.ID: "Inovasi per tahap dan hasil",
+        Language.EN: "Innovations per stage and outcome",
+    },
+    "demo.col_stage": {Language.ID: "tahap", Language.EN: "stage"},
+    "demo.col_outcome": {Language.ID: "hasil akhir", Language.EN: "outcome"},
+    "demo.figures": {
+        Language.ID: "Gerbang diputus: {decided} (ditolak aturan: {refused}); peristiwa: {events} "
+        "(diumumkan ke Prefect: {announced}); email terkirim: {sent}, gagal: {failed}, "
+        "berkas .eml: {files}",
+        Language.EN: "Gates decided: {decided} (refused by the rules: {refused}); events: "
+        "{events} (announced to Prefect: {announced}); emails sent: {sent}, failed: {failed}, "
+        ".eml files: {files}",
+    },
+    "demo.iid": {
+        Language.ID: "Proyeksi IID Kota 2026 dari {n} inovasi: klaim {claimed} ({claimed_band}), "
+        "terverifikasi {verified} ({verified_band})",
+        Language.EN: "Projected 2026 city IID from {n} innovations: claimed {claimed} "
+        "({claimed_band}), verified {verified} ({verified_band})",
+    },
+    "demo.where": {
+        Language.ID: "Selesai dalam {seconds} dtk. Lihat:\n  Prefect UI : {ui} (tetap buka: "
+        "KINANTI_HOME={home} kinanti serve)\n  Email      : {outbox}\n  Laporan    : {report}",
+        Language.EN: "Done in {seconds} s. Look at:\n  Prefect UI : {ui} (keep it open: "
+        "KINANTI_HOME={home} kinanti serve)\n  Emails     : {outbox}\n  Report     : {report}",
+    },
+    "demo.unfinished": {
+        Language.ID: "Belum selesai dalam batas waktu: {codes}",
+        Language.EN: "Not finished within the time limit: {codes}",
+    },
+    "demo.keep": {
+        Language.ID: "Server Prefect tetap berjalan; Ctrl+C untuk berhenti.",
+        Language.EN: "The Prefect server keeps running; Ctrl+C to stop.",
+    },
+    "outbox.empty": {
+        Language.ID: "Tidak ada email di outbox{status}.",
+        Language.EN: "No emails in the outbox{status}.",
+    },
+    "outbox.title": {Language.ID: "Outbox email", Language.EN: "Email outbox"},
+    "outbox.columns": {
+        Language.ID: "id|status|templat|penerima|percobaan|dibuat|terkirim|galat terakhir",
+        Language.EN: "id|status|template|recipient|attempts|created|sent|last error",
+    },
+    "outbox.requeued": {
+        Language.ID: "{count} email gagal dikembalikan ke antrean.",
+        Language.EN: "{count} failed emails queued again.",
+    },
+    "outbox.delivered": {
+        Language.ID: "Terkirim {sent}, gagal {failed}, dicoba ulang nanti {retried}, "
+        "dilewati {skipped}.",
+        Language.EN: "Sent {sent}, failed {failed}, to retry later {retried}, skipped {skipped}.",
+    },
     "error": {Language.ID: "Galat: {message}", Language.EN: "Error: {message}"},
+    # --- registry (kinanti units|people|innovations) ---
+    "registry.imported": {
+        Language.ID: "{file}: {total} {kind} diproses — {created} baru, {updated} diperbarui, "
+        "{unchanged} tidak berubah",
+        Language.EN: "{file}: {total} {kind} processed — {created} created, {updated} updated, "
+        "{unchanged} unchanged",
+    },
+    "registry.import_failed": {
+        Language.ID: "Impor {file} gagal ({count} masalah); tidak ada data yang ditulis:",
+        Language.EN: "Import of {file} failed ({count} problems); nothing was written:",
+    },
+    "registry.kind.units": {Language.ID: "unit kerja", Language.EN: "units"},
+    "registry.kind.people": {Language.ID: "orang", Language.EN: "people"},
+    "registry.kind.innovations": {Language.ID: "inovasi", Language.EN: "innovations"},
+    "registry.empty": {Language.ID: "Belum ada data.", Language.EN: "Nothing registered yet."},
+    "registry.units_title": {Language.ID: "Unit kerja ({count})", Language.EN: "Units ({count})"},
+    "registry.people_title": {Language.ID: "Orang ({count})", Language.EN: "People ({count})"},
+    "registry.innovations_title": {
+        Language.ID: "Inovasi ({count})",
+        Language.EN: "Innovations ({count})",
+    },
+    "registry.history_title": {Language.ID: "Riwayat tahapan", Language.EN: "Stage history"},
+    "registry.gates_title": {Language.ID: "Gerbang persetujuan", Language.EN: "Gates"},
+    "registry.evaluations_title": {Language.ID: "Penilaian", Language.EN: "Evaluations"},
+    "registry.inactive": {Language.ID: "nonaktif", Language.EN: "inactive"},
+    "registry.revision": {Language.ID: "perlu perbaikan", Language.EN: "revision requested"},
+    "registry.yes": {Language.ID: "ya", Language.EN: "yes"},
+    "registry.no": {Language.ID: "tidak", Language.EN: "no"},
+    "registry.words": {Language.ID: "{count} kata", Language.EN: "{count} words"},
+    "registry.complete": {Language.ID: "lengkap", Language.EN: "complete"},
+    "registry.accepted": {Language.ID: "diterima", Language.EN: "accepted"},
+    "registry.refused": {Language.ID: "ditolak", Language.EN: "refused"},
+    "registry.col.code": {Language.ID: "Kode", Language.EN: "Code"},
+    "registry.col.name": {Language.ID: "Nama", Language.EN: "Name"},
+    "registry.col.kind": {Language.ID: "Jenis", Language.EN: "Kind"},
+    "registry.col.parent": {Language.ID: "Induk", Language.EN: "Parent"},
+    "registry.col.head": {Language.ID: "Kepala", Language.EN: "Head"},
+    "registry.col.officer": {Language.ID: "Operator inovasi", Language.EN: "Innovation officer"},
+    "registry.col.language": {Language.ID: "Bahasa", Language.EN: "Language"},
+    "registry.col.email": {Language.ID: "Surel", Language.EN: "Email"},
+    "registry.col.unit": {Language.ID: "Unit", Language.EN: "Unit"},
+    "registry.col.roles": {Language.ID: "Peran", Language.EN: "Roles"},
+    "registry.col.title": {Language.ID: "Nama inovasi", Language.EN: "Innovation"},
+    "registry.col.year": {Language.ID: "Tahun", Language.EN: "Year"},
+    "registry.col.stage": {Language.ID: "Tahap", Language.EN: "Stage"},
+    "registry.col.outcome": {Language.ID: "Hasil akhir", Language.EN: "Outcome"},
+    "registry.col.jenis": {Language.ID: "Jenis", Language.EN: "Type (jenis)"},
+    "registry.col.bentuk": {Language.ID: "Bentuk", Language.EN: "Form (bentuk)"},
+    "registry.col.initiator": {Language.ID: "Inisiator", Language.EN: "Initiator"},
+    "registry.col.urusan": {Language.ID: "Urusan", Language.EN: "Government affairs"},
+    "registry.col.tematik": {Language.ID: "Tematik", Language.EN: "Theme (tematik)"},
+    "registry.col.budget": {Language.ID: "Anggaran", Language.EN: "Budget"},
+    "registry.col.trial_start": {Language.ID: "Mulai uji coba", Language.EN: "Trial start"},
+    "registry.col.implementation_start": {
+        Language.ID: "Mulai penerapan",
+        Language.EN: "Implementation start",
+    },
+    "registry.col.adopting_act": {Language.ID: "Dasar hukum", Language.EN: "Adopting act"},
+    "registry.col.consultation": {
+        Language.ID: "Minta konsultasi",
+        Language.EN: "Consultation requested",
+    },
+    "registry.col.origin": {Language.ID: "Replikasi dari", Language.EN: "Replicates"},
+    "registry.col.replicas": {Language.ID: "Direplikasi oleh", Language.EN: "Replicated by"},
+    "registry.col.design": {Language.ID: "Rancang bangun", Language.EN: "Design narrative"},
+    "registry.col.goals": {Language.ID: "Tujuan", Language.EN: "Goals"},
+    "registry.col.benefits": {Language.ID: "Manfaat", Language.EN: "Benefits"},
+    "registry.col.problems": {
+        Language.ID: "Kelengkapan usulan",
+        Language.EN: "Proposal completeness",
+    },
+    "registry.col.when": {Language.ID: "Waktu", Language.EN: "When"},
+    "registry.col.from": {Language.ID: "Dari", Language.EN: "From"},
+    "registry.col.to": {Language.ID: "Ke", Language.EN: "To"},
+    "registry.col.actor": {Language.ID: "Oleh", Language.EN: "By"},
+    "registry.col.reason": {Language.ID: "Alasan", Language.EN: "Reason"},
+    "registry.col.round": {Language.ID: "Putaran", Language.EN: "Round"},
+    "registry.col.status": {Language.ID: "Status", Language.EN: "Status"},
+    "registry.col.opened": {Language.ID: "Dibuka", Language.EN: "Opened"},
+    "registry.col.decided": {Language.ID: "Diputuskan", Language.EN: "Decided"},
+    "registry.col.decisions": {Language.ID: "Keputusan", Language.EN: "Decisions"},
+    "registry.col.evaluator": {Language.ID: "Penilai", Language.EN: "Evaluator"},
+    "registry.col.scores": {Language.ID: "Nilai", Language.EN: "Scores"},
+    "registry.col.total": {Language.ID: "Rata-rata", Language.EN: "Average"},
+    "registry.col.recommendation": {Language.ID: "Rekomendasi", Language.EN: "Recommendation"},
+    "registry.stage.planning": {Language.ID: "perencanaan", Language.EN: "planning"},
+    "registry.stage.development": {Language.ID: "pengembangan", Language.EN: "development"},
+    "registry.stage.deployment": {Language.ID: "penerapan", Language.EN: "deployment"},
+    "registry.stage.reporting": {Language.ID: "pelaporan", Language.EN: "reporting"},
+    "registry.stage.replication": {Language.ID: "replikasi", Language.EN: "replication"},
+    "registry.outcome.rejected": {Language.ID: "ditolak", Language.EN: "rejected"},
+    "registry.outcome.withdrawn": {Language.ID: "ditarik", Language.EN: "withdrawn"},
+    "registry.outcome.discontinued": {Language.ID: "dihentikan", Language.EN: "discontinued"},
+    "registry.gate.open": {Language.ID: "menunggu keputusan", Language.EN: "open"},
+    "registry.gate.approved": {Language.ID: "disetujui", Language.EN: "approved"},
+    "registry.gate.revise": {Language.ID: "perlu perbaikan", Language.EN: "revise"},
+    "registry.gate.rejected": {Language.ID: "ditolak", Language.EN: "rejected"},
+    "registry.gate.closed": {Language.ID: "ditutup", Language.EN: "closed"},
+    "registry.role.brida_operator": {Language.ID: "operator Brida", Language.EN: "Brida operator"},
+    "registry.role.head_of_brida": {Language.ID: "Kepala Brida", Language.EN: "head of Brida"},
+    "registry.role.reviewer": {Language.ID: "penelaah", Language.EN: "reviewer"},
+    "registry.role.innovator": {Language.ID: "inovator", Language.EN: "innovator"},
+    "registry.role.unit_officer": {Language.ID: "operator unit", Language.EN: "unit officer"},
+    "registry.role.unit_head": {Language.ID: "kepala unit", Language.EN: "unit head"},
 }
 
 

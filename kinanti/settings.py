@@ -64,6 +64,10 @@ class Settings(BaseSettings):
 
     prefect_work_pool: str = Field("kinanti", description="Process work pool for scale-out")
     runner_limit: int = Field(4, gt=0, description="Concurrent flow runs of `kinanti serve`")
+    stuck_after_seconds: float = Field(
+        600, gt=0, description="A run Pending/Running this long with no progress is replaced"
+    )
+    reconcile_every_seconds: int = Field(60, gt=0, description="Reconciler schedule")
 
     @field_validator("database_url")
     @classmethod

@@ -1,0 +1,1 @@
+"""Prefect flows: thin, they call tasks and return a small summary."""

@@ -1,0 +1,3 @@
+from kinanti.cli import main
+
+main()

@@ -1,0 +1,339 @@
+"""``kinanti serve | decide | resubmit | evaluate | withdraw | discontinue | gates |
+reconcile | demo``: running the engine and deciding its gates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import signal
+import sys
+from typing import Any
+
+import typer
+from sqlalchemy import select
+
+from domain import services
+from domain.enums import GateDecisionKind, GateStatus, Outcome
+from domain.models import GateRequest, Innovation, Unit
+from domain.schemas import ScorecardIn
+from kinanti import db
+from kinanti.db import get_engine, unit_of_work
+from kinanti.i18n import t
+from kinanti.settings import get_settings
+
+SCORE_NAMES = ("renewal", "benefit", "no_burden", "authority", "replicable")
+
+
+def _console() -> Any:
+    from kinanti.cli import console
+
+    return console
+
+
+def _parse_scores(value: str | None) -> ScorecardIn | None:
+    if not value:
+        return None
+    parts = [p.strip() for p in value.split(",")]
+    if len(parts) != len(SCORE_NAMES) or not all(p.isdigit() for p in parts):
+        raise typer.BadParameter(
+            "give five scores 1-5 separated by commas, in this order: " + ", ".join(SCORE_NAMES)
+        )
+    return ScorecardIn(**dict(zip(SCORE_NAMES, (int(p) for p in parts), strict=True)))
+
+
+def _after_commit(event_ids: list[int], outbox_ids: list[int]) -> None:
+    """Announce events and deliver emails when a Prefect API / sender is available."""
+    from kinanti.engine.api import PrefectUnavailableError, find_api_url, using_api
+    from kinanti.engine.announce import announce
+    from kinanti.engine.handoff import start_pending
+    from notifications.dispatch import deliver_pending
+
+    settings = get_settings()
+    if outbox_ids:
+        deliver_pending(get_engine(), settings, ids=outbox_ids)
+    try:
+        url = find_api_url(settings)
+    except PrefectUnavailableError:
+        _console().print(t("engine.no_api_later", settings.language))
+        return
+    with using_api(url):
+        announce(get_engine(), event_ids)
+        for run in start_pending(get_engine()):
+            _console().print(
+                t(
+                    "engine.run_started",
+                    settings.language,
+                    code=run.innovation_code,
+                    stage=run.stage,
+                    run=run.flow_run_id,
+                )  # fmt: skip
+            )
+
+
+def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the commands
+    @app.command("serve")
+    def serve(
+        runner_only: bool = typer.Option(
+            False, "--runner-only", help="Only serve deployments (PREFECT_API_URL must be set)"
+        ),
+        only: str | None = typer.Option(
+            None, help="Serve only these deployments (comma-separated names)"
+        ),
+    ) -> None:
+        """Run the whole engine on this machine: Prefect server (yours via PREFECT_API_URL,
+        or a local one), every deployment served from one process, schedules on."""
+        from kinanti.engine.api import api_url_file
+        from kinanti.engine.runtime import configure_prefect_env, prefect_api
+
+        settings = get_settings()
+        settings.home.mkdir(parents=True, exist_ok=True)
+        db.upgrade()
+        if runner_only:
+            configure_prefect_env(settings)
+            from kinanti.engine.serve import serve_all
+
+            serve_all(settings, _names(only))
+            return
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        with prefect_api(settings) as url:
+            api_url_file(settings).write_text(url)
+            ui = url.removesuffix("/api")
+            _console().print(t("engine.serving", settings.language, ui=ui))
+            from kinanti.engine.serve import serve_all
+
+            try:
+                serve_all(settings, _names(only))
+            finally:
+                api_url_file(settings).unlink(missing_ok=True)
+
+    @app.command("decide")
+    def decide(
+        code: str = typer.Argument(..., help="Innovation code"),
+        decision: GateDecisionKind = typer.Argument(..., help="approve, revise or reject"),
+        reason: str = typer.Option("", "--reason", "-r", help="Why (required for revise/reject)"),
+        reviewer: str = typer.Option(..., "--as", help="Your email (a Brida reviewer)"),
+        scores: str | None = typer.Option(
+            None, "--scorecard", help="Trial scorecard for the development gate: 5 scores 1-5"
+        ),
+        wait: float = typer.Option(30.0, help="Seconds to wait for the flow run to record it"),
+    ) -> None:
+        """Decide an innovation's open gate (resumes the waiting flow run, like the UI)."""
+        from kinanti.engine.api import find_api_url, using_api
+        from kinanti.engine.gates import decide as decide_gate
+
+        settings = get_settings()
+        scorecard = _parse_scores(scores)
+        url = find_api_url(settings)
+        with using_api(url):
+            receipt = decide_gate(
+                get_engine(), code, decision, reviewer=reviewer, reason=reason,
+                scorecard=scorecard, wait_seconds=wait,
+            )  # fmt: skip
+        lang = settings.language
+        if receipt.refusal:
+            _console().print(t("engine.decision_refused", lang, reason=receipt.refusal))
+            raise typer.Exit(1)
+        if not receipt.recorded:
+            _console().print(t("engine.decision_sent", lang, code=code, run=receipt.flow_run_id))
+            return
+        _console().print(
+            t(
+                "engine.decision_recorded",
+                lang,
+                code=code,
+                decision=decision.value,
+                stage=receipt.new_stage.value if receipt.new_stage else "-",
+                via=receipt.via,
+            )  # fmt: skip
+        )
+
+    @app.command("evaluate")
+    def evaluate(
+        code: str = typer.Argument(..., help="Innovation code"),
+        scores: str = typer.Option(..., "--scores", help="5 scores 1-5: " + ",".join(SCORE_NAMES)),
+        evaluator: str = typer.Option(..., "--as", help="Evaluator's email (innovator/reviewer)"),
+        notes: str | None = typer.Option(None, "--notes"),
+    ) -> None:
+        """File a trial (uji coba) evaluation scorecard for an innovation."""
+        scorecard = _parse_scores(scores)
+        assert scorecard is not None
+        if notes:
+            scorecard = scorecard.model_copy(update={"notes": notes})
+        with unit_of_work() as session:
+            innovation = services.get_innovation(session, code)
+            evaluation, result = services.record_evaluation(
+                session, innovation, scorecard, evaluator=evaluator
+            )
+            session.flush()
+            event_ids = [e.id for e in result.events]
+            total = evaluation.total
+        _console().print(t("engine.evaluated", get_settings().language, code=code, total=total))
+        _after_commit(event_ids, [])
+
+    @app.command("resubmit")
+    def resubmit(
+        code: str = typer.Argument(..., help="Innovation code"),
+        actor: str = typer.Option(..., "--as", help="Unit officer's email"),
+        file: str | None = typer.Option(None, "--file", help="Updated proposal (YAML/JSON)"),
+        note: str | None = typer.Option(None, "--note"),
+    ) -> None:
+        """Resubmit an innovation after a revise decision; its stage runs again."""
+        with unit_of_work() as session:
+            if file:
+                from kinanti.importers import load_innovations_into
+
+                load_innovations_into(session, file, actor=actor)
+            innovation = services.get_innovation(session, code, for_update=True)
+            result = services.resubmit(session, innovation, actor=actor, note=note)
+            session.flush()
+            event_ids = [e.id for e in result.events]
+        _console().print(t("engine.resubmitted", get_settings().language, code=code))
+        _after_commit(event_ids, result.outbox_ids)
+
+    def _end(code: str, outcome: Outcome, reason: str, actor: str) -> None:
+        with unit_of_work() as session:
+            innovation = services.get_innovation(session, code, for_update=True)
+            gate = services.current_gate(session, innovation)
+            run_id = gate.flow_run_id if gate and gate.status is GateStatus.OPEN else None
+            result = services.end_innovation(session, innovation, outcome, actor=actor,
+                                             reason=reason)  # fmt: skip
+            session.flush()
+            event_ids = [e.id for e in result.events]
+        _cancel_run(run_id)
+        _console().print(t("engine.ended", get_settings().language, code=code,
+                           outcome=outcome.value))  # fmt: skip
+        _after_commit(event_ids, result.outbox_ids)
+
+    @app.command("withdraw")
+    def withdraw(
+        code: str = typer.Argument(...),
+        reason: str = typer.Option(..., "--reason", "-r"),
+        actor: str = typer.Option(..., "--as"),
+    ) -> None:
+        """Withdraw an innovation (by its unit); a waiting gate run is cancelled."""
+        _end(code, Outcome.WITHDRAWN, reason, actor)
+
+    @app.command("discontinue")
+    def discontinue(
+        code: str = typer.Argument(...),
+        reason: str = typer.Option(..., "--reason", "-r"),
+        actor: str = typer.Option(..., "--as"),
+    ) -> None:
+        """Mark an implemented innovation as discontinued (it stopped running)."""
+        _end(code, Outcome.DISCONTINUED, reason, actor)
+
+    gates = typer.Typer(help="Gates waiting for a decision.", no_args_is_help=False)
+
+    @gates.callback(invoke_without_command=True)
+    def gates_list(
+        ctx: typer.Context,
+        as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
+    ) -> None:
+        """List open gates (oldest first) with how long they have waited."""
+        if ctx.invoked_subcommand:
+            return
+        now = dt.datetime.now(dt.UTC)
+        with unit_of_work() as session:
+            rows = session.execute(
+                select(GateRequest, Innovation.code, Innovation.title, Unit.code)
+                .join(Innovation, Innovation.id == GateRequest.innovation_id)
+                .join(Unit, Unit.id == Innovation.unit_id)
+                .where(GateRequest.status == GateStatus.OPEN)
+                .order_by(GateRequest.opened_at)
+            ).all()
+            items = [
+                {"innovation": code, "title": title, "unit": unit, "stage": g.stage.value,
+                 "round": g.round, "waiting_days": round((now - g.opened_at).total_seconds()
+                                                         / 86400, 1),
+                 "due": g.due_at.isoformat() if g.due_at else None,
+                 "flow_run_id": g.flow_run_id, "refused_attempts": g.attempts}
+                for g, code, title, unit in rows
+            ]  # fmt: skip
+        if as_json:
+            typer.echo(json.dumps(items, indent=2, ensure_ascii=False))
+            return
+        from rich.table import Table
+
+        lang = get_settings().language
+        table = Table(title=t("engine.gates_title", lang, n=len(items)))
+        for col in ("innovation", "unit", "stage", "round", "waiting_days", "due", "flow_run_id"):
+            table.add_column(col)
+        for it in items:
+            table.add_row(*(str(it[c] or "-") for c in (
+                "innovation", "unit", "stage", "round", "waiting_days", "due", "flow_run_id")))  # fmt: skip
+        _console().print(table)
+
+    @gates.command("show")
+    def gates_show(code: str) -> None:
+        """Show the open gate of an innovation as reviewers see it in the Prefect form."""
+        from kinanti.engine.gates import describe_gate
+
+        with unit_of_work() as session:
+            gate = services.open_gate_of(session, services.get_innovation(session, code))
+            gate_id = gate.id
+        _console().print(describe_gate(get_engine(), gate_id))
+
+    @gates.command("reopen")
+    def gates_reopen(code: str) -> None:
+        """Start a new run waiting at the open gate (its old run was lost or timed out)."""
+        from kinanti.engine.api import find_api_url, using_api
+        from kinanti.engine.gates import reopen
+
+        settings = get_settings()
+        with using_api(find_api_url(settings)):
+            run_id = reopen(get_engine(), code)
+        _console().print(t("engine.reopened", settings.language, code=code, run=run_id))
+
+    app.add_typer(gates, name="gates")
+
+    @app.command("reconcile")
+    def reconcile_cmd(
+        stuck_after: float | None = typer.Option(
+            None, help="Seconds after which a Pending/Running run counts as stuck"
+        ),
+    ) -> None:
+        """Start recorded hand-offs, replace runs left dead by a crash, announce events."""
+        from kinanti.engine.api import find_api_url, using_api
+        from kinanti.engine.reconcile import reconcile
+
+        settings = get_settings()
+        with using_api(find_api_url(settings)):
+            report = reconcile(
+                get_engine(),
+                stuck_after=dt.timedelta(seconds=stuck_after or settings.stuck_after_seconds),
+            )
+        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+
+    @app.command("demo")
+    def demo(
+        live: int = typer.Option(8, help="Innovations carried live through Prefect"),
+        seed: int = typer.Option(2026, help="Seed of the scripted reviewer"),
+        keep: bool = typer.Option(False, help="Keep the Prefect server running at the end"),
+    ) -> None:
+        """The main job: load the example city and carry proposals through the lifecycle
+        with a clearly labelled scripted reviewer; print a summary."""
+        from kinanti.engine.demo import run_demo
+
+        run_demo(get_settings(), live=live, seed=seed, keep=keep)
+
+
+def _names(only: str | None) -> set[str] | None:
+    return {n.strip() for n in only.split(",") if n.strip()} if only else None
+
+
+def _cancel_run(run_id: str | None) -> None:
+    if not run_id:
+        return
+    from uuid import UUID
+
+    from kinanti.engine.api import PrefectUnavailableError, find_api_url, using_api
+
+    try:
+        url = find_api_url(get_settings())
+    except PrefectUnavailableError:
+        return
+    from prefect import get_client
+    from prefect.states import Cancelled
+
+    with using_api(url), get_client(sync_client=True) as client:
+        client.set_flow_run_state(UUID(run_id), Cancelled(message="innovation ended"), force=True)  # type: ignore[arg-type]

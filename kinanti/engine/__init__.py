@@ -1,0 +1,1 @@
+"""The engine around the flows: hand-offs, events, gates, reconciliation, serving, demo."""

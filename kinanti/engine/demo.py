@@ -1,0 +1,329 @@
+"""``kinanti demo`` (``make run``): the example city carried through the lifecycle.
+
+A fresh demo home (``<home>/demo``): Kinanti's database, a local Prefect server, one runner
+serving the lifecycle deployment. The example city is loaded; ``live`` proposals run live
+through Prefect, decided by a clearly labelled SCRIPTED REVIEWER that resumes the suspended
+gate runs exactly like ``kinanti decide`` (most approved, one revised then approved, one
+rejected, an incomplete proposal sent back and resubmitted; seeded, reproducible). The rest
+of the city is recorded at plausible stages through the same domain services, without
+Prefect, and is picked up by the reconciler when you keep the engine running.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from uuid import UUID
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import Engine, func, select
+
+from domain import services
+from domain.enums import GateDecisionKind, Outcome, Stage
+from domain.models import (
+    DomainEventRecord,
+    GateDecisionRecord,
+    Innovation,
+    OutboxMessage,
+)
+from domain.stages import StageParams, complete_stage
+from kinanti.db import get_engine, unit_of_work
+from kinanti.engine import actors, state
+from kinanti.engine.gates import decide
+from kinanti.i18n import t
+from kinanti.settings import Settings, get_settings
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "mataram"
+RECORDED_STAGES = (Stage.PLANNING, Stage.DEVELOPMENT, Stage.DEPLOYMENT, Stage.REPORTING,
+                   Stage.REPLICATION)  # fmt: skip
+
+
+@dataclass
+class DriveReport:
+    decisions: Counter[str] = field(default_factory=Counter)
+    refused: int = 0
+    resubmitted: int = 0
+    unfinished: list[str] = field(default_factory=list)
+
+
+def _run_paused(flow_run_id: str | None) -> bool:
+    if not flow_run_id:
+        return False
+    from prefect import get_client
+    from prefect.client.schemas.objects import StateType
+
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(UUID(flow_run_id))
+    return run.state is not None and run.state.type is StateType.PAUSED
+
+
+def drive(
+    engine: Engine,
+    settings: Settings,
+    plans: dict[str, actors.Plan],
+    *,
+    seed: int,
+    timeout: float,
+    on_decision: Callable[[str], None] = lambda _: None,
+    refuse_once: str | None = None,
+) -> DriveReport:
+    """Scripted reviewer and units: decide every gate of ``plans``' innovations as planned,
+    through the same resume path as ``kinanti decide``, until all are settled."""
+    from kinanti.engine.announce import announce
+    from kinanti.engine.handoff import start_pending
+
+    rng = random.Random(seed)
+    cast = actors.Cast.load(engine)
+    report = DriveReport()
+    start_pending(engine, codes=list(plans))
+    sent: set[tuple[int, int]] = set()
+    prepared: set[tuple[str, str]] = set()
+    pending = set(plans)
+    deadline = time.monotonic() + timeout
+    while pending and time.monotonic() < deadline:
+        for code in sorted(pending):
+            step = state.next_step(engine, code)
+            if step.action in ("ended", "finished"):
+                pending.discard(code)
+                continue
+            if step.action == "waiting_for_unit":
+                officer = actors.unit_officer(engine, cast, code)
+                announce(engine, actors.fix_and_resubmit(engine, code, officer))
+                start_pending(engine, codes=[code])
+                report.resubmitted += 1
+                on_decision(f"{code}: unit resubmitted")
+                continue
+            if step.action != "gate" or step.gate_id is None:
+                continue
+            if (step.gate_id, step.gate_attempts) in sent or not _run_paused(step.gate_flow_run_id):
+                continue
+            decision = plans[code].decision_at(step.stage, step.round)
+            if decision is GateDecisionKind.APPROVE and (code, step.stage) not in prepared:
+                actors.prepare_for_gate(engine, settings, cast, code, step.stage, rng)
+                prepared.add((code, step.stage))
+            if refuse_once == code and report.refused == 0:
+                try:  # the owning unit's officer tries to approve its own innovation
+                    decide(engine, code, decision, reviewer=actors.unit_officer(engine, cast, code),
+                           reason="", wait_seconds=0)  # fmt: skip
+                except services.KinantiError as exc:
+                    report.refused += 1
+                    on_decision(f"{code}: refused ({type(exc).__name__})")
+            decide(
+                engine, code, decision, reviewer=cast.decider(step.stage, rng),
+                reason=actors.REASONS[decision],
+                scorecard=actors.scorecard(rng) if step.stage is Stage.DEVELOPMENT else None,
+                wait_seconds=0,
+            )  # fmt: skip
+            sent.add((step.gate_id, step.gate_attempts))
+            report.decisions[decision.value] += 1
+            on_decision(f"{code}: {step.stage.value} {decision.value}")
+        time.sleep(0.3)
+    report.unfinished = sorted(pending)
+    return report
+
+
+def record_at_stage(
+    engine: Engine, settings: Settings, code: str, target: Stage, rng: random.Random
+) -> None:
+    """Carry an innovation to ``target`` through the domain services (no Prefect): each
+    stage's work, then an approval by a (scripted) reviewer. The target stage's own work
+    is left to the lifecycle run the reconciler starts."""
+    import datetime as dt
+
+    cast = actors.Cast.load(engine)
+    params = StageParams(dt.timedelta(days=settings.gate_timeout_days), None,
+                         dt.datetime.now(dt.UTC).date())  # fmt: skip
+    for stage in RECORDED_STAGES[: RECORDED_STAGES.index(target)]:
+        with unit_of_work(engine) as session:
+            innovation = services.get_innovation(session, code, for_update=True)
+            completion = complete_stage(session, innovation, 1, params)
+            gate_id = completion.gate_id
+            if completion.auto_revised:
+                return
+        if stage is not Stage.PLANNING:
+            actors.prepare_for_gate(engine, settings, cast, code, stage, rng)
+        with unit_of_work(engine) as session:
+            innovation = services.get_innovation(session, code, for_update=True)
+            if stage is Stage.DEVELOPMENT:
+                services.record_evaluation(
+                    session, innovation, actors.scorecard(rng), evaluator=cast.verifier
+                )
+                session.flush()
+            assert gate_id is not None
+            services.decide_gate(
+                session, gate_id, decision=GateDecisionKind.APPROVE,
+                reviewer_email=cast.decider(stage, rng), reason="Tercatat (data contoh)",
+                channel="import", flow_run_id=None, continue_in_run=False,
+            )  # fmt: skip
+
+
+def run_demo(settings: Settings, *, live: int, seed: int, keep: bool) -> None:
+    """Everything ``make run`` does; prints a summary and where to look."""
+    from kinanti import db
+    from kinanti.engine.handoff import LIFECYCLE_DEPLOYMENT
+    from kinanti.engine.runtime import (
+        prefect_api,
+        spawn_runner,
+        stop_process_group,
+        wait_for_deployments,
+    )
+    from kinanti.importers import import_file
+
+    console = Console()
+    lang = settings.language
+    started = time.monotonic()
+    home = settings.home.resolve() / "demo"
+    if home.exists():
+        shutil.rmtree(home)
+    home.mkdir(parents=True)
+    os.environ["KINANTI_HOME"] = str(home)
+    os.environ["KINANTI_DATABASE_URL"] = f"sqlite:///{home / 'kinanti.db'}"
+    os.environ["KINANTI_EMAIL_BACKEND"] = "file"
+    os.environ["PREFECT_HOME"] = str(home / "prefect")
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    settings = get_settings()
+    engine = get_engine()
+    console.print(t("demo.start", lang, home=home))
+    db.upgrade()
+    for kind, name in (("units", "units.yaml"), ("people", "people.yaml"),
+                       ("innovations", "innovations.yaml")):  # fmt: skip
+        report = import_file(kind, EXAMPLES / name)  # type: ignore[arg-type]
+        console.print(t("demo.imported", lang, kind=kind, n=report.created))
+
+    rng = random.Random(seed)
+    with unit_of_work(engine) as session:
+        rows = session.execute(select(Innovation.code, Innovation.design).order_by(Innovation.code))
+        complete = [c for c, d in rows if len((d or "").split()) >= 300]
+        incomplete = [
+            c for c in session.scalars(select(Innovation.code).order_by(Innovation.code))
+            if c not in complete
+        ]  # fmt: skip
+    live_codes = rng.sample(complete, k=min(max(live - 1, 1), len(complete)))
+    plans = {code: actors.Plan("approve") for code in live_codes}
+    if len(live_codes) >= 3:
+        plans[live_codes[1]] = actors.Plan("revise", Stage.DEVELOPMENT)
+        plans[live_codes[2]] = actors.Plan("reject", Stage.PLANNING)
+    if incomplete:
+        plans[incomplete[0]] = actors.Plan("approve")
+    recorded = [c for c in complete + incomplete if c not in plans]
+    for code in recorded:
+        record_at_stage(engine, settings, code, rng.choice(RECORDED_STAGES[:4]), rng)
+    console.print(t("demo.recorded", lang, n=len(recorded), live=len(plans)))
+
+    with prefect_api(settings) as api_url:
+        runner = spawn_runner(settings, api_url, only="lifecycle")
+        try:
+            wait_for_deployments([LIFECYCLE_DEPLOYMENT], runner)
+            total = sum(5 if p.kind != "reject" else 1 for p in plans.values()) + 2
+            with Progress(
+                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TimeElapsedColumn(), console=console, transient=False,
+            ) as progress:  # fmt: skip
+                task = progress.add_task(t("demo.reviewer", lang), total=total)
+
+                def tick(message: str) -> None:
+                    progress.update(task, advance=1, description=f"{t('demo.reviewer', lang)}"
+                                    f" {message}")  # fmt: skip
+
+                outcome = drive(engine, settings, plans, seed=seed, timeout=240,
+                                on_decision=tick, refuse_once=live_codes[0])  # fmt: skip
+                _wait_settled(engine, list(plans), timeout=30)
+                progress.update(task, completed=total)
+            from kinanti.engine.announce import announce
+
+            announced = announce(engine, limit=100_000)
+        finally:
+            stop_process_group(runner)
+        from notifications.dispatch import deliver_pending
+
+        deliver_pending(engine, settings)
+        _summary(console, engine, settings, outcome, announced, api_url, home,
+                 time.monotonic() - started)  # fmt: skip
+        if keep:
+            console.print(t("demo.keep", lang))
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                pass
+
+
+def _wait_settled(engine: Engine, codes: list[str], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(
+            state.next_step(engine, c).action in ("ended", "finished", "waiting_for_unit")
+            for c in codes
+        ):
+            return
+        time.sleep(0.5)
+
+
+def _summary(console: Console, engine: Engine, settings: Settings, outcome: DriveReport,
+             announced: int, api_url: str, home: Path, seconds: float) -> None:  # fmt: skip
+    from rich.table import Table
+
+    lang = settings.language
+    with unit_of_work(engine) as session:
+        by_stage = Counter(
+            (stage.value, out.value if out else "-")
+            for stage, out in session.execute(select(Innovation.stage, Innovation.outcome))
+        )
+        decided = session.scalar(
+            select(func.count(GateDecisionRecord.id)).where(GateDecisionRecord.accepted.is_(True))
+        )
+        refused = session.scalar(
+            select(func.count(GateDecisionRecord.id)).where(GateDecisionRecord.accepted.is_(False))
+        )
+        events = session.scalar(select(func.count(DomainEventRecord.id)))
+        emails = Counter(
+            s.value for s in session.scalars(select(OutboxMessage.status))
+        )  # fmt: skip
+        iid_line = _iid_line(session, lang)
+    table = Table(title=t("demo.summary_title", lang))
+    table.add_column(t("demo.col_stage", lang))
+    table.add_column(t("demo.col_outcome", lang))
+    table.add_column("n", justify="right")
+    for (stage, out), n in sorted(by_stage.items(), key=lambda kv: (
+            [s.value for s in RECORDED_STAGES].index(kv[0][0]), kv[0][1])):  # fmt: skip
+        table.add_row(stage, out, str(n))
+    console.print(table)
+    outbox_dir = settings.resolved_outbox_dir
+    report_path = _write_report(settings, home)
+    console.print(t("demo.figures", lang, decided=decided, refused=(refused or 0)
+                    + outcome.refused, events=events, announced=announced,
+                    sent=emails.get("sent", 0), failed=emails.get("failed", 0),
+                    files=len(list(outbox_dir.glob("*.eml"))) if outbox_dir.exists() else 0))  # fmt: skip
+    console.print(iid_line)
+    console.print(t("demo.where", lang, ui=api_url.removesuffix("/api"), outbox=outbox_dir,
+                    report=report_path, home=home, seconds=f"{seconds:.0f}"))  # fmt: skip
+    if outcome.unfinished:
+        console.print(t("demo.unfinished", lang, codes=", ".join(outcome.unfinished)))
+
+
+def _iid_line(session: object, lang: str) -> str:
+    from domain.iid.portfolio import portfolio_figures
+
+    figures = portfolio_figures(session, 2026)  # type: ignore[arg-type]
+    return t("demo.iid", lang, claimed=f"{figures.claimed.iid:.2f}",
+             claimed_band=figures.claimed.band.value, verified=f"{figures.verified.iid:.2f}",
+             verified_band=figures.verified.band.value, n=figures.claimed.n)  # fmt: skip
+
+
+def _write_report(settings: Settings, home: Path) -> Path:
+    from domain.reports import write_report_files
+
+    out = home / "report"
+    paths = write_report_files(get_engine(), 2026, out, language=settings.language)
+    return paths[0]
+
+
+__all__ = ["Outcome", "drive", "record_at_stage", "run_demo"]

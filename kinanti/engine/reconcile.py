@@ -1,0 +1,136 @@
+"""The reconciler: make the database's intentions true in Prefect.
+
+- announces domain events a crash left unannounced;
+- starts hand-offs recorded but never started;
+- reschedules runs a crashed runner left claimed (Pending) and replaces runs left Running
+  with no process, or ended while their innovation still had work to do;
+- reports gates whose wait ran out (they stay open in the database; `kinanti gates reopen`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from sqlalchemy import Engine, func, select
+
+from domain import services
+from domain.enums import StageStartStatus
+from domain.models import Innovation, StageStart, utcnow
+from kinanti.db import unit_of_work
+from kinanti.engine import state
+from kinanti.engine.announce import announce
+from kinanti.engine.handoff import StartedRun, start_pending
+
+
+@dataclass
+class ReconcileReport:
+    announced: int = 0
+    started: list[StartedRun] = field(default_factory=list)
+    rescheduled: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    expired_gates: list[str] = field(default_factory=list)
+    closed: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "announced": self.announced,
+            "started": [s.innovation_code for s in self.started],
+            "rescheduled": self.rescheduled,
+            "replaced": self.replaced,
+            "expired_gates": self.expired_gates,
+            "closed": self.closed,
+        }
+
+
+def reconcile(engine: Engine, *, stuck_after: dt.timedelta) -> ReconcileReport:
+    """One pass of the reconciler (safe to run at any time, by several processes)."""
+    from prefect import get_client
+    from prefect.client.schemas.objects import StateType
+    from prefect.exceptions import ObjectNotFound
+    from prefect.states import Crashed, Scheduled
+
+    report = ReconcileReport(announced=announce(engine))
+    with unit_of_work(engine) as session:
+        latest = (
+            select(func.max(StageStart.id))
+            .where(StageStart.status == StageStartStatus.STARTED)
+            .group_by(StageStart.innovation_id)
+        )
+        rows = session.execute(
+            select(StageStart.id, StageStart.flow_run_id, Innovation.code)
+            .join(Innovation, Innovation.id == StageStart.innovation_id)
+            .where(StageStart.id.in_(latest))
+        ).all()
+    now = dt.datetime.now(dt.UTC)
+    with get_client(sync_client=True) as client:
+        for row_id, run_id, code in rows:
+            try:
+                run = client.read_flow_run(UUID(run_id)) if run_id else None
+            except ObjectNotFound:
+                run = None
+            step = state.next_step(engine, code)
+            settled = step.action in ("ended", "finished", "waiting_for_unit")
+            run_state = run.state if run is not None else None
+            if run_state is None or run_state.is_final():
+                if settled or _gate_waits_in_live_run(client, step, run_id):
+                    _close(engine, row_id)
+                    report.closed += 1
+                else:
+                    _replace(engine, code, row_id)
+                    report.replaced.append(code)
+                continue
+            age = now - (run_state.timestamp or now)
+            if run_state.type is StateType.PAUSED:
+                timeout = run_state.state_details.pause_timeout
+                if timeout is not None and timeout < now:
+                    report.expired_gates.append(code)
+                continue
+            if age < stuck_after:
+                continue
+            if run_state.type is StateType.PENDING:
+                client.set_flow_run_state(UUID(run_id), Scheduled(), force=True)  # type: ignore[arg-type]
+                report.rescheduled.append(code)
+            elif run_state.type is StateType.RUNNING:
+                client.set_flow_run_state(
+                    UUID(run_id),  # type: ignore[arg-type]
+                    Crashed(message="No process is running this flow run (Kinanti reconciler)"),
+                    force=True,
+                )
+                _replace(engine, code, row_id)
+                report.replaced.append(code)
+    report.started = start_pending(engine)
+    return report
+
+
+def _gate_waits_in_live_run(client: object, step: state.Step, run_id: str | None) -> bool:
+    """True when another run (not ``run_id``) is alive and waiting at the step's gate."""
+    from prefect.exceptions import ObjectNotFound
+
+    if step.action != "gate" or not step.gate_flow_run_id or step.gate_flow_run_id == run_id:
+        return False
+    try:
+        other = client.read_flow_run(UUID(step.gate_flow_run_id))  # type: ignore[attr-defined]
+    except ObjectNotFound:
+        return False
+    return other.state is not None and not other.state.is_final()
+
+
+def _close(engine: Engine, row_id: int) -> None:
+    with unit_of_work(engine) as session:
+        row = session.get_one(StageStart, row_id)
+        row.status = StageStartStatus.DONE
+        row.done_at = utcnow()
+
+
+def _replace(engine: Engine, code: str, row_id: int) -> None:
+    """Retire the row of a dead run and record a new hand-off for the same stage."""
+    with unit_of_work(engine) as session:
+        row = session.get_one(StageStart, row_id, with_for_update=True)
+        if row.status is not StageStartStatus.STARTED:
+            return
+        row.status = StageStartStatus.DONE
+        row.done_at = utcnow()
+        innovation = services.get_innovation(session, code, for_update=True)
+        services.request_stage_start(session, innovation)

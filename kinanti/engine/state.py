@@ -1,0 +1,101 @@
+"""Where an innovation's lifecycle stands, read from the database (the source of truth).
+
+The lifecycle flow asks ``next_step`` at every turn, so a flow body re-executed from the top
+(after a resume, a retry or a crash) always continues from what the database says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import Engine, select, update
+
+from domain import services
+from domain.enums import GateStatus, Outcome, Stage, StageStartStatus
+from domain.models import GateRequest, Innovation, StageStart, Unit, utcnow
+from kinanti.db import unit_of_work
+
+Action = Literal["stage", "gate", "waiting_for_unit", "ended", "finished"]
+
+
+@dataclass(frozen=True)
+class Step:
+    """The next thing the lifecycle run must do for one innovation."""
+
+    action: Action
+    code: str
+    title: str
+    unit_code: str
+    unit_name: str
+    stage: Stage
+    round: int = 1
+    gate_id: int | None = None
+    gate_attempts: int = 0
+    gate_flow_run_id: str | None = None
+    outcome: Outcome | None = None
+
+
+def next_step(engine: Engine, code: str) -> Step:
+    with unit_of_work(engine) as session:
+        innovation = services.get_innovation(session, code)
+        unit = session.get_one(Unit, innovation.unit_id)
+        base = {
+            "code": innovation.code,
+            "title": innovation.title,
+            "unit_code": unit.code,
+            "unit_name": unit.name,
+            "stage": innovation.stage,
+        }
+        if innovation.outcome is not None:
+            return Step("ended", outcome=innovation.outcome, **base)
+        if innovation.revision_requested:
+            return Step("waiting_for_unit", **base)
+        gate = services.current_gate(session, innovation)
+        if innovation.stage is Stage.REPLICATION:
+            done = services.stage_work_done(session, innovation, 1)
+            return Step("finished" if done else "stage", **base)
+        if gate is None:
+            return Step("stage", round=1, **base)
+        if gate.status is GateStatus.REVISE:
+            return Step("stage", round=gate.round + 1, **base)
+        if gate.status is GateStatus.OPEN:
+            work = services.stage_work_done(session, innovation, gate.round)
+            if work is None:  # gate opened by an older version / by hand: do the work first
+                return Step("stage", round=gate.round, **base)
+            return Step(
+                "gate",
+                round=gate.round,
+                gate_id=gate.id,
+                gate_attempts=gate.attempts,
+                gate_flow_run_id=gate.flow_run_id,
+                **base,
+            )
+        # approved/rejected gates move the stage or end the innovation; closed ends it
+        return Step("ended", outcome=innovation.outcome, **base)
+
+
+def claim_gate(engine: Engine, gate_id: int, flow_run_id: str) -> None:
+    """Record that ``flow_run_id`` now waits at this open gate."""
+    with unit_of_work(engine) as session:
+        session.execute(
+            update(GateRequest)
+            .where(GateRequest.id == gate_id, GateRequest.status == GateStatus.OPEN)
+            .values(flow_run_id=flow_run_id)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def claim_stage_start(engine: Engine, code: str, flow_run_id: str) -> None:
+    """A run started by a trigger or by hand takes over the innovation's pending hand-off."""
+    with unit_of_work(engine) as session:
+        innovation_id = session.scalar(select(Innovation.id).where(Innovation.code == code))
+        session.execute(
+            update(StageStart)
+            .where(
+                StageStart.innovation_id == innovation_id,
+                StageStart.status == StageStartStatus.PENDING,
+            )
+            .values(status=StageStartStatus.STARTED, flow_run_id=flow_run_id, started_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )

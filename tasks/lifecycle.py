@@ -1,0 +1,168 @@
+"""Tasks of the lifecycle: stage work, gate decisions, announcing events, gate ownership."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import StateType
+
+from domain import services
+from domain.enums import GateDecisionKind, Stage
+from domain.schemas import ScorecardIn
+from domain.stages import StageParams, complete_stage
+from kinanti.db import get_engine, unit_of_work
+from kinanti.engine import announce, state
+from kinanti.settings import get_settings
+
+LIVE_STATES = {
+    StateType.SCHEDULED,
+    StateType.PENDING,
+    StateType.RUNNING,
+    StateType.PAUSED,
+    StateType.CANCELLING,
+}
+
+
+@task(name="next-step", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
+def next_step(innovation_code: str) -> state.Step:
+    """Read where the innovation's lifecycle stands (the database decides)."""
+    return state.next_step(get_engine(), innovation_code)
+
+
+@task(name="claim-hand-off", cache_policy=NO_CACHE)
+def claim_stage_start(innovation_code: str, flow_run_id: str) -> None:
+    """Take over the innovation's pending hand-off row (a run started by a trigger or by hand)."""
+    state.claim_stage_start(get_engine(), innovation_code, flow_run_id)
+
+
+@task(name="complete-stage", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
+def complete_stage_work(innovation_code: str, round_: int, flow_run_id: str) -> dict[str, Any]:
+    """Do the stage's work, mark it done and open its gate, in one transaction."""
+    settings = get_settings()
+    with unit_of_work(get_engine()) as session:
+        innovation = services.get_innovation(session, innovation_code, for_update=True)
+        completion = complete_stage(
+            session,
+            innovation,
+            round_,
+            StageParams(
+                gate_timeout=dt.timedelta(days=settings.gate_timeout_days),
+                flow_run_id=flow_run_id,
+                today=dt.datetime.now(dt.UTC).date(),
+            ),
+        )
+        event_ids = [e.id for e in completion.result.events]
+    return {
+        "stage": innovation.stage.value,
+        "round": round_,
+        "summary": completion.summary,
+        "gate_id": completion.gate_id,
+        "auto_revised": completion.auto_revised,
+        "already_done": completion.already_done,
+        "event_ids": event_ids,
+        "outbox_ids": completion.result.outbox_ids,
+    }
+
+
+@task(name="decide-gate", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
+def apply_gate_decision(
+    gate_id: int,
+    decision: str,
+    reviewer_email: str,
+    reason: str,
+    channel: str,
+    flow_run_id: str,
+    scorecard: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Record a gate decision given in the UI or the CLI; refused decisions change nothing."""
+    from domain.errors import GateNotOpenError
+    from domain.models import GateRequest
+
+    with unit_of_work(get_engine()) as session:
+        gate = session.get_one(GateRequest, gate_id)
+        innovation = session.get_one(services.Innovation, gate.innovation_id)
+        event_ids: list[int] = []
+        if scorecard and gate.stage is Stage.DEVELOPMENT:
+            _, filed = services.record_evaluation(
+                session,
+                innovation,
+                ScorecardIn.model_validate(scorecard),
+                evaluator=reviewer_email,
+                stage=Stage.DEVELOPMENT,
+            )
+            session.flush()
+            event_ids += [e.id for e in filed.events]
+        try:
+            outcome = services.decide_gate(
+                session,
+                gate_id,
+                decision=GateDecisionKind(decision),
+                reviewer_email=reviewer_email,
+                reason=reason,
+                channel=channel,
+                flow_run_id=flow_run_id,
+            )
+        except GateNotOpenError as exc:
+            return {"accepted": False, "refusal": str(exc), "stale": True,
+                    "event_ids": [], "outbox_ids": []}  # fmt: skip
+        session.flush()
+        event_ids += [e.id for e in outcome.result.events]
+        return {
+            "accepted": outcome.accepted,
+            "refusal": outcome.refusal,
+            "stale": False,
+            "stage": outcome.gate.stage.value,
+            "decision": decision,
+            "event_ids": event_ids,
+            "outbox_ids": outcome.result.outbox_ids,
+        }
+
+
+@task(name="announce-events", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[1, 5, 15])
+def announce_events(event_ids: list[int]) -> int:
+    """Emit the recorded domain events to Prefect's event feed."""
+    return announce.announce(get_engine(), event_ids)
+
+
+@task(name="gate-owner-alive", cache_policy=NO_CACHE)
+def gate_owned_elsewhere(gate_flow_run_id: str | None, my_flow_run_id: str) -> str | None:
+    """If another live flow run already waits at this gate, its id; else ``None``."""
+    if not gate_flow_run_id or gate_flow_run_id == my_flow_run_id:
+        return None
+    from uuid import UUID
+
+    from prefect import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            other = client.read_flow_run(UUID(gate_flow_run_id))
+        except ObjectNotFound:
+            return None
+    if other.state is None or other.state.type not in LIVE_STATES:
+        return None
+    details = other.state.state_details
+    if other.state.type is StateType.PAUSED and details.pause_timeout is not None:
+        if details.pause_timeout < dt.datetime.now(dt.UTC):
+            return None  # its wait ran out: this run reopens the gate
+    return gate_flow_run_id
+
+
+@task(name="claim-gate", cache_policy=NO_CACHE)
+def claim_gate(gate_id: int, flow_run_id: str) -> None:
+    """Record this run as the one waiting at the gate."""
+    state.claim_gate(get_engine(), gate_id, flow_run_id)
+
+
+@task(name="deliver-emails", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 10, 30])
+def deliver_emails(outbox_ids: list[int]) -> dict[str, int]:
+    """Deliver the outbox rows this change wrote (the dispatcher catches what is left)."""
+    if not outbox_ids:
+        return {"sent": 0}
+    from notifications.dispatch import deliver_pending
+
+    report = deliver_pending(get_engine(), get_settings(), ids=outbox_ids)
+    return {"sent": report.sent, "failed": report.failed, "retried": report.retried}

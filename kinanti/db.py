@@ -10,7 +10,9 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
+from domain.errors import ConflictError
 from kinanti.settings import get_settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -51,11 +53,19 @@ def session_factory(engine: Engine | None = None) -> sessionmaker[Session]:
 
 @contextmanager
 def unit_of_work(engine: Engine | None = None) -> Iterator[Session]:
-    """One transaction: commits on success, rolls back on any error."""
+    """One transaction: commits on success, rolls back on any error.
+
+    A lost optimistic-lock race (``StaleDataError``) surfaces as the domain's ``ConflictError``.
+    """
     session = session_factory(engine)()
     try:
         with session.begin():
             yield session
+    except StaleDataError as exc:  # a row's version changed under us (optimistic lock)
+        raise ConflictError(
+            "someone else changed the same record at the same time; nothing was saved. "
+            "Reload and try again."
+        ) from exc
     finally:
         session.close()
 

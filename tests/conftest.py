@@ -86,6 +86,28 @@ def fresh_database(tmp_path: Path, database_urls: dict[str, str]) -> Iterator[st
     yield f"sqlite:///{tmp_path / 'fresh.db'}"
 
 
+@pytest.fixture(params=BACKENDS)
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL of a new, empty database on each backend (PostgreSQL: dropped after the test).
+
+    For tests that must commit (migrations, optimistic locking, CLI end to end) without
+    leaving rows behind in the shared test databases.
+    """
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    name = f"kinanti_empty_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield _pg_database(name)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 pytest_plugins = ["tests.factories"]
 
 

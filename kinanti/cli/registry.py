@@ -1,0 +1,360 @@
+"""``kinanti units|people|innovations ...``: the registry and innovation proposals.
+
+Imports write a whole file in one transaction or nothing; listings print rich tables, or
+JSON with ``--json`` (the pydantic models of ``kinanti.views``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import typer
+from pydantic import BaseModel, TypeAdapter
+from rich.table import Table
+from rich.text import Text
+
+from domain.enums import Language
+from domain.errors import ValidationError
+from domain.services import SYSTEM_ACTOR
+from kinanti import views
+from kinanti.db import unit_of_work
+from kinanti.i18n import t
+from kinanti.importers import RecordKind, import_file
+from kinanti.settings import get_settings
+
+
+def _lang() -> Language:
+    return get_settings().language
+
+
+def _echo_json(items: Sequence[BaseModel] | BaseModel) -> None:
+    if isinstance(items, BaseModel):
+        typer.echo(items.model_dump_json(indent=2))
+    else:
+        typer.echo(TypeAdapter(list[Any]).dump_json(list(items), indent=2).decode())
+
+
+def _import(kind: RecordKind, file: Path, actor: str = SYSTEM_ACTOR) -> None:
+    from kinanti.cli import console, err_console
+
+    lang = _lang()
+    try:
+        report = import_file(kind, file, actor=actor)
+    except ValidationError as exc:
+        err_console.print(
+            t("registry.import_failed", lang, file=file.name, count=len(exc.problems)),
+            style="red",
+            markup=False,
+            highlight=False,
+        )
+        for problem in exc.problems:
+            err_console.print(f"  - {problem}", markup=False, highlight=False)
+        raise typer.Exit(1) from None
+    console.print(
+        t(
+            "registry.imported",
+            lang,
+            file=report.file,
+            kind=t(f"registry.kind.{kind}", lang),
+            total=report.total,
+            created=report.created,
+            updated=report.updated,
+            unchanged=report.unchanged,
+        ),
+        highlight=False,
+    )
+
+
+def _stage(value: str | None, lang: Language) -> str:
+    return t(f"registry.stage.{value}", lang) if value else "-"
+
+
+def _outcome(value: str | None, lang: Language) -> str:
+    return t(f"registry.outcome.{value}", lang) if value else "-"
+
+
+def _when(value: dt.datetime | dt.date | None) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M UTC")
+    return value.isoformat()
+
+
+def _money(value: Decimal | None) -> str:
+    if value is None:
+        return "-"
+    return "Rp " + f"{value:,.0f}".replace(",", ".")
+
+
+def _yes(value: bool, lang: Language) -> str:
+    return t("registry.yes" if value else "registry.no", lang)
+
+
+def _table(title: str, columns: Sequence[str]) -> Table:
+    table = Table(title=title, title_justify="left", show_lines=False)
+    for n, column in enumerate(columns):
+        table.add_column(column, overflow="fold", no_wrap=n == 0)  # codes stay whole
+    return table
+
+
+def _add(table: Table, *cells: str) -> None:
+    """Add a row of plain text (names and reasons may contain rich markup characters)."""
+    table.add_row(*(Text(cell) for cell in cells))
+
+
+def _cols(lang: Language, *names: str) -> list[str]:
+    return [t(f"registry.col.{n}", lang) for n in names]
+
+
+def register(app: typer.Typer) -> None:
+    units = typer.Typer(help="Units: OPD and UPTD (unit kerja).", no_args_is_help=True)
+    people = typer.Typer(help="People: Brida staff, reviewers, innovators.", no_args_is_help=True)
+    innovations = typer.Typer(
+        help="Innovation proposals and their lifecycle.", no_args_is_help=True
+    )
+
+    json_option = typer.Option(False, "--json", help="Print JSON instead of a table.")
+
+    @units.command("import")
+    def units_import(
+        file: Path = typer.Argument(..., help="units.yaml, units.json or units.csv"),
+    ) -> None:
+        """Create or update units from a file (all records or none)."""
+        _import("units", file)
+
+    @units.command("list")
+    def units_list(as_json: bool = json_option) -> None:
+        """List the registered units."""
+        from kinanti.cli import console
+
+        with unit_of_work() as session:
+            rows = views.list_units(session)
+        if as_json:
+            _echo_json(rows)
+            return
+        lang = _lang()
+        if not rows:
+            console.print(t("registry.empty", lang))
+            return
+        table = _table(
+            t("registry.units_title", lang, count=len(rows)),
+            _cols(lang, "code", "name", "kind", "parent", "head", "officer", "language"),
+        )
+        for u in rows:
+            _add(
+                table,
+                u.code,
+                u.name + ("" if u.active else f" ({t('registry.inactive', lang)})"),
+                u.kind.upper(),
+                u.parent or "-",
+                f"{u.head_name or '-'}\n{u.head_email or ''}".strip(),
+                f"{u.officer_name or '-'}\n{u.officer_email or ''}".strip(),
+                u.language,
+            )
+        console.print(table)
+
+    @people.command("import")
+    def people_import(
+        file: Path = typer.Argument(..., help="people.yaml, people.json or people.csv"),
+    ) -> None:
+        """Create or update people and their roles from a file (all records or none)."""
+        _import("people", file)
+
+    @people.command("list")
+    def people_list(as_json: bool = json_option) -> None:
+        """List the registered people and their roles."""
+        from kinanti.cli import console
+
+        with unit_of_work() as session:
+            rows = views.list_people(session)
+        if as_json:
+            _echo_json(rows)
+            return
+        lang = _lang()
+        if not rows:
+            console.print(t("registry.empty", lang))
+            return
+        table = _table(
+            t("registry.people_title", lang, count=len(rows)),
+            _cols(lang, "email", "name", "unit", "roles", "language"),
+        )
+        for p in rows:
+            _add(
+                table,
+                p.email,
+                p.name + ("" if p.active else f" ({t('registry.inactive', lang)})"),
+                p.unit or "-",
+                ", ".join(t(f"registry.role.{r}", lang) for r in p.roles),
+                p.language,
+            )
+        console.print(table)
+
+    @innovations.command("submit")
+    def innovations_submit(
+        file: Path = typer.Argument(..., help="One proposal or many (YAML or JSON)"),
+        actor: str = typer.Option(
+            SYSTEM_ACTOR, "--actor", help="Email recorded as the submitter in the history"
+        ),
+    ) -> None:
+        """Submit innovation proposals (created at planning, or their profile updated)."""
+        _import("innovations", file, actor=actor.strip().lower())
+
+    @innovations.command("list")
+    def innovations_list(
+        as_json: bool = json_option,
+        unit: str | None = typer.Option(None, "--unit", help="Only this unit's code"),
+        stage: str | None = typer.Option(
+            None, "--stage", help="planning, development, deployment, reporting, replication"
+        ),
+        year: int | None = typer.Option(None, "--year", help="Only this year"),
+    ) -> None:
+        """List innovations, optionally filtered by unit, stage and year."""
+        from kinanti.cli import console
+
+        stage_value = views.parse_stage(stage)
+        with unit_of_work() as session:
+            rows = views.list_innovations(session, unit=unit, stage=stage_value, year=year)
+        if as_json:
+            _echo_json(rows)
+            return
+        lang = _lang()
+        if not rows:
+            console.print(t("registry.empty", lang))
+            return
+        table = _table(
+            t("registry.innovations_title", lang, count=len(rows)),
+            _cols(lang, "code", "title", "unit", "year", "stage", "outcome", "jenis"),
+        )
+        for i in rows:
+            stage_text = _stage(i.stage, lang)
+            if i.revision_requested:
+                stage_text += f" ({t('registry.revision', lang)})"
+            _add(
+                table,
+                i.code,
+                i.title,
+                i.unit,
+                str(i.year),
+                stage_text,
+                _outcome(i.outcome, lang),
+                i.jenis,
+            )
+        console.print(table)
+
+    @innovations.command("show")
+    def innovations_show(
+        code: str = typer.Argument(..., help="Innovation code"),
+        as_json: bool = json_option,
+    ) -> None:
+        """Show one innovation: profile, stage, history, gates and evaluations."""
+        with unit_of_work() as session:
+            detail = views.innovation_detail(session, code)
+        if as_json:
+            _echo_json(detail)
+            return
+        _print_detail(detail, _lang())
+
+    app.add_typer(units, name="units")
+    app.add_typer(people, name="people")
+    app.add_typer(innovations, name="innovations")
+
+
+def _print_detail(d: views.InnovationDetail, lang: Language) -> None:
+    from kinanti.cli import console
+
+    profile = Table(title=f"{d.code} — {d.title}", title_justify="left", show_header=False)
+    profile.add_column(style="bold")
+    profile.add_column(overflow="fold")
+    stage = f"{_stage(d.stage, lang)} ({d.national_stage})"
+    if d.revision_requested:
+        stage += f", {t('registry.revision', lang)}"
+    rows: list[tuple[str, str]] = [
+        ("unit", f"{d.unit} — {d.unit_name}"),
+        ("year", str(d.year)),
+        ("stage", stage),
+        ("outcome", _outcome(d.outcome, lang)),
+        ("initiator", d.initiator + (f" ({d.initiator_name})" if d.initiator_name else "")),
+        ("jenis", d.jenis),
+        ("bentuk", d.bentuk),
+        ("urusan", ", ".join([d.urusan_main, *d.urusan_other])),
+        ("tematik", d.tematik or "-"),
+        ("budget", _money(d.budget)),
+        ("trial_start", _when(d.trial_start)),
+        ("implementation_start", _when(d.implementation_start)),
+        (
+            "adopting_act",
+            " ".join(x for x in (d.adopting_act, d.adopting_act_number) if x) or "-",
+        ),
+        ("consultation", _yes(d.consultation_requested, lang)),
+        ("origin", d.origin or "-"),
+        ("replicas", ", ".join(d.replicas) or "-"),
+        ("design", t("registry.words", lang, count=d.design_words)),
+        ("goals", d.goals or "-"),
+        ("benefits", d.benefits or "-"),
+        ("problems", "\n".join(d.proposal_problems) or t("registry.complete", lang)),
+    ]
+    for key, value in rows:
+        _add(profile, t(f"registry.col.{key}", lang), value)
+    console.print(profile)
+
+    history = _table(
+        t("registry.history_title", lang),
+        _cols(lang, "when", "from", "to", "outcome", "actor", "reason"),
+    )
+    for h in d.history:
+        _add(
+            history,
+            _when(h.occurred_at),
+            _stage(h.from_stage, lang),
+            _stage(h.to_stage, lang),
+            _outcome(h.outcome, lang),
+            h.actor,
+            h.reason or "-",
+        )
+    console.print(history)
+
+    if d.gates:
+        gates = _table(
+            t("registry.gates_title", lang),
+            _cols(lang, "stage", "round", "status", "opened", "decided", "decisions"),
+        )
+        for g in d.gates:
+            lines = [
+                f"{_when(x.occurred_at)} {x.decision} — {x.reviewer}: "
+                + (
+                    (x.reason or t("registry.accepted", lang))
+                    if x.accepted
+                    else f"{t('registry.refused', lang)}: {x.refusal}"
+                )
+                for x in g.decisions
+            ]
+            _add(
+                gates,
+                _stage(g.stage, lang),
+                str(g.round),
+                t(f"registry.gate.{g.status}", lang),
+                _when(g.opened_at),
+                _when(g.decided_at),
+                "\n".join(lines) or "-",
+            )
+        console.print(gates)
+    if d.evaluations:
+        evaluations = _table(
+            t("registry.evaluations_title", lang),
+            _cols(lang, "stage", "evaluator", "scores", "total", "recommendation"),
+        )
+        for e in d.evaluations:
+            _add(
+                evaluations,
+                _stage(e.stage, lang),
+                e.evaluator,
+                ", ".join(f"{k} {v}" for k, v in e.scores.items()),
+                str(e.total),
+                e.recommendation or "-",
+            )
+        console.print(evaluations)

@@ -1,0 +1,210 @@
+"""Benchmark: Kinanti's outbox delivery over SMTP against a plain smtplib loop.
+
+Creates a temporary SQLite database (real migrations), inserts 5,000 outbox rows with
+realistic contexts, starts a local aiosmtpd server on 127.0.0.1 (free port, a handler
+that counts messages), delivers everything with ``deliver_pending`` over SMTP, then sends
+the same 5,000 messages pre-rendered with a plain ``smtplib`` loop over one connection.
+Prints both rates; the last line is ``ratio=<kinanti rate / plain loop rate>``.
+
+    python bench/notify.py [--rows 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import smtplib
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+from aiosmtpd.controller import Controller
+from sqlalchemy import func, insert, select
+
+from domain.enums import Language, OutboxStatus, Stage
+from domain.models import OutboxMessage
+from domain.outbox import message_key
+from kinanti.db import make_engine, upgrade
+from kinanti.settings import Settings
+from notifications.dispatch import deliver_pending
+from notifications.render import Renderer
+from notifications.senders import build_message
+
+UNITS = [
+    ("DINKES", "Dinas Kesehatan"),
+    ("DIKBUD", "Dinas Pendidikan"),
+    ("DISKOMINFO", "Dinas Komunikasi dan Informatika"),
+    ("DKP", "Dinas Kelautan dan Perikanan"),
+    ("PKM-MTR", "Puskesmas Mataram"),
+    ("PKM-PGS", "Puskesmas Pagesangan"),
+    ("RSUD", "RSUD Kota Mataram"),
+]
+TITLES = [
+    "Pendekar Serasi: layanan terpadu stroke bersama PSC 119",
+    "Maharestu (Mataram Harum Rendah Stunting)",
+    "Parimanta: pemantauan bantuan nelayan dengan kartu Kusuka",
+    "Sorgum untuk ketahanan pangan kelurahan",
+    "Sapa Warga Ampenan: pengaduan daring kecamatan",
+]
+
+
+class CountingHandler:
+    def __init__(self) -> None:
+        self.count = 0
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.lock:
+            self.count += 1
+        return "250 Message accepted for delivery"
+
+
+def realistic_row(i: int) -> dict[str, Any]:
+    code, name = UNITS[i % len(UNITS)]
+    stage = list(Stage)[i % 4]
+    title = TITLES[i % len(TITLES)]
+    base: dict[str, Any] = {
+        "innovation_code": f"{stage.value[:3].upper()}-2026-{i:04d}",
+        "innovation_title": title,
+        "unit_code": code,
+        "unit_name": name,
+        "stage": stage.value,
+        "year": 2026,
+        "flow_run_id": f"6f1c2d3e-0000-4000-8000-{i:012d}",
+    }
+    kind = i % 3
+    if kind == 0:
+        template = "gate_waiting"
+        context = {
+            **base,
+            "gate_id": i,
+            "round": 1,
+            "due_date": "2026-12-12",
+            "checklist": [
+                "Proposal complete: profile fields and a design narrative of 300+ words",
+                "The five criteria: renewal, benefit, no extra burden, within authority",
+                "Budget and goals are realistic",
+            ],
+        }
+    elif kind == 1:
+        template = "gate_decided"
+        context = {
+            **base,
+            "gate_id": i,
+            "decision": "revise",
+            "reason": "Lengkapi data baseline stunting per kelurahan tahun 2025.",
+            "reviewer": "reviewer@brida.mataramkota.go.id",
+            "next_stage": None,
+        }
+    else:
+        template = "stage_entered"
+        context = dict(base)
+    email = f"inovasi.{code.lower()}.{i}@mataramkota.go.id"
+    context["recipient_name"] = f"Operator {name}"
+    return {
+        "key": message_key(f"bench:{i}", email, template),
+        "template": template,
+        "language": Language.ID if i % 5 else Language.EN,
+        "recipient_email": email,
+        "recipient_name": f"Operator {name}",
+        "context": context,
+        "status": OutboxStatus.PENDING,
+        "attempts": 0,
+        "next_attempt_at": dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1),
+        "created_at": dt.datetime.now(dt.UTC),
+    }
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=5000)
+    args = parser.parse_args()
+
+    handler = CountingHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+            upgrade(url)
+            engine = make_engine(url)
+            settings = Settings(
+                home=Path(tmp),
+                database_url=url,
+                email_backend="smtp",
+                smtp_host="127.0.0.1",
+                smtp_port=port,
+                smtp_timeout=10,
+                outbox_batch_size=500,
+            )
+            rows = [realistic_row(i) for i in range(args.rows)]
+            with engine.begin() as conn:
+                conn.execute(insert(OutboxMessage), rows)
+
+            start = time.perf_counter()
+            report = deliver_pending(engine, settings)
+            kinanti_seconds = time.perf_counter() - start
+            with engine.connect() as conn:
+                sent_rows = conn.scalar(
+                    select(func.count()).where(OutboxMessage.status == OutboxStatus.SENT)
+                )
+            received_kinanti = handler.count
+            assert report.sent == args.rows == sent_rows == received_kinanti, (
+                report,
+                sent_rows,
+                received_kinanti,
+            )
+
+            renderer = Renderer(base_url=settings.base_url, region_name=settings.region_name)
+            prepared = []
+            for row in rows:
+                rendered = renderer.render(row["template"], row["language"], row["context"])
+                email = build_message(
+                    rendered,
+                    settings=settings,
+                    to_email=row["recipient_email"],
+                    to_name=row["recipient_name"],
+                    key=row["key"],
+                )
+                prepared.append((email.sender, email.recipient, email.as_bytes()))
+
+            start = time.perf_counter()
+            with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+                for sender, recipient, data in prepared:
+                    smtp.sendmail(sender, [recipient], data)
+            plain_seconds = time.perf_counter() - start
+            assert handler.count == 2 * args.rows
+            engine.dispose()
+    finally:
+        controller.stop()
+
+    kinanti_rate = args.rows / kinanti_seconds
+    plain_rate = args.rows / plain_seconds
+    print(f"rows={args.rows} smtp=127.0.0.1:{port} (aiosmtpd, counting handler)")
+    print(
+        f"kinanti deliver_pending: {kinanti_seconds:.2f} s, {kinanti_rate:.0f} msgs/s "
+        f"(claim, render id/en, build, send, mark each row sent)"
+    )
+    print(f"plain smtplib loop:      {plain_seconds:.2f} s, {plain_rate:.0f} msgs/s (pre-rendered)")
+    print(f"ratio={kinanti_rate / plain_rate:.3f}")
+
+
+if __name__ == "__main__":
+    main()

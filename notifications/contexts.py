@@ -1,0 +1,204 @@
+"""Typed contexts: one pydantic model per email template.
+
+The outbox stores a plain JSON dict (written by ``domain.services`` and the flows); the
+renderer validates it into the template's model, so a missing or mistyped key fails with
+the template and field named instead of rendering a half-empty email.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.enums import ComplianceStatus, GateDecisionKind, Stage
+
+
+class EmailContext(BaseModel):
+    """Keys common to every email. Unknown keys are ignored (writers may add more)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    recipient_name: str | None = Field(None, description="Name used in the greeting")
+    attachments: list[str] = Field(
+        default_factory=list, description="Files inside the evidence folder to attach"
+    )
+
+    def link(self, base_url: str) -> str:
+        """The page the recipient should open (Prefect UI)."""
+        return f"{base_url.rstrip('/')}/runs"
+
+
+class InnovationContext(EmailContext):
+    """An email about one innovation (as written by ``domain.services._context``)."""
+
+    innovation_code: str
+    innovation_title: str
+    unit_code: str
+    unit_name: str
+    stage: Stage
+    year: int
+    flow_run_id: str | None = None
+
+    def link(self, base_url: str) -> str:
+        base = base_url.rstrip("/")
+        if self.flow_run_id:
+            return f"{base}/runs/flow-run/{self.flow_run_id}"
+        return f"{base}/runs"
+
+
+class StageEnteredContext(InnovationContext):
+    """To the unit: the innovation entered ``stage``; what to do next and by when."""
+
+    due_date: dt.date | None = None
+
+
+class GateWaitingContext(InnovationContext):
+    """To reviewers: a gate waits for a decision."""
+
+    gate_id: int
+    round: int = 1
+    due_date: dt.date | None = None
+    checklist: list[str] = Field(default_factory=list)
+
+
+class GateDecidedContext(InnovationContext):
+    """To the unit: the gate was decided (approve / revise with the reason / reject)."""
+
+    gate_id: int
+    decision: GateDecisionKind
+    reason: str | None = None
+    reviewer: str
+    next_stage: Stage | None = None
+
+
+class ConsultationBookedContext(EmailContext):
+    """Klinik Kinanti: a consultation session was booked (the innovation is optional)."""
+
+    innovation_code: str | None = None
+    innovation_title: str | None = None
+    unit_code: str
+    unit_name: str
+    stage: Stage = Stage.PLANNING
+    year: int | None = None
+    flow_run_id: str | None = None
+    mentor_name: str | None = None
+    mentor_email: str | None = None
+    scheduled_at: dt.datetime
+    topic: str
+
+    def link(self, base_url: str) -> str:
+        base = base_url.rstrip("/")
+        if self.flow_run_id:
+            return f"{base}/runs/flow-run/{self.flow_run_id}"
+        return f"{base}/runs"
+
+
+class ReminderContext(InnovationContext):
+    """A gate still waits (to reviewers), or a unit has not resubmitted after a revise."""
+
+    kind: Literal["gate_waiting", "revision"] = "gate_waiting"
+    gate_id: int | None = None
+    waiting_days: int
+    due_date: dt.date | None = None
+    reason: str | None = None
+    checklist: list[str] = Field(default_factory=list)
+
+
+class EscalationContext(InnovationContext):
+    """To the head of Brida: a gate has waited too long."""
+
+    gate_id: int
+    waiting_days: int
+    opened_on: dt.date
+    due_date: dt.date | None = None
+    reviewers: list[str] = Field(default_factory=list)
+
+
+class ComplianceContext(EmailContext):
+    """A unit's yearly obligation (at least one innovation per year)."""
+
+    unit_code: str
+    unit_name: str
+    year: int
+    status: ComplianceStatus
+    innovations_counted: int = 0
+    deadline: dt.date | None = None
+    reason: str | None = None
+    flow_run_id: str | None = None
+
+    def link(self, base_url: str) -> str:
+        base = base_url.rstrip("/")
+        if self.flow_run_id:
+            return f"{base}/runs/flow-run/{self.flow_run_id}"
+        return f"{base}/runs"
+
+
+class ComplianceWarningContext(ComplianceContext):
+    """To a unit at risk of ending the year without an innovation."""
+
+
+class SpecialEvaluationContext(ComplianceContext):
+    """To a unit that failed its yearly obligation: it gets an evaluasi khusus."""
+
+
+class ReportReadyContext(EmailContext):
+    """A report was produced (file path, and the flow run that made it)."""
+
+    year: int
+    report_title: str
+    report_path: str
+    flow_run_id: str | None = None
+
+    def link(self, base_url: str) -> str:
+        base = base_url.rstrip("/")
+        if self.flow_run_id:
+            return f"{base}/runs/flow-run/{self.flow_run_id}"
+        return f"{base}/artifacts"
+
+
+class DeliveryFailedContext(EmailContext):
+    """To Brida's desk: an email was refused permanently and will not be retried."""
+
+    outbox_id: int
+    failed_template: str
+    failed_recipient: str
+    error: str
+    attempts: int = 1
+    innovation_code: str | None = None
+    innovation_title: str | None = None
+    unit_code: str | None = None
+    unit_name: str | None = None
+    stage: Stage | None = None
+
+
+class DigestItem(BaseModel):
+    """One item of a digest: what a single email would have been."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    template: str
+    context: dict[str, Any]
+
+
+class DigestContext(EmailContext):
+    """Several items for one recipient in one email."""
+
+    items: list[DigestItem] = Field(min_length=1)
+
+
+CONTEXT_MODELS: dict[str, type[EmailContext]] = {
+    "stage_entered": StageEnteredContext,
+    "gate_waiting": GateWaitingContext,
+    "gate_decided": GateDecidedContext,
+    "consultation_booked": ConsultationBookedContext,
+    "reminder": ReminderContext,
+    "escalation": EscalationContext,
+    "compliance_warning": ComplianceWarningContext,
+    "special_evaluation": SpecialEvaluationContext,
+    "report_ready": ReportReadyContext,
+    "delivery_failed": DeliveryFailedContext,
+    "digest": DigestContext,
+}
+"""Template name -> its context model. Every template has exactly one."""

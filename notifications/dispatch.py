@@ -1,0 +1,415 @@
+"""Deliver pending outbox rows: claim a batch, render, send over one connection, record.
+
+- **Claim** in one short transaction: rows that are due (``pending`` and
+  ``next_attempt_at <= now``) or whose lease expired (``sending`` and
+  ``claimed_until < now``: a dispatcher died mid-batch) are set to ``sending`` with a
+  lease ``claimed_until``. PostgreSQL picks them with ``FOR UPDATE SKIP LOCKED`` so
+  several dispatchers share the work; SQLite serialises writers, and the claiming UPDATE
+  re-checks the status, so two dispatchers never claim the same row.
+- The lease value is also the claim's **fencing token**: a row is marked sent (or
+  retried / failed) only ``WHERE status = 'sending' AND claimed_until = <token>``. A
+  dispatcher renews its lease before it runs out, and never sends a row whose lease it
+  no longer holds; a row marked sent is never claimed again.
+- **Record** each row in its own short transaction right after its send: sent (with
+  ``sent_at``, ``message_id``, ``delivered_to``); transient error -> back to pending with
+  exponential backoff, or failed after ``outbox_max_attempts``; permanent error -> failed,
+  and Brida's desk gets a ``delivery_failed`` email (idempotent key).
+
+Delivery is at least once: a process killed after the server accepted a message and
+before its row was marked sent sends it again on the next claim, with the same
+Message-ID (receivers and the file sender deduplicate on it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, cast
+
+from sqlalchemy import Connection, Engine, Table, and_, bindparam, or_, select, update
+from sqlalchemy.orm import Session
+
+from domain.enums import Language, OutboxStatus
+from domain.errors import DeliveryError, KinantiError
+from domain.models import OutboxMessage, utcnow
+from domain.outbox import Recipient, enqueue
+from kinanti.settings import Settings
+from notifications.render import Renderer
+from notifications.senders import (
+    FileSender,
+    OutgoingEmail,
+    SmtpSender,
+    SmtpUnavailableError,
+    build_message,
+    make_sender,
+)
+
+log = logging.getLogger(__name__)
+
+OUTBOX = cast(Table, OutboxMessage.__table__)
+#: How long a claim holds its rows before another dispatcher may take them over.
+DEFAULT_LEASE = dt.timedelta(minutes=5)
+#: Backoff after the n-th failed attempt: BASE * 2**(n-1), at most CAP.
+BACKOFF_BASE = dt.timedelta(seconds=60)
+BACKOFF_CAP = dt.timedelta(hours=2)
+DELIVERY_FAILED = "delivery_failed"
+
+
+@dataclass
+class DeliveryReport:
+    """What one ``deliver_pending`` call did."""
+
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+    skipped: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+    def add(self, other: DeliveryReport) -> None:
+        self.sent += other.sent
+        self.failed += other.failed
+        self.retried += other.retried
+        self.skipped += other.skipped
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    id: int
+    key: str
+    template: str
+    language: Language
+    recipient_email: str
+    recipient_name: str | None
+    context: dict[str, Any]
+    attempts: int
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """Delay before the next attempt after ``attempts`` failed ones (exponential, capped)."""
+    exponent = min(max(attempts - 1, 0), 20)
+    return min(BACKOFF_BASE * (2**exponent), BACKOFF_CAP)
+
+
+def _due(now: dt.datetime) -> Any:
+    return or_(
+        and_(OUTBOX.c.status == OutboxStatus.PENDING, OUTBOX.c.next_attempt_at <= now),
+        and_(OUTBOX.c.status == OutboxStatus.SENDING, OUTBOX.c.claimed_until < now),
+    )
+
+
+def claim(
+    engine: Engine,
+    *,
+    limit: int,
+    lease: dt.timedelta = DEFAULT_LEASE,
+    ids: Sequence[int] | None = None,
+    now: dt.datetime | None = None,
+) -> tuple[dt.datetime, list[_Claimed]]:
+    """Claim up to ``limit`` due rows in one short transaction; return (token, rows)."""
+    now = now or utcnow()
+    token = now + lease
+    due = _due(now)
+    pick = select(OUTBOX.c.id).where(due).order_by(OUTBOX.c.id).limit(limit)
+    if ids is not None:
+        pick = pick.where(OUTBOX.c.id.in_(list(ids)))
+    claim_stmt = update(OUTBOX)
+    if engine.dialect.name == "postgresql":
+        # A locking CTE runs once. ``id IN (subquery ... LIMIT n FOR UPDATE SKIP LOCKED)``
+        # was planned as a semi-join that re-ran the subquery and claimed MORE than n rows.
+        picked = pick.with_for_update(skip_locked=True).cte("picked")
+        claim_stmt = claim_stmt.where(OUTBOX.c.id == picked.c.id)
+    else:  # SQLite: one writer at a time; the IN list is computed once
+        claim_stmt = claim_stmt.where(OUTBOX.c.id.in_(pick.scalar_subquery()), due)
+    stmt = claim_stmt.values(status=OutboxStatus.SENDING, claimed_until=token).returning(
+        OUTBOX.c.id,
+        OUTBOX.c.key,
+        OUTBOX.c.template,
+        OUTBOX.c.language,
+        OUTBOX.c.recipient_email,
+        OUTBOX.c.recipient_name,
+        OUTBOX.c.context,
+        OUTBOX.c.attempts,
+    )
+    with engine.begin() as conn:
+        rows = conn.execute(stmt).all()
+    claimed = sorted((_Claimed(*row) for row in rows), key=lambda r: r.id)
+    return token, claimed
+
+
+def _renew(
+    engine: Engine, ids: list[int], token: dt.datetime, lease: dt.timedelta
+) -> tuple[dt.datetime, set[int]]:
+    """Extend the lease of rows still held with ``token``; return the new token and ids."""
+    new_token = utcnow() + lease
+    with engine.begin() as conn:
+        kept = conn.execute(
+            update(OUTBOX)
+            .where(
+                OUTBOX.c.id.in_(ids),
+                OUTBOX.c.status == OutboxStatus.SENDING,
+                OUTBOX.c.claimed_until == token,
+            )
+            .values(claimed_until=new_token)
+            .returning(OUTBOX.c.id)
+        ).scalars()
+        return new_token, set(kept)
+
+
+def _held(row_id: int, token: dt.datetime) -> Any:
+    return and_(
+        OUTBOX.c.id == row_id,
+        OUTBOX.c.status == OutboxStatus.SENDING,
+        OUTBOX.c.claimed_until == token,
+    )
+
+
+#: Built once (compiled once): marking a row sent is the per-message database cost.
+_MARK_SENT = (
+    update(OUTBOX)
+    .where(
+        OUTBOX.c.id == bindparam("row_id"),
+        OUTBOX.c.status == OutboxStatus.SENDING,
+        OUTBOX.c.claimed_until == bindparam("token"),
+    )
+    .values(
+        status=OutboxStatus.SENT,
+        sent_at=bindparam("now"),
+        message_id=bindparam("mid"),
+        delivered_to=bindparam("to"),
+        attempts=OUTBOX.c.attempts + 1,
+        claimed_until=None,
+        last_error=None,
+    )
+)
+
+
+class _Batch:
+    """Processes claimed rows with one renderer and one open sender."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        renderer: Renderer,
+        sender: SmtpSender | FileSender,
+        lease: dt.timedelta,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.renderer = renderer
+        self.sender = sender
+        self.lease = lease
+        self.report = DeliveryReport()
+
+    def run(self, token: dt.datetime, rows: list[_Claimed]) -> None:
+        with self.engine.connect() as conn:  # one connection for the batch's row updates
+            self._run(conn, token, rows)
+
+    def _run(self, conn: Connection, token: dt.datetime, rows: list[_Claimed]) -> None:
+        renew_at = token - self.lease / 2
+        for index, row in enumerate(rows):
+            if utcnow() >= renew_at:
+                remaining = [r.id for r in rows[index:]]
+                token, kept = _renew(self.engine, remaining, token, self.lease)
+                renew_at = token - self.lease / 2
+                lost = len(remaining) - len(kept)
+                if lost:
+                    log.warning("lease lost on %d outbox rows; leaving them", lost)
+                rows = rows[:index] + [r for r in rows[index:] if r.id in kept]
+                if index >= len(rows):
+                    self.report.skipped += lost
+                    return
+                row = rows[index]
+            try:
+                email = self._build(row)
+                delivered_to = self.sender.send(email)
+            except SmtpUnavailableError as exc:
+                # The server is down: this row and the rest of the batch wait together.
+                for waiting in rows[index:]:
+                    self._retry(waiting, token, exc)
+                return
+            except DeliveryError as exc:
+                if exc.permanent:
+                    self._fail(row, token, exc)
+                else:
+                    self._retry(row, token, exc)
+                continue
+            except KinantiError as exc:  # bad context or unknown template: never renders
+                self._fail(row, token, exc)
+                continue
+            self._mark_sent(conn, row, token, email.message_id, delivered_to)
+
+    def _build(self, row: _Claimed) -> OutgoingEmail:
+        rendered = self.renderer.render(row.template, row.language, row.context)
+        code = row.context.get("innovation_code") or row.context.get("unit_code") or ""
+        return build_message(
+            rendered,
+            settings=self.settings,
+            to_email=row.recipient_email,
+            to_name=row.recipient_name,
+            key=row.key,
+            label=f"{code}_{row.template}",
+            attachments=list(row.context.get("attachments") or []),
+        )
+
+    def _mark_sent(
+        self,
+        conn: Connection,
+        row: _Claimed,
+        token: dt.datetime,
+        message_id: str,
+        delivered_to: str,
+    ) -> None:
+        with conn.begin():
+            done = conn.execute(
+                _MARK_SENT,
+                {
+                    "row_id": row.id,
+                    "token": token,
+                    "now": utcnow(),
+                    "mid": message_id,
+                    "to": delivered_to[:500],
+                },
+            ).rowcount
+        if done:
+            self.report.sent += 1
+        else:  # only if this process stalled past its lease; the row was taken over
+            log.warning("outbox row %s was sent but its lease had been taken over", row.id)
+            self.report.skipped += 1
+
+    def _retry(self, row: _Claimed, token: dt.datetime, exc: Exception) -> None:
+        attempts = row.attempts + 1
+        if attempts >= self.settings.outbox_max_attempts:
+            self._fail(row, token, exc, notify=False)
+            return
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(OUTBOX)
+                .where(_held(row.id, token))
+                .values(
+                    status=OutboxStatus.PENDING,
+                    attempts=attempts,
+                    next_attempt_at=utcnow() + backoff(attempts),
+                    claimed_until=None,
+                    last_error=str(exc)[:2000],
+                )
+            ).rowcount
+        if done:
+            self.report.retried += 1
+            log.info("outbox row %s will be retried (attempt %d): %s", row.id, attempts, exc)
+        else:
+            self.report.skipped += 1
+
+    def _fail(
+        self, row: _Claimed, token: dt.datetime, exc: Exception, *, notify: bool = True
+    ) -> None:
+        attempts = row.attempts + 1
+        with Session(self.engine) as session, session.begin():
+            done = (
+                session.connection()
+                .execute(
+                    update(OUTBOX)
+                    .where(_held(row.id, token))
+                    .values(
+                        status=OutboxStatus.FAILED,
+                        attempts=attempts,
+                        claimed_until=None,
+                        last_error=str(exc)[:2000],
+                    )
+                )
+                .rowcount
+            )
+            if done and notify and row.template != DELIVERY_FAILED:
+                self._tell_brida(session, row, attempts, exc)
+        if done:
+            self.report.failed += 1
+            log.warning("outbox row %s failed permanently: %s", row.id, exc)
+        else:
+            self.report.skipped += 1
+
+    def _tell_brida(self, session: Session, row: _Claimed, attempts: int, exc: Exception) -> None:
+        ctx = row.context
+        context = {
+            "outbox_id": row.id,
+            "failed_template": row.template,
+            "failed_recipient": row.recipient_email,
+            "error": str(exc)[:500],
+            "attempts": attempts,
+            **{
+                k: ctx[k]
+                for k in ("innovation_code", "innovation_title", "unit_code", "unit_name", "stage")
+                if isinstance(ctx.get(k), str)
+            },
+        }
+        enqueue(
+            session,
+            event_key=f"delivery-failed:{row.id}:{attempts}",
+            template=DELIVERY_FAILED,
+            recipients=[Recipient(self.settings.brida_email, "Brida", self.settings.language)],
+            context=context,
+        )
+
+
+def deliver_pending(
+    engine: Engine,
+    settings: Settings,
+    *,
+    ids: list[int] | None = None,
+    limit: int | None = None,
+    sender: SmtpSender | FileSender | None = None,
+    lease: dt.timedelta = DEFAULT_LEASE,
+) -> DeliveryReport:
+    """Deliver due outbox rows (only ``ids`` if given; at most ``limit``) and record each.
+
+    Claims ``settings.outbox_batch_size`` rows at a time and keeps ONE sender connection
+    open for the whole call. Safe to run in several processes at once.
+    """
+    report = DeliveryReport()
+    if ids is not None and not ids:
+        return report
+    renderer = Renderer(base_url=settings.base_url, region_name=settings.region_name)
+    remaining = limit
+    claimed_total = 0
+    with sender or make_sender(settings) as active:
+        while remaining is None or remaining > 0:
+            size = settings.outbox_batch_size
+            if remaining is not None:
+                size = min(size, remaining)
+            token, rows = claim(engine, limit=size, lease=lease, ids=ids)
+            if not rows:
+                break
+            claimed_total += len(rows)
+            batch = _Batch(engine, settings, renderer, active, lease)
+            batch.run(token, rows)
+            report.add(batch.report)
+            if remaining is not None:
+                remaining -= len(rows)
+            if ids is not None:
+                break  # the requested rows were claimed once; what is left is not due
+            if batch.report.retried and not batch.report.sent:
+                break  # the server is unavailable: stop until the next run
+    if ids is not None:
+        report.skipped += len(set(ids)) - claimed_total  # already sent, not due, or taken
+    return report
+
+
+def requeue_failed(engine: Engine, ids: list[int] | None = None) -> int:
+    """Put failed rows back to pending (attempts reset), e.g. after fixing an address."""
+    stmt = (
+        update(OUTBOX)
+        .where(OUTBOX.c.status == OutboxStatus.FAILED)
+        .values(
+            status=OutboxStatus.PENDING,
+            attempts=0,
+            next_attempt_at=utcnow(),
+            claimed_until=None,
+        )
+    )
+    if ids:
+        stmt = stmt.where(OUTBOX.c.id.in_(ids))
+    with engine.begin() as conn:
+        return conn.execute(stmt).rowcount

@@ -1,0 +1,223 @@
+"""Reminders and escalations for gates waiting too long and revisions not resubmitted.
+
+``queue_reminders`` runs in the caller's transaction and writes outbox rows only; the
+dispatcher delivers them. Each reminder is sent once: the gate's ``reminded_at`` /
+``escalated_at`` is set in the same transaction, and every row has an idempotent key.
+When one recipient has several items in one run, they get ONE ``digest`` email.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain import lifecycle
+from domain.enums import GateStatus, Role
+from domain.models import GateRequest, Innovation, Unit, utcnow
+from domain.outbox import Recipient, enqueue, people_with_roles, unit_recipients
+from kinanti.settings import Settings
+
+
+@dataclass
+class ReminderSummary:
+    """What one run queued."""
+
+    reminders: int = 0
+    escalations: int = 0
+    revision_reminders: int = 0
+    digests: int = 0
+    outbox_ids: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "reminders": self.reminders,
+            "escalations": self.escalations,
+            "revision_reminders": self.revision_reminders,
+            "digests": self.digests,
+            "emails": len(self.outbox_ids),
+        }
+
+
+@dataclass(frozen=True)
+class _Item:
+    event_key: str
+    template: str
+    context: dict[str, Any]
+    innovation_id: int | None
+
+
+def _innovation_context(innovation: Innovation, unit: Unit, **extra: Any) -> dict[str, Any]:
+    return {
+        "innovation_code": innovation.code,
+        "innovation_title": innovation.title,
+        "unit_code": unit.code,
+        "unit_name": unit.name,
+        "stage": innovation.stage.value,
+        "year": innovation.year,
+        **extra,
+    }
+
+
+def _reviewers(session: Session, gate: GateRequest) -> list[Recipient]:
+    deciders = lifecycle.GATE_DECIDERS.get(gate.stage, frozenset())
+    return people_with_roles(session, deciders - {Role.BRIDA_OPERATOR}) or people_with_roles(
+        session, deciders
+    )
+
+
+def _days(delta: dt.timedelta) -> int:
+    return max(int(delta.total_seconds() // 86400), 0)
+
+
+def queue_reminders(
+    session: Session, settings: Settings, *, now: dt.datetime | None = None
+) -> ReminderSummary:
+    """Queue reminders, escalations and revision reminders that are due (idempotent)."""
+    now = now or utcnow()
+    summary = ReminderSummary()
+    recipients_of: dict[str, Recipient] = {}
+    items_of: dict[str, list[_Item]] = defaultdict(list)
+
+    def add(recipient: Recipient, item: _Item) -> None:
+        email = recipient.email.lower()
+        recipients_of.setdefault(email, recipient)
+        if all(i.event_key != item.event_key for i in items_of[email]):
+            items_of[email].append(item)
+
+    remind_before = now - dt.timedelta(days=settings.reminder_after_days)
+    escalate_before = now - dt.timedelta(days=settings.escalate_after_days)
+    lock = session.get_bind().dialect.name == "postgresql"
+
+    gates_stmt = (
+        select(GateRequest, Innovation, Unit)
+        .join(Innovation, Innovation.id == GateRequest.innovation_id)
+        .join(Unit, Unit.id == Innovation.unit_id)
+        .where(
+            GateRequest.status == GateStatus.OPEN,
+            Innovation.outcome.is_(None),
+            GateRequest.opened_at <= remind_before,
+            (GateRequest.reminded_at.is_(None))
+            | ((GateRequest.escalated_at.is_(None)) & (GateRequest.opened_at <= escalate_before)),
+        )
+        .order_by(GateRequest.id)
+    )
+    if lock:
+        gates_stmt = gates_stmt.with_for_update(of=GateRequest, skip_locked=True)
+    for gate, innovation, unit in session.execute(gates_stmt).all():
+        waiting = _days(now - gate.opened_at)
+        base = _innovation_context(
+            innovation,
+            unit,
+            stage=gate.stage.value,
+            gate_id=gate.id,
+            flow_run_id=gate.flow_run_id,
+            due_date=gate.due_at.date().isoformat() if gate.due_at else None,
+            waiting_days=waiting,
+        )
+        reviewers = _reviewers(session, gate)
+        if gate.reminded_at is None:
+            item = _Item(
+                f"gate-reminder:{gate.id}",
+                "reminder",
+                {**base, "kind": "gate_waiting"},
+                innovation.id,
+            )
+            for r in reviewers:
+                add(r, item)
+            gate.reminded_at = now
+            summary.reminders += 1
+        if gate.escalated_at is None and gate.opened_at <= escalate_before:
+            item = _Item(
+                f"gate-escalation:{gate.id}",
+                "escalation",
+                {
+                    **base,
+                    "opened_on": gate.opened_at.date().isoformat(),
+                    "reviewers": [r.name or r.email for r in reviewers],
+                },
+                innovation.id,
+            )
+            for r in people_with_roles(session, {Role.HEAD_OF_BRIDA}):
+                add(r, item)
+            gate.escalated_at = now
+            summary.escalations += 1
+
+    revise_before = now - dt.timedelta(days=settings.revision_reminder_days)
+    revisions_stmt = (
+        select(GateRequest, Innovation, Unit)
+        .join(Innovation, Innovation.id == GateRequest.innovation_id)
+        .join(Unit, Unit.id == Innovation.unit_id)
+        .where(
+            Innovation.revision_requested.is_(True),
+            Innovation.outcome.is_(None),
+            GateRequest.stage == Innovation.stage,
+            GateRequest.status == GateStatus.REVISE,
+            GateRequest.decided_at <= revise_before,
+            GateRequest.reminded_at.is_(None),
+        )
+        .order_by(GateRequest.id)
+    )
+    if lock:
+        revisions_stmt = revisions_stmt.with_for_update(of=GateRequest, skip_locked=True)
+    latest: dict[int, tuple[GateRequest, Innovation, Unit]] = {}
+    for gate, innovation, unit in session.execute(revisions_stmt).all():
+        if innovation.id not in latest or gate.round > latest[innovation.id][0].round:
+            latest[innovation.id] = (gate, innovation, unit)
+    for gate, innovation, unit in latest.values():
+        assert gate.decided_at is not None
+        item = _Item(
+            f"revision-reminder:{gate.id}",
+            "reminder",
+            _innovation_context(
+                innovation,
+                unit,
+                kind="revision",
+                gate_id=gate.id,
+                flow_run_id=gate.flow_run_id,
+                waiting_days=_days(now - gate.decided_at),
+                reason=gate.reason,
+            ),
+            innovation.id,
+        )
+        for r in unit_recipients(session, unit):
+            add(r, item)
+        gate.reminded_at = now
+        summary.revision_reminders += 1
+
+    for email, items in items_of.items():
+        recipient = recipients_of[email]
+        if len(items) == 1:
+            item = items[0]
+            rows = enqueue(
+                session,
+                event_key=item.event_key,
+                template=item.template,
+                recipients=[recipient],
+                context=item.context,
+                innovation_id=item.innovation_id,
+            )
+        else:
+            name = recipient.name or recipient.email
+            keys = "|".join(sorted(i.event_key for i in items))
+            rows = enqueue(
+                session,
+                event_key=f"digest:{hashlib.sha256(keys.encode()).hexdigest()[:24]}",
+                template="digest",
+                recipients=[recipient],
+                context={
+                    "items": [
+                        {"template": i.template, "context": {**i.context, "recipient_name": name}}
+                        for i in items
+                    ]
+                },
+            )
+            summary.digests += len(rows)
+        session.flush()
+        summary.outbox_ids.extend(r.id for r in rows)
+    return summary

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 
 from kinanti.db import get_engine, unit_of_work
 from kinanti.settings import get_settings
@@ -12,7 +13,7 @@ from notifications.dispatch import deliver_pending
 from notifications.reminders import queue_reminders
 
 
-@task(name="deliver-outbox", retries=3, retry_delay_seconds=[2, 10, 30])
+@task(name="deliver-outbox", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 10, 30])
 def deliver_outbox(ids: list[int] | None = None) -> dict[str, int]:
     """Deliver due outbox rows (only ``ids`` when given) over one connection.
 
@@ -26,7 +27,7 @@ def deliver_outbox(ids: list[int] | None = None) -> dict[str, int]:
     return summary
 
 
-@task(name="queue-reminders", retries=2, retry_delay_seconds=[5, 30])
+@task(name="queue-reminders", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30])
 def queue_reminders_task() -> dict[str, Any]:
     """Write reminder, escalation and digest emails that are due (one transaction)."""
     settings = get_settings()

@@ -252,7 +252,7 @@ class _Batch:
             to_email=row.recipient_email,
             to_name=row.recipient_name,
             key=row.key,
-            label=f"{code}_{row.template}",
+            label="_".join(part for part in (str(code), row.template) if part),
             attachments=list(row.context.get("attachments") or []),
         )
 

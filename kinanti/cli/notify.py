@@ -59,8 +59,8 @@ def _show(status: OutboxStatus | None, as_json: bool, limit: int) -> None:
         console.print(t("outbox.empty", settings.language, status=suffix))
         return
     table = Table(title=t("outbox.title", settings.language))
-    for column in t("outbox.columns", settings.language).split("|"):
-        table.add_column(column)
+    for index, column in enumerate(t("outbox.columns", settings.language).split("|")):
+        table.add_column(column, no_wrap=index < 7, overflow="ellipsis")
     for r in rows:
         table.add_row(
             str(r.id),
@@ -70,7 +70,7 @@ def _show(status: OutboxStatus | None, as_json: bool, limit: int) -> None:
             str(r.attempts),
             r.created_at.strftime("%Y-%m-%d %H:%M"),
             r.sent_at.strftime("%Y-%m-%d %H:%M") if r.sent_at else "-",
-            (r.last_error or "")[:60],
+            " ".join((r.last_error or "").split())[:80],
         )
     console.print(table)
 

@@ -28,14 +28,11 @@ from kinanti.db import get_engine
 from kinanti.engine.gates import describe_gate
 from kinanti.settings import get_settings
 from tasks.lifecycle import (
-    announce_events,
     apply_gate_decision,
-    claim_gate,
-    claim_stage_start,
     complete_stage_work,
-    deliver_emails,
-    gate_owned_elsewhere,
     next_step,
+    publish_change,
+    take_gate,
 )
 
 MAX_TURNS = 40
@@ -65,10 +62,8 @@ class GateDecision(RunInput):
 
 
 def _after_change(result: dict[str, Any]) -> None:
-    if result.get("event_ids"):
-        announce_events(result["event_ids"])
-    if result.get("outbox_ids"):
-        deliver_emails(result["outbox_ids"])
+    if result.get("event_ids") or result.get("outbox_ids"):
+        publish_change(result["event_ids"], result["outbox_ids"])
 
 
 def _stage_body(innovation_code: str, round_: int, lifecycle_run_id: str) -> dict[str, Any]:
@@ -138,14 +133,17 @@ def innovation_lifecycle(innovation_code: str) -> dict[str, Any]:
     """
     logger = get_run_logger()
     run_id = str(flow_run.id)
-    claim_stage_start(innovation_code, run_id)
     turns: list[str] = []
-    for _ in range(MAX_TURNS):
-        step = next_step(innovation_code)
+    for turn in range(MAX_TURNS):
+        step = next_step(innovation_code, run_id if turn == 0 else None)
         if step.action in ("ended", "finished", "waiting_for_unit"):
             logger.info("%s: %s (%s)", innovation_code, step.action, step.stage.value)
-            return {"innovation": innovation_code, "stage": step.stage.value,
-                    "status": step.action, "turns": turns}  # fmt: skip
+            return {
+                "innovation": innovation_code,
+                "stage": step.stage.value,
+                "status": step.action,
+                "turns": turns,
+            }
         if step.action == "stage":
             stage_flow = STAGE_FLOWS[step.stage].with_options(
                 flow_run_name=f"{step.code} · {step.title} · {step.stage.value}"[:200]
@@ -155,12 +153,16 @@ def innovation_lifecycle(innovation_code: str) -> dict[str, Any]:
             turns.append(f"{step.stage.value}#{step.round}")
             continue
         assert step.gate_id is not None
-        owner = gate_owned_elsewhere(step.gate_flow_run_id, run_id)
+        owner = take_gate(step.gate_id, step.gate_flow_run_id, run_id)
         if owner:
             logger.info("Gerbang %s sudah menunggu di flow run %s", step.stage.value, owner)
-            return {"innovation": innovation_code, "stage": step.stage.value,
-                    "status": "gate-waits-elsewhere", "owner": owner, "turns": turns}  # fmt: skip
-        claim_gate(step.gate_id, run_id)
+            return {
+                "innovation": innovation_code,
+                "stage": step.stage.value,
+                "status": "gate-waits-elsewhere",
+                "owner": owner,
+                "turns": turns,
+            }
         settings = get_settings()
         form = GateDecision.with_initial_data(
             description=describe_gate(get_engine(), step.gate_id),
@@ -183,8 +185,12 @@ def innovation_lifecycle(innovation_code: str) -> dict[str, Any]:
         )
         _after_change(result)
         if result["accepted"]:
-            logger.info("Gerbang %s: %s oleh %s", step.stage.value, decision.decision.value,
-                        decision.reviewer_email)  # fmt: skip
+            logger.info(
+                "Gerbang %s: %s oleh %s",
+                step.stage.value,
+                decision.decision.value,
+                decision.reviewer_email,
+            )
             turns.append(f"gate:{step.stage.value}:{decision.decision.value}")
         else:
             logger.error("Keputusan ditolak, gerbang tetap menunggu: %s", result["refusal"])

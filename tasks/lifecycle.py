@@ -27,15 +27,12 @@ LIVE_STATES = {
 
 
 @task(name="next-step", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
-def next_step(innovation_code: str) -> state.Step:
-    """Read where the innovation's lifecycle stands (the database decides)."""
+def next_step(innovation_code: str, claim_for_run: str | None = None) -> state.Step:
+    """Read where the innovation's lifecycle stands (the database decides). With
+    ``claim_for_run``, first take over the innovation's pending hand-off for that run."""
+    if claim_for_run:
+        state.claim_stage_start(get_engine(), innovation_code, claim_for_run)
     return state.next_step(get_engine(), innovation_code)
-
-
-@task(name="claim-hand-off", cache_policy=NO_CACHE)
-def claim_stage_start(innovation_code: str, flow_run_id: str) -> None:
-    """Take over the innovation's pending hand-off row (a run started by a trigger or by hand)."""
-    state.claim_stage_start(get_engine(), innovation_code, flow_run_id)
 
 
 @task(name="complete-stage", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
@@ -106,8 +103,13 @@ def apply_gate_decision(
                 flow_run_id=flow_run_id,
             )
         except GateNotOpenError as exc:
-            return {"accepted": False, "refusal": str(exc), "stale": True,
-                    "event_ids": [], "outbox_ids": []}  # fmt: skip
+            return {
+                "accepted": False,
+                "refusal": str(exc),
+                "stale": True,
+                "event_ids": [],
+                "outbox_ids": [],
+            }
         session.flush()
         event_ids += [e.id for e in outcome.result.events]
         return {
@@ -121,15 +123,30 @@ def apply_gate_decision(
         }
 
 
-@task(name="announce-events", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[1, 5, 15])
-def announce_events(event_ids: list[int]) -> int:
-    """Emit the recorded domain events to Prefect's event feed."""
-    return announce.announce(get_engine(), event_ids)
+@task(name="publish-change", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 10, 30])
+def publish_change(event_ids: list[int], outbox_ids: list[int]) -> dict[str, int]:
+    """After commit: emit the recorded domain events to Prefect's event feed and deliver the
+    emails the change wrote (the scheduled dispatcher catches what is left)."""
+    announced = announce.announce(get_engine(), event_ids) if event_ids else 0
+    if not outbox_ids:
+        return {"announced": announced, "sent": 0}
+    from notifications.dispatch import deliver_pending
+
+    report = deliver_pending(get_engine(), get_settings(), ids=outbox_ids)
+    return {"announced": announced, "sent": report.sent, "failed": report.failed}
 
 
-@task(name="gate-owner-alive", cache_policy=NO_CACHE)
-def gate_owned_elsewhere(gate_flow_run_id: str | None, my_flow_run_id: str) -> str | None:
-    """If another live flow run already waits at this gate, its id; else ``None``."""
+@task(name="take-gate", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
+def take_gate(gate_id: int, gate_flow_run_id: str | None, my_flow_run_id: str) -> str | None:
+    """Record this run as the one waiting at the gate, unless another live run already
+    waits there: then return that run's id and change nothing."""
+    owner = _live_owner(gate_flow_run_id, my_flow_run_id)
+    if owner is None:
+        state.claim_gate(get_engine(), gate_id, my_flow_run_id)
+    return owner
+
+
+def _live_owner(gate_flow_run_id: str | None, my_flow_run_id: str) -> str | None:
     if not gate_flow_run_id or gate_flow_run_id == my_flow_run_id:
         return None
     from uuid import UUID
@@ -145,24 +162,9 @@ def gate_owned_elsewhere(gate_flow_run_id: str | None, my_flow_run_id: str) -> s
     if other.state is None or other.state.type not in LIVE_STATES:
         return None
     details = other.state.state_details
-    if other.state.type is StateType.PAUSED and details.pause_timeout is not None:
-        if details.pause_timeout < dt.datetime.now(dt.UTC):
-            return None  # its wait ran out: this run reopens the gate
+    expired = details.pause_timeout is not None and details.pause_timeout < dt.datetime.now(dt.UTC)
+    if other.state.type is StateType.PAUSED and expired:
+        return None  # its wait ran out: this run reopens the gate
     return gate_flow_run_id
 
 
-@task(name="claim-gate", cache_policy=NO_CACHE)
-def claim_gate(gate_id: int, flow_run_id: str) -> None:
-    """Record this run as the one waiting at the gate."""
-    state.claim_gate(get_engine(), gate_id, flow_run_id)
-
-
-@task(name="deliver-emails", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 10, 30])
-def deliver_emails(outbox_ids: list[int]) -> dict[str, int]:
-    """Deliver the outbox rows this change wrote (the dispatcher catches what is left)."""
-    if not outbox_ids:
-        return {"sent": 0}
-    from notifications.dispatch import deliver_pending
-
-    report = deliver_pending(get_engine(), get_settings(), ids=outbox_ids)
-    return {"sent": report.sent, "failed": report.failed, "retried": report.retried}

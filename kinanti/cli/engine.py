@@ -43,8 +43,8 @@ def _parse_scores(value: str | None) -> ScorecardIn | None:
 
 def _after_commit(event_ids: list[int], outbox_ids: list[int]) -> None:
     """Announce events and deliver emails when a Prefect API / sender is available."""
-    from kinanti.engine.api import PrefectUnavailableError, find_api_url, using_api
     from kinanti.engine.announce import announce
+    from kinanti.engine.api import PrefectUnavailableError, find_api_url, using_api
     from kinanti.engine.handoff import start_pending
     from notifications.dispatch import deliver_pending
 
@@ -66,11 +66,11 @@ def _after_commit(event_ids: list[int], outbox_ids: list[int]) -> None:
                     code=run.innovation_code,
                     stage=run.stage,
                     run=run.flow_run_id,
-                )  # fmt: skip
+                )
             )
 
 
-def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the commands
+def register(app: typer.Typer) -> None:
     @app.command("serve")
     def serve(
         runner_only: bool = typer.Option(
@@ -126,9 +126,14 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         url = find_api_url(settings)
         with using_api(url):
             receipt = decide_gate(
-                get_engine(), code, decision, reviewer=reviewer, reason=reason,
-                scorecard=scorecard, wait_seconds=wait,
-            )  # fmt: skip
+                get_engine(),
+                code,
+                decision,
+                reviewer=reviewer,
+                reason=reason,
+                scorecard=scorecard,
+                wait_seconds=wait,
+            )
         lang = settings.language
         if receipt.refusal:
             _console().print(t("engine.decision_refused", lang, reason=receipt.refusal))
@@ -144,7 +149,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
                 decision=decision.value,
                 stage=receipt.new_stage.value if receipt.new_stage else "-",
                 via=receipt.via,
-            )  # fmt: skip
+            )
         )
 
     @app.command("evaluate")
@@ -195,13 +200,15 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
             innovation = services.get_innovation(session, code, for_update=True)
             gate = services.current_gate(session, innovation)
             run_id = gate.flow_run_id if gate and gate.status is GateStatus.OPEN else None
-            result = services.end_innovation(session, innovation, outcome, actor=actor,
-                                             reason=reason)  # fmt: skip
+            result = services.end_innovation(
+                session, innovation, outcome, actor=actor, reason=reason
+            )
             session.flush()
             event_ids = [e.id for e in result.events]
         _cancel_run(run_id)
-        _console().print(t("engine.ended", get_settings().language, code=code,
-                           outcome=outcome.value))  # fmt: skip
+        _console().print(
+            t("engine.ended", get_settings().language, code=code, outcome=outcome.value)
+        )
         _after_commit(event_ids, result.outbox_ids)
 
     @app.command("withdraw")
@@ -242,13 +249,19 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
                 .order_by(GateRequest.opened_at)
             ).all()
             items = [
-                {"innovation": code, "title": title, "unit": unit, "stage": g.stage.value,
-                 "round": g.round, "waiting_days": round((now - g.opened_at).total_seconds()
-                                                         / 86400, 1),
-                 "due": g.due_at.isoformat() if g.due_at else None,
-                 "flow_run_id": g.flow_run_id, "refused_attempts": g.attempts}
+                {
+                    "innovation": code,
+                    "title": title,
+                    "unit": unit,
+                    "stage": g.stage.value,
+                    "round": g.round,
+                    "waiting_days": round((now - g.opened_at).total_seconds() / 86400, 1),
+                    "due": g.due_at.isoformat() if g.due_at else None,
+                    "flow_run_id": g.flow_run_id,
+                    "refused_attempts": g.attempts,
+                }
                 for g, code, title, unit in rows
-            ]  # fmt: skip
+            ]
         if as_json:
             typer.echo(json.dumps(items, indent=2, ensure_ascii=False))
             return
@@ -259,8 +272,20 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         for col in ("innovation", "unit", "stage", "round", "waiting_days", "due", "flow_run_id"):
             table.add_column(col)
         for it in items:
-            table.add_row(*(str(it[c] or "-") for c in (
-                "innovation", "unit", "stage", "round", "waiting_days", "due", "flow_run_id")))  # fmt: skip
+            table.add_row(
+                *(
+                    str(it[c] or "-")
+                    for c in (
+                        "innovation",
+                        "unit",
+                        "stage",
+                        "round",
+                        "waiting_days",
+                        "due",
+                        "flow_run_id",
+                    )
+                )
+            )
         _console().print(table)
 
     @gates.command("show")

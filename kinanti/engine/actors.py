@@ -113,19 +113,26 @@ def prepare_for_gate(
                 wanted = wanted[:1]
             for indicator in wanted:
                 claim_indicator(
-                    session, store, code=code, indicator=indicator.code,
-                    level=rng.choice((2, 3, 3)), actor=officer,
+                    session,
+                    store,
+                    code=code,
+                    indicator=indicator.code,
+                    level=rng.choice((2, 3, 3)),
+                    actor=officer,
                     link=f"https://mataramkota.go.id/inovasi/{code.lower()}/{indicator.code}",
-                )  # fmt: skip
+                )
             if stage is Stage.REPORTING:
                 session.flush()
                 for i, indicator in enumerate(wanted):
                     rejected = i == len(wanted) - 1 and not indicator.mandatory
                     verify_claim(
-                        session, code=code, indicator=indicator.code,
-                        decision="reject" if rejected else "accept", actor=cast.verifier,
+                        session,
+                        code=code,
+                        indicator=indicator.code,
+                        decision="reject" if rejected else "accept",
+                        actor=cast.verifier,
                         reason="Bukti tidak menunjukkan tahun berjalan" if rejected else None,
-                    )  # fmt: skip
+                    )
 
 
 def fix_and_resubmit(engine: Engine, code: str, officer: str) -> list[int]:
@@ -148,9 +155,12 @@ def fix_and_resubmit(engine: Engine, code: str, officer: str) -> list[int]:
 
 def scorecard(rng: random.Random) -> ScorecardIn:
     return ScorecardIn(
-        renewal=rng.randint(3, 5), benefit=rng.randint(3, 5), no_burden=rng.randint(3, 5),
-        authority=rng.randint(4, 5), replicable=rng.randint(3, 5),
-    )  # fmt: skip
+        renewal=rng.randint(3, 5),
+        benefit=rng.randint(3, 5),
+        no_burden=rng.randint(3, 5),
+        authority=rng.randint(4, 5),
+        replicable=rng.randint(3, 5),
+    )
 
 
 @dataclass(frozen=True)

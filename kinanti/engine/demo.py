@@ -41,8 +41,13 @@ from kinanti.i18n import t
 from kinanti.settings import Settings, get_settings
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "mataram"
-RECORDED_STAGES = (Stage.PLANNING, Stage.DEVELOPMENT, Stage.DEPLOYMENT, Stage.REPORTING,
-                   Stage.REPLICATION)  # fmt: skip
+RECORDED_STAGES = (
+    Stage.PLANNING,
+    Stage.DEVELOPMENT,
+    Stage.DEPLOYMENT,
+    Stage.REPORTING,
+    Stage.REPLICATION,
+)
 
 
 @dataclass
@@ -53,15 +58,28 @@ class DriveReport:
     unfinished: list[str] = field(default_factory=list)
 
 
-def _run_paused(flow_run_id: str | None) -> bool:
-    if not flow_run_id:
-        return False
+def paused_runs(flow_run_ids: list[str]) -> set[str]:
+    """Which of these flow runs are paused (suspended at a gate), in one API call."""
+    if not flow_run_ids:
+        return set()
     from prefect import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterId,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
     from prefect.client.schemas.objects import StateType
 
     with get_client(sync_client=True) as client:
-        run = client.read_flow_run(UUID(flow_run_id))
-    return run.state is not None and run.state.type is StateType.PAUSED
+        runs = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                id=FlowRunFilterId(any_=[UUID(i) for i in flow_run_ids]),
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED])),
+            ),
+            limit=200,
+        )
+    return {str(r.id) for r in runs}
 
 
 def drive(
@@ -88,43 +106,52 @@ def drive(
     pending = set(plans)
     deadline = time.monotonic() + timeout
     while pending and time.monotonic() < deadline:
+        gates: list[state.Step] = []
         for code in sorted(pending):
             step = state.next_step(engine, code)
             if step.action in ("ended", "finished"):
                 pending.discard(code)
-                continue
-            if step.action == "waiting_for_unit":
+            elif step.action == "waiting_for_unit":
                 officer = actors.unit_officer(engine, cast, code)
                 announce(engine, actors.fix_and_resubmit(engine, code, officer))
                 start_pending(engine, codes=[code])
                 report.resubmitted += 1
                 on_decision(f"{code}: unit resubmitted")
+            elif (
+                step.action == "gate"
+                and step.gate_flow_run_id
+                and (step.gate_id, step.gate_attempts) not in sent
+            ):
+                gates.append(step)
+        paused = paused_runs([s.gate_flow_run_id for s in gates if s.gate_flow_run_id])
+        for step in gates:
+            if step.gate_flow_run_id not in paused:
                 continue
-            if step.action != "gate" or step.gate_id is None:
-                continue
-            if (step.gate_id, step.gate_attempts) in sent or not _run_paused(step.gate_flow_run_id):
-                continue
+            code = step.code
             decision = plans[code].decision_at(step.stage, step.round)
             if decision is GateDecisionKind.APPROVE and (code, step.stage) not in prepared:
                 actors.prepare_for_gate(engine, settings, cast, code, step.stage, rng)
                 prepared.add((code, step.stage))
             if refuse_once == code and report.refused == 0:
                 try:  # the owning unit's officer tries to approve its own innovation
-                    decide(engine, code, decision, reviewer=actors.unit_officer(engine, cast, code),
-                           reason="", wait_seconds=0)  # fmt: skip
+                    officer = actors.unit_officer(engine, cast, code)
+                    decide(engine, code, decision, reviewer=officer, reason="", wait_seconds=0)
                 except services.KinantiError as exc:
                     report.refused += 1
                     on_decision(f"{code}: refused ({type(exc).__name__})")
             decide(
-                engine, code, decision, reviewer=cast.decider(step.stage, rng),
+                engine,
+                code,
+                decision,
+                reviewer=cast.decider(step.stage, rng),
                 reason=actors.REASONS[decision],
                 scorecard=actors.scorecard(rng) if step.stage is Stage.DEVELOPMENT else None,
                 wait_seconds=0,
-            )  # fmt: skip
-            sent.add((step.gate_id, step.gate_attempts))
+            )
+            sent.add((step.gate_id or 0, step.gate_attempts))
             report.decisions[decision.value] += 1
             on_decision(f"{code}: {step.stage.value} {decision.value}")
-        time.sleep(0.3)
+        time.sleep(0.5)
     report.unfinished = sorted(pending)
     return report
 
@@ -138,8 +165,9 @@ def record_at_stage(
     import datetime as dt
 
     cast = actors.Cast.load(engine)
-    params = StageParams(dt.timedelta(days=settings.gate_timeout_days), None,
-                         dt.datetime.now(dt.UTC).date())  # fmt: skip
+    params = StageParams(
+        dt.timedelta(days=settings.gate_timeout_days), None, dt.datetime.now(dt.UTC).date()
+    )
     for stage in RECORDED_STAGES[: RECORDED_STAGES.index(target)]:
         with unit_of_work(engine) as session:
             innovation = services.get_innovation(session, code, for_update=True)
@@ -158,10 +186,15 @@ def record_at_stage(
                 session.flush()
             assert gate_id is not None
             services.decide_gate(
-                session, gate_id, decision=GateDecisionKind.APPROVE,
-                reviewer_email=cast.decider(stage, rng), reason="Tercatat (data contoh)",
-                channel="import", flow_run_id=None, continue_in_run=False,
-            )  # fmt: skip
+                session,
+                gate_id,
+                decision=GateDecisionKind.APPROVE,
+                reviewer_email=cast.decider(stage, rng),
+                reason="Tercatat (data contoh)",
+                channel="import",
+                flow_run_id=None,
+                continue_in_run=False,
+            )
 
 
 def run_demo(settings: Settings, *, live: int, seed: int, keep: bool) -> None:
@@ -193,8 +226,11 @@ def run_demo(settings: Settings, *, live: int, seed: int, keep: bool) -> None:
     engine = get_engine()
     console.print(t("demo.start", lang, home=home))
     db.upgrade()
-    for kind, name in (("units", "units.yaml"), ("people", "people.yaml"),
-                       ("innovations", "innovations.yaml")):  # fmt: skip
+    for kind, name in (
+        ("units", "units.yaml"),
+        ("people", "people.yaml"),
+        ("innovations", "innovations.yaml"),
+    ):
         report = import_file(kind, EXAMPLES / name)  # type: ignore[arg-type]
         console.print(t("demo.imported", lang, kind=kind, n=report.created))
 
@@ -203,9 +239,10 @@ def run_demo(settings: Settings, *, live: int, seed: int, keep: bool) -> None:
         rows = session.execute(select(Innovation.code, Innovation.design).order_by(Innovation.code))
         complete = [c for c, d in rows if len((d or "").split()) >= 300]
         incomplete = [
-            c for c in session.scalars(select(Innovation.code).order_by(Innovation.code))
+            c
+            for c in session.scalars(select(Innovation.code).order_by(Innovation.code))
             if c not in complete
-        ]  # fmt: skip
+        ]
     live_codes = rng.sample(complete, k=min(max(live - 1, 1), len(complete)))
     plans = {code: actors.Plan("approve") for code in live_codes}
     if len(live_codes) >= 3:
@@ -224,17 +261,29 @@ def run_demo(settings: Settings, *, live: int, seed: int, keep: bool) -> None:
             wait_for_deployments([LIFECYCLE_DEPLOYMENT], runner)
             total = sum(5 if p.kind != "reject" else 1 for p in plans.values()) + 2
             with Progress(
-                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TimeElapsedColumn(), console=console, transient=False,
-            ) as progress:  # fmt: skip
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+                transient=False,
+            ) as progress:
                 task = progress.add_task(t("demo.reviewer", lang), total=total)
 
                 def tick(message: str) -> None:
-                    progress.update(task, advance=1, description=f"{t('demo.reviewer', lang)}"
-                                    f" {message}")  # fmt: skip
+                    progress.update(
+                        task, advance=1, description=f"{t('demo.reviewer', lang)} {message}"
+                    )
 
-                outcome = drive(engine, settings, plans, seed=seed, timeout=240,
-                                on_decision=tick, refuse_once=live_codes[0])  # fmt: skip
+                outcome = drive(
+                    engine,
+                    settings,
+                    plans,
+                    seed=seed,
+                    timeout=240,
+                    on_decision=tick,
+                    refuse_once=live_codes[0],
+                )
                 _wait_settled(engine, list(plans), timeout=30)
                 progress.update(task, completed=total)
             from kinanti.engine.announce import announce
@@ -245,8 +294,9 @@ def run_demo(settings: Settings, *, live: int, seed: int, keep: bool) -> None:
         from notifications.dispatch import deliver_pending
 
         deliver_pending(engine, settings)
-        _summary(console, engine, settings, outcome, announced, api_url, home,
-                 time.monotonic() - started)  # fmt: skip
+        _summary(
+            console, engine, settings, outcome, announced, api_url, home, time.monotonic() - started
+        )
         if keep:
             console.print(t("demo.keep", lang))
             try:
@@ -257,18 +307,45 @@ def run_demo(settings: Settings, *, live: int, seed: int, keep: bool) -> None:
 
 
 def _wait_settled(engine: Engine, codes: list[str], timeout: float) -> None:
+    """Wait until the innovations are settled in the database and no flow run is still
+    scheduled or running (so stopping the runner interrupts nothing)."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+
+    busy = [StateType.SCHEDULED, StateType.PENDING, StateType.RUNNING]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if all(
+        settled = all(
             state.next_step(engine, c).action in ("ended", "finished", "waiting_for_unit")
             for c in codes
-        ):
-            return
+        )
+        if settled:
+            with get_client(sync_client=True) as client:
+                running = client.count_flow_runs(
+                    flow_run_filter=FlowRunFilter(
+                        state=FlowRunFilterState(type=FlowRunFilterStateType(any_=busy))
+                    )
+                )
+            if running == 0:
+                return
         time.sleep(0.5)
 
 
-def _summary(console: Console, engine: Engine, settings: Settings, outcome: DriveReport,
-             announced: int, api_url: str, home: Path, seconds: float) -> None:  # fmt: skip
+def _summary(
+    console: Console,
+    engine: Engine,
+    settings: Settings,
+    outcome: DriveReport,
+    announced: int,
+    api_url: str,
+    home: Path,
+    seconds: float,
+) -> None:
     from rich.table import Table
 
     lang = settings.language
@@ -284,27 +361,45 @@ def _summary(console: Console, engine: Engine, settings: Settings, outcome: Driv
             select(func.count(GateDecisionRecord.id)).where(GateDecisionRecord.accepted.is_(False))
         )
         events = session.scalar(select(func.count(DomainEventRecord.id)))
-        emails = Counter(
-            s.value for s in session.scalars(select(OutboxMessage.status))
-        )  # fmt: skip
+        emails = Counter(s.value for s in session.scalars(select(OutboxMessage.status)))
         iid_line = _iid_line(session, lang)
     table = Table(title=t("demo.summary_title", lang))
     table.add_column(t("demo.col_stage", lang))
     table.add_column(t("demo.col_outcome", lang))
     table.add_column("n", justify="right")
-    for (stage, out), n in sorted(by_stage.items(), key=lambda kv: (
-            [s.value for s in RECORDED_STAGES].index(kv[0][0]), kv[0][1])):  # fmt: skip
+    for (stage, out), n in sorted(
+        by_stage.items(),
+        key=lambda kv: ([s.value for s in RECORDED_STAGES].index(kv[0][0]), kv[0][1]),
+    ):
         table.add_row(stage, out, str(n))
     console.print(table)
     outbox_dir = settings.resolved_outbox_dir
     report_path = _write_report(settings, home)
-    console.print(t("demo.figures", lang, decided=decided, refused=(refused or 0)
-                    + outcome.refused, events=events, announced=announced,
-                    sent=emails.get("sent", 0), failed=emails.get("failed", 0),
-                    files=len(list(outbox_dir.glob("*.eml"))) if outbox_dir.exists() else 0))  # fmt: skip
+    console.print(
+        t(
+            "demo.figures",
+            lang,
+            decided=decided,
+            refused=(refused or 0) + outcome.refused,
+            events=events,
+            announced=announced,
+            sent=emails.get("sent", 0),
+            failed=emails.get("failed", 0),
+            files=len(list(outbox_dir.glob("*.eml"))) if outbox_dir.exists() else 0,
+        )
+    )
     console.print(iid_line)
-    console.print(t("demo.where", lang, ui=api_url.removesuffix("/api"), outbox=outbox_dir,
-                    report=report_path, home=home, seconds=f"{seconds:.0f}"))  # fmt: skip
+    console.print(
+        t(
+            "demo.where",
+            lang,
+            ui=api_url.removesuffix("/api"),
+            outbox=outbox_dir,
+            report=report_path,
+            home=home,
+            seconds=f"{seconds:.0f}",
+        )
+    )
     if outcome.unfinished:
         console.print(t("demo.unfinished", lang, codes=", ".join(outcome.unfinished)))
 
@@ -313,17 +408,25 @@ def _iid_line(session: object, lang: str) -> str:
     from domain.iid.portfolio import portfolio_figures
 
     figures = portfolio_figures(session, 2026)  # type: ignore[arg-type]
-    return t("demo.iid", lang, claimed=f"{figures.claimed.iid:.2f}",
-             claimed_band=figures.claimed.band.value, verified=f"{figures.verified.iid:.2f}",
-             verified_band=figures.verified.band.value, n=figures.claimed.n)  # fmt: skip
+    return t(
+        "demo.iid",
+        lang,
+        claimed=f"{figures.claimed.iid:.2f}",
+        claimed_band=figures.claimed.band.value,
+        verified=f"{figures.verified.iid:.2f}",
+        verified_band=figures.verified.band.value,
+        n=figures.claimed.n,
+    )
 
 
 def _write_report(settings: Settings, home: Path) -> Path:
-    from domain.reports import write_report_files
+    from kinanti.reports import build_report
 
-    out = home / "report"
-    paths = write_report_files(get_engine(), 2026, out, language=settings.language)
-    return paths[0]
+    with unit_of_work(get_engine()) as session:
+        files = build_report(
+            session, 2026, home / "report", settings=settings, lang=settings.language.value
+        )
+    return files.html
 
 
 __all__ = ["Outcome", "drive", "record_at_stage", "run_demo"]

@@ -220,9 +220,15 @@ def _decide_in_database(
             )
             session.flush()
         outcome = services.decide_gate(
-            session, gate_id, decision=decision, reviewer_email=reviewer, reason=reason,
-            channel="cli", flow_run_id=None, continue_in_run=False,
-        )  # fmt: skip
+            session,
+            gate_id,
+            decision=decision,
+            reviewer_email=reviewer,
+            reason=reason,
+            channel="cli",
+            flow_run_id=None,
+            continue_in_run=False,
+        )
         stage = outcome.gate.stage
         new_stage = innovation.stage
         event_ids = [e.id for e in outcome.result.events]

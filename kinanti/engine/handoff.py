@@ -65,10 +65,17 @@ def start_pending(
             stmt = stmt.where(Innovation.code.in_(list(codes)))
         rows = session.execute(stmt).all()
         pending = [
-            (start.id, code, title, unit_code, start.stage.value, start.attempt,
-             idempotency_key(code, start))
+            (
+                start.id,
+                code,
+                title,
+                unit_code,
+                start.stage.value,
+                start.attempt,
+                idempotency_key(code, start),
+            )
             for start, code, title, unit_code in rows
-        ]  # fmt: skip
+        ]
     started: list[StartedRun] = []
     for row_id, code, title, unit_code, stage, attempt, key in pending:
         flow_run = run_deployment(

@@ -101,13 +101,22 @@ def start_local_server(settings: Settings, port: int | None = None) -> LocalServ
     log_path = settings.home.resolve() / "prefect-server.log"
     log = log_path.open("ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-         "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "prefect",
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-    )  # fmt: skip
+    )
     server = LocalServer(process, api_url, log_path)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -144,9 +153,14 @@ def prefect_api(settings: Settings, *, start: bool = True) -> Iterator[str]:
         os.environ.pop("PREFECT_API_URL", None)
 
 
-def spawn_runner(settings: Settings, api_url: str, *, log_name: str = "runner.log",
-                 extra_env: dict[str, str] | None = None,
-                 only: str | None = None) -> subprocess.Popen[bytes]:  # fmt: skip
+def spawn_runner(
+    settings: Settings,
+    api_url: str,
+    *,
+    log_name: str = "runner.log",
+    extra_env: dict[str, str] | None = None,
+    only: str | None = None,
+) -> subprocess.Popen[bytes]:
     """Start ``kinanti serve --runner-only`` as a child process (its own process group)."""
     env = base_env(settings)
     env["PREFECT_API_URL"] = api_url

@@ -433,8 +433,8 @@ class ComplianceRecord(Base):
 class RegionIndicator(Base):
     """Reference row kept for SQL scoring: weight per (year, aspect, indicator).
 
-    Loaded from the packaged catalogue by ``kinanti db upgrade`` / the scoring code so that
-    portfolio-wide IID figures are computed set-based in SQL.
+    Kept in sync with the packaged catalogue by ``domain.iid.portfolio.sync_weights`` before
+    every scoring, so that portfolio-wide IID figures are computed set-based in SQL.
     """
 
     __tablename__ = "iid_weights"

@@ -26,6 +26,7 @@ from domain.enums import (
     Stage,
     StageStartStatus,
     UnitKind,
+    VerificationStatus,
 )
 from domain.errors import (
     ConflictError,
@@ -327,7 +328,7 @@ def submit_innovation(
             if getattr(innovation, name) != value:
                 setattr(innovation, name, value)
                 changed = True
-        if origin_id is not None and innovation.origin_id != origin_id:
+        if innovation.origin_id != origin_id:
             innovation.origin_id = origin_id
             changed = True
         if changed:
@@ -507,7 +508,9 @@ def gate_facts(session: Session, gate: GateRequest, reviewer: Person) -> lifecyc
         has_trial_scorecard=has_scorecard,
         has_adopting_act=innovation.adopting_act is not None,
         evidence_count=evidence,
-        missing_mandatory_indicators=missing_mandatory_of(session, innovation),
+        missing_mandatory_indicators=(
+            missing_mandatory_of(session, innovation) if gate.stage is Stage.REPORTING else ()
+        ),
     )
 
 
@@ -524,20 +527,26 @@ def proposal_problems_of(innovation: Innovation) -> tuple[str, ...]:
 
 
 def missing_mandatory_of(session: Session, innovation: Innovation) -> tuple[str, ...]:
-    """Mandatory SID indicators of the year without a claim (accepted or pending)."""
+    """Mandatory SID indicators of the year without a claim (accepted or pending).
+
+    Raises ``RequirementMissingError`` when no IID catalogue exists for the year: the
+    reporting gate cannot be approved against an unknown indicator list.
+    """
     from domain.iid.catalogue import catalogue_for_year  # local: catalogue is data-heavy
 
     try:
         catalogue = catalogue_for_year(innovation.year)
-    except KinantiError:
-        return ()
+    except NotFoundError as exc:
+        raise lifecycle.RequirementMissingError(
+            f"no IID catalogue for {innovation.year}; add one before reporting: {exc}"
+        ) from exc
     claimed = set(
         session.scalars(
             select(IndicatorClaim.indicator).where(
                 IndicatorClaim.innovation_id == innovation.id,
                 IndicatorClaim.aspect == "sid",
                 IndicatorClaim.year == innovation.year,
-                IndicatorClaim.status != "rejected",
+                IndicatorClaim.status != VerificationStatus.REJECTED,
             )
         )
     )

@@ -25,14 +25,14 @@ from pydantic import Field
 
 from domain.enums import GateDecisionKind, Stage
 from kinanti.db import get_engine
+from kinanti.engine import state
 from kinanti.engine.gates import describe_gate
 from kinanti.settings import get_settings
 from tasks.lifecycle import (
     apply_gate_decision,
     complete_stage_work,
-    next_step,
+    gate_waits_elsewhere,
     publish_change,
-    take_gate,
 )
 
 MAX_TURNS = 40
@@ -135,7 +135,10 @@ def innovation_lifecycle(innovation_code: str) -> dict[str, Any]:
     run_id = str(flow_run.id)
     turns: list[str] = []
     for turn in range(MAX_TURNS):
-        step = next_step(innovation_code, run_id if turn == 0 else None)
+        # plain reads of the database (no task run: nothing to retry or cache)
+        if turn == 0:
+            state.claim_stage_start(get_engine(), innovation_code, run_id)
+        step = state.next_step(get_engine(), innovation_code)
         if step.action in ("ended", "finished", "waiting_for_unit"):
             logger.info("%s: %s (%s)", innovation_code, step.action, step.stage.value)
             return {
@@ -153,7 +156,7 @@ def innovation_lifecycle(innovation_code: str) -> dict[str, Any]:
             turns.append(f"{step.stage.value}#{step.round}")
             continue
         assert step.gate_id is not None
-        owner = take_gate(step.gate_id, step.gate_flow_run_id, run_id)
+        owner = gate_waits_elsewhere(step.gate_flow_run_id, run_id)
         if owner:
             logger.info("Gerbang %s sudah menunggu di flow run %s", step.stage.value, owner)
             return {
@@ -163,6 +166,7 @@ def innovation_lifecycle(innovation_code: str) -> dict[str, Any]:
                 "owner": owner,
                 "turns": turns,
             }
+        state.claim_gate(get_engine(), step.gate_id, run_id)
         settings = get_settings()
         form = GateDecision.with_initial_data(
             description=describe_gate(get_engine(), step.gate_id),

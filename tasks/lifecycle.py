@@ -14,7 +14,7 @@ from domain.enums import GateDecisionKind, Stage
 from domain.schemas import ScorecardIn
 from domain.stages import StageParams, complete_stage
 from kinanti.db import get_engine, unit_of_work
-from kinanti.engine import announce, state
+from kinanti.engine import announce
 from kinanti.settings import get_settings
 
 LIVE_STATES = {
@@ -24,15 +24,6 @@ LIVE_STATES = {
     StateType.PAUSED,
     StateType.CANCELLING,
 }
-
-
-@task(name="next-step", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
-def next_step(innovation_code: str, claim_for_run: str | None = None) -> state.Step:
-    """Read where the innovation's lifecycle stands (the database decides). With
-    ``claim_for_run``, first take over the innovation's pending hand-off for that run."""
-    if claim_for_run:
-        state.claim_stage_start(get_engine(), innovation_code, claim_for_run)
-    return state.next_step(get_engine(), innovation_code)
 
 
 @task(name="complete-stage", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
@@ -136,17 +127,10 @@ def publish_change(event_ids: list[int], outbox_ids: list[int]) -> dict[str, int
     return {"announced": announced, "sent": report.sent, "failed": report.failed}
 
 
-@task(name="take-gate", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
-def take_gate(gate_id: int, gate_flow_run_id: str | None, my_flow_run_id: str) -> str | None:
-    """Record this run as the one waiting at the gate, unless another live run already
-    waits there: then return that run's id and change nothing."""
-    owner = _live_owner(gate_flow_run_id, my_flow_run_id)
-    if owner is None:
-        state.claim_gate(get_engine(), gate_id, my_flow_run_id)
-    return owner
+def gate_waits_elsewhere(gate_flow_run_id: str | None, my_flow_run_id: str) -> str | None:
+    """The id of another live flow run already waiting at this gate, else ``None``.
 
-
-def _live_owner(gate_flow_run_id: str | None, my_flow_run_id: str) -> str | None:
+    A plain call (asks the API only when the gate names another run)."""
     if not gate_flow_run_id or gate_flow_run_id == my_flow_run_id:
         return None
     from uuid import UUID
@@ -166,5 +150,3 @@ def _live_owner(gate_flow_run_id: str | None, my_flow_run_id: str) -> str | None
     if other.state.type is StateType.PAUSED and expired:
         return None  # its wait ran out: this run reopens the gate
     return gate_flow_run_id
-
-

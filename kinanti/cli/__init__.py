@@ -52,5 +52,7 @@ def main() -> None:
     try:
         app()
     except KinantiError as exc:
-        err_console.print(t("error", get_settings().language, message=exc), style="red")
+        err_console.print(
+            t("error", get_settings().language, message=exc), style="red", markup=False
+        )
         sys.exit(1)

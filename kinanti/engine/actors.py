@@ -135,6 +135,29 @@ def prepare_for_gate(
                     )
 
 
+def fill_region_spd(
+    engine: Engine, settings: Settings, cast: Cast, year: int, rng: random.Random
+) -> int:
+    """As Brida's operator: claim the region's SPD indicators for ``year`` (with links to the
+    evidence) and have them verified; returns how many were claimed."""
+    store = EvidenceStore(settings.resolved_evidence_dir, settings.evidence_max_bytes)
+    with unit_of_work(engine) as session:
+        catalogue = catalogue_for_year(year)
+        for indicator in catalogue.spd:
+            claim_indicator(
+                session, store, code=None, indicator=indicator.code,
+                level=rng.choice((2, 3, 3)), actor=cast.verifier, year=year,
+                link=f"https://brida.mataramkota.go.id/iid/{year}/{indicator.code}",
+            )  # fmt: skip
+        session.flush()
+        for indicator in catalogue.spd:
+            verify_claim(
+                session, code=None, indicator=indicator.code, decision="accept",
+                actor=cast.head, year=year,
+            )  # fmt: skip
+        return len(catalogue.spd)
+
+
 def fix_and_resubmit(engine: Engine, code: str, officer: str) -> list[int]:
     """As the unit: complete the design narrative and resubmit; returns event ids."""
     with unit_of_work(engine) as session:

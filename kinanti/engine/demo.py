@@ -26,12 +26,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import Engine, func, select
 
 from domain import services
-from domain.enums import GateDecisionKind, Outcome, Stage
+from domain.enums import GateDecisionKind, Outcome, Role, Stage
 from domain.models import (
     DomainEventRecord,
     GateDecisionRecord,
     Innovation,
     OutboxMessage,
+    Person,
+    PersonRole,
 )
 from domain.stages import StageParams, complete_stage
 from kinanti.db import get_engine, unit_of_work
@@ -185,7 +187,7 @@ def record_at_stage(
                 )
                 session.flush()
             assert gate_id is not None
-            services.decide_gate(
+            decided = services.decide_gate(
                 session,
                 gate_id,
                 decision=GateDecisionKind.APPROVE,
@@ -195,6 +197,8 @@ def record_at_stage(
                 flow_run_id=None,
                 continue_in_run=False,
             )
+        if not decided.accepted:  # e.g. Brida's own innovation: no Brida reviewer may decide
+            return
 
 
 def run_demo(settings: Settings, *, live: int, seed: int, keep: bool) -> None:
@@ -236,8 +240,17 @@ def run_demo(settings: Settings, *, live: int, seed: int, keep: bool) -> None:
 
     rng = random.Random(seed)
     with unit_of_work(engine) as session:
-        rows = session.execute(select(Innovation.code, Innovation.design).order_by(Innovation.code))
-        complete = [c for c, d in rows if len((d or "").split()) >= 300]
+        reviewer_units = set(
+            session.scalars(
+                select(Person.unit_id).join(PersonRole).where(PersonRole.role == Role.REVIEWER)
+            )
+        )
+        rows = session.execute(
+            select(Innovation.code, Innovation.design, Innovation.unit_id).order_by(Innovation.code)
+        )
+        complete = [
+            c for c, d, u in rows if len((d or "").split()) >= 300 and u not in reviewer_units
+        ]
         incomplete = [
             c
             for c in session.scalars(select(Innovation.code).order_by(Innovation.code))
@@ -250,7 +263,12 @@ def run_demo(settings: Settings, *, live: int, seed: int, keep: bool) -> None:
         plans[live_codes[2]] = actors.Plan("reject", Stage.PLANNING)
     if incomplete:
         plans[incomplete[0]] = actors.Plan("approve")
-    recorded = [c for c in complete + incomplete if c not in plans]
+    with unit_of_work(engine) as session:
+        recorded = [
+            c for c in session.scalars(select(Innovation.code).order_by(Innovation.code))
+            if c not in plans
+        ]  # fmt: skip
+    actors.fill_region_spd(engine, settings, actors.Cast.load(engine), 2026, rng)
     for code in recorded:
         record_at_stage(engine, settings, code, rng.choice(RECORDED_STAGES[:4]), rng)
     console.print(t("demo.recorded", lang, n=len(recorded), live=len(plans)))

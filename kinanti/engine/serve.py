@@ -12,11 +12,13 @@ TIMEZONE = "Asia/Makassar"
 def deployments(settings: Settings) -> list[Any]:
     """The deployments of Kinanti, as ``prefect.yaml`` declares them for workers."""
     from prefect.client.schemas.schedules import CronSchedule, IntervalSchedule
+    from prefect.events import DeploymentEventTrigger
 
     from flows.compliance import compliance_sweep
     from flows.engine import reconciler
     from flows.lifecycle import innovation_lifecycle
     from flows.notify import dispatch_outbox, remind_and_escalate
+    from flows.probe import probe
     from flows.reports import yearly_report
 
     return [
@@ -45,6 +47,17 @@ def deployments(settings: Settings) -> list[Any]:
             name="yearly-report",
             schedules=[CronSchedule(cron="0 6 15 12 *", timezone=TIMEZONE)],
             tags=["kinanti"],
+        ),
+        probe.to_deployment(
+            name="probe",
+            tags=["kinanti"],
+            triggers=[
+                DeploymentEventTrigger(
+                    expect={"kinanti.probe.requested"},
+                    match={"prefect.resource.id": "kinanti.probe.*"},
+                    parameters={"token": "{{ event.resource.id }}"},
+                )
+            ],
         ),
     ]
 

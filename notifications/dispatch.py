@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any, cast
 
@@ -188,7 +189,15 @@ _MARK_SENT = (
 
 
 class _Batch:
-    """Processes claimed rows with one renderer and one open sender."""
+    """Processes claimed rows with one renderer and one open sender.
+
+    Rows are sent strictly one after the other, and row N is marked sent (committed)
+    before row N+1's ``RCPT TO`` (so before it can be accepted): at most one accepted
+    message is ever unrecorded. With ``recorder`` (one helper thread), row N's mark is
+    committed there while this thread renders and builds row N+1 and its ``MAIL FROM``
+    round trip runs; this thread waits for the commit before ``RCPT TO`` or before it
+    records anything else. Without it, each mark is committed inline.
+    """
 
     def __init__(
         self,
@@ -197,40 +206,56 @@ class _Batch:
         renderer: Renderer,
         sender: SmtpSender | FileSender,
         lease: dt.timedelta,
+        recorder: ThreadPoolExecutor | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
         self.renderer = renderer
         self.sender = sender
         self.lease = lease
+        self.recorder = recorder
         self.report = DeliveryReport()
+        self._marking: Future[None] | None = None
 
     def run(self, token: dt.datetime, rows: list[_Claimed]) -> None:
-        with self.engine.connect() as conn:  # one connection for the batch's row updates
-            self._run(conn, token, rows)
+        with self.engine.connect() as conn:  # one connection for the batch's sent marks
+            try:
+                self._run(conn, token, rows)
+            finally:
+                self._settle()
+
+    def _settle(self) -> None:
+        """Wait until the previous row's sent mark is committed (re-raising its error)."""
+        marking, self._marking = self._marking, None
+        if marking is not None:
+            marking.result()
 
     def _run(self, conn: Connection, token: dt.datetime, rows: list[_Claimed]) -> None:
         renew_at = token - self.lease / 2
+        held = {row.id for row in rows}
         for index, row in enumerate(rows):
             if utcnow() >= renew_at:
-                remaining = [r.id for r in rows[index:]]
+                self._settle()
+                remaining = [r.id for r in rows[index:] if r.id in held]
                 token, kept = _renew(self.engine, remaining, token, self.lease)
                 renew_at = token - self.lease / 2
                 lost = len(remaining) - len(kept)
                 if lost:
                     log.warning("lease lost on %d outbox rows; leaving them", lost)
-                rows = rows[:index] + [r for r in rows[index:] if r.id in kept]
-                if index >= len(rows):
                     self.report.skipped += lost
-                    return
-                row = rows[index]
+                held = kept
+            if row.id not in held:  # another dispatcher took it over: never send it
+                continue
             try:
-                email = self._build(row)
-                delivered_to = self.sender.send(email)
+                email = self._build(row)  # meanwhile the previous row's mark commits
+                # ... and during MAIL FROM; it is committed before RCPT TO, so before
+                # this row can be accepted (and before the server could see a crash).
+                delivered_to = self.sender.send(email, before_rcpt=self._settle)
             except SmtpUnavailableError as exc:
                 # The server is down: this row and the rest of the batch wait together.
                 for waiting in rows[index:]:
-                    self._retry(waiting, token, exc)
+                    if waiting.id in held:
+                        self._retry(waiting, token, exc)
                 return
             except DeliveryError as exc:
                 if exc.permanent:
@@ -241,7 +266,11 @@ class _Batch:
             except KinantiError as exc:  # bad context or unknown template: never renders
                 self._fail(row, token, exc)
                 continue
-            self._mark_sent(conn, row, token, email.message_id, delivered_to)
+            args = (conn, row, token, email.message_id, delivered_to)
+            if self.recorder is None:
+                self._mark_sent(*args)
+            else:
+                self._marking = self.recorder.submit(self._mark_sent, *args)
 
     def _build(self, row: _Claimed) -> OutgoingEmail:
         rendered = self.renderer.render(row.template, row.language, row.context)
@@ -282,6 +311,7 @@ class _Batch:
             self.report.skipped += 1
 
     def _retry(self, row: _Claimed, token: dt.datetime, exc: Exception) -> None:
+        self._settle()
         attempts = row.attempts + 1
         if attempts >= self.settings.outbox_max_attempts:
             self._fail(row, token, exc, notify=False)
@@ -307,6 +337,7 @@ class _Batch:
     def _fail(
         self, row: _Claimed, token: dt.datetime, exc: Exception, *, notify: bool = True
     ) -> None:
+        self._settle()
         attempts = row.attempts + 1
         with Session(self.engine) as session, session.begin():
             done = (
@@ -374,7 +405,11 @@ def deliver_pending(
     renderer = Renderer(base_url=settings.base_url, region_name=settings.region_name)
     remaining = limit
     claimed_total = 0
-    with sender or make_sender(settings) as active:
+    # The sent marks are committed on a helper thread (see ``_Batch``); an in-memory
+    # SQLite database lives on its creating thread only, so it records inline.
+    in_memory = engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
+    recorder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kinanti-outbox-record")
+    with recorder, sender or make_sender(settings) as active:
         while remaining is None or remaining > 0:
             size = settings.outbox_batch_size
             if remaining is not None:
@@ -383,7 +418,9 @@ def deliver_pending(
             if not rows:
                 break
             claimed_total += len(rows)
-            batch = _Batch(engine, settings, renderer, active, lease)
+            batch = _Batch(
+                engine, settings, renderer, active, lease, None if in_memory else recorder
+            )
             batch.run(token, rows)
             report.add(batch.report)
             if remaining is not None:

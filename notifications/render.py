@@ -282,6 +282,23 @@ class Renderer:
         self.base_url = base_url.rstrip("/")
         self.region_name = region_name
         self.env = environment()
+        #: Per (template, language): the compiled text and HTML templates, looked up once.
+        self._templates: dict[tuple[str, Language], tuple[jinja2.Template, jinja2.Template]] = {}
+        #: Per language: the ``L`` helpers and the footer (they depend on nothing else).
+        self._labels = {lang: Labels(lang) for lang in Language}
+        self._footers = {
+            lang: _LABELS[lang]["footer"].format(region=region_name) for lang in Language
+        }
+
+    def _pair(self, template: str, lang: Language) -> tuple[jinja2.Template, jinja2.Template]:
+        pair = self._templates.get((template, lang))
+        if pair is None:
+            pair = (
+                self.env.get_template(f"{lang.value}/{template}.txt"),
+                self.env.get_template(f"{lang.value}/{template}.html"),
+            )
+            self._templates[(template, lang)] = pair
+        return pair
 
     def render(
         self, template: str, language: Language | str, context: dict[str, Any]
@@ -292,9 +309,8 @@ class Renderer:
         return self._render_model(template, lang, model)
 
     def _render_model(self, template: str, lang: Language, model: EmailContext) -> RenderedEmail:
-        labels = Labels(lang)
-        text_template = self.env.get_template(f"{lang.value}/{template}.txt")
-        html_template = self.env.get_template(f"{lang.value}/{template}.html")
+        labels = self._labels[lang]
+        text_template, html_template = self._pair(template, lang)
         variables: dict[str, Any] = {
             "c": model,
             "lang": lang.value,
@@ -303,7 +319,7 @@ class Renderer:
             "facts": self._facts(labels, model),
             "greeting": self._greeting(lang, model.recipient_name),
             "link_label": _LABELS[lang]["link"],
-            "footer": _LABELS[lang]["footer"].format(region=self.region_name),
+            "footer": self._footers[lang],
             "region_name": self.region_name,
             "items": self._digest_items(lang, model),
         }
@@ -328,8 +344,8 @@ class Renderer:
         items = []
         for item in model.items:
             sub = CONTEXT_MODELS[item.template].model_validate(item.context)
-            labels = Labels(lang)
-            text_template = self.env.get_template(f"{lang.value}/{item.template}.txt")
+            labels = self._labels[lang]
+            text_template, _html = self._pair(item.template, lang)
             subject = self._subject(
                 text_template,
                 {

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -24,6 +25,7 @@ import re
 import smtplib
 import ssl
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.header import Header
@@ -242,8 +244,14 @@ class Sender(Protocol):
         tb: TracebackType | None,
     ) -> None: ...
 
-    def send(self, email: OutgoingEmail) -> str:
-        """Deliver ``email``; return where it went (recipient, or the file path)."""
+    def send(self, email: OutgoingEmail, before_rcpt: Callable[[], None] | None = None) -> str:
+        """Deliver ``email``; return where it went (recipient, or the file path).
+
+        ``before_rcpt`` runs before the message can possibly be accepted: over SMTP after
+        the server took ``MAIL FROM`` and before ``RCPT TO`` (so it overlaps that round
+        trip), for files before writing. The dispatcher waits there for the previous
+        row's sent mark to be committed.
+        """
         ...
 
 
@@ -313,15 +321,15 @@ class SmtpSender:
         log.debug("connected to SMTP %s", where)
         return smtp
 
-    def send(self, email: OutgoingEmail) -> str:
+    def send(self, email: OutgoingEmail, before_rcpt: Callable[[], None] | None = None) -> str:
         data = email.as_bytes()
         try:
-            self._send_once(email, data)
+            self._send_once(email, data, before_rcpt)
         except _DROPPED as exc:
             log.info("SMTP connection dropped (%s); reconnecting once", type(exc).__name__)
             self.close()
             try:
-                self._send_once(email, data)
+                self._send_once(email, data, before_rcpt)
             except _DROPPED as again:
                 self.close()
                 raise SmtpUnavailableError(
@@ -329,11 +337,13 @@ class SmtpSender:
                 ) from again
         return email.recipient
 
-    def _send_once(self, email: OutgoingEmail, data: bytes) -> None:
+    def _send_once(
+        self, email: OutgoingEmail, data: bytes, before_rcpt: Callable[[], None] | None
+    ) -> None:
         if self._smtp is None:
             self._smtp = self._connect()
         try:
-            self._smtp.sendmail(email.sender, [email.recipient], data)
+            _transaction(self._smtp, email, data, before_rcpt)
         except smtplib.SMTPResponseException as exc:
             if exc.smtp_code == 421:  # "service not available, closing channel"
                 self.close()
@@ -364,6 +374,49 @@ class SmtpSender:
             f"SMTP server {what}: {exc.smtp_code} {exc.smtp_error!r}",
             permanent=exc.smtp_code >= 500,
         )
+
+
+def _transaction(
+    smtp: smtplib.SMTP,
+    email: OutgoingEmail,
+    data: bytes,
+    before_rcpt: Callable[[], None] | None = None,
+) -> None:
+    """``smtp.sendmail(email.sender, [email.recipient], data)``, same commands and errors.
+
+    ``sendmail`` re-parses both envelope addresses with ``email.utils.parseaddr`` (about
+    0.06 ms a message, a third of smtplib's own client CPU); ours are plain addr-specs
+    already checked by ``_address`` (no ``<>``, spaces or control characters), so they are
+    written as ``<addr>`` directly. Replies are handled exactly as ``sendmail`` does.
+    ``before_rcpt`` runs between ``MAIL FROM`` and ``RCPT TO``.
+    """
+    smtp.ehlo_or_helo_if_needed()
+    size = f" size={len(data)}" if smtp.does_esmtp and smtp.has_extn("size") else ""
+    smtp.putcmd("mail", f"FROM:<{email.sender}>{size}")
+    code, resp = smtp.getreply()
+    if code != 250:
+        _abort(smtp, code)
+        raise smtplib.SMTPSenderRefused(code, resp, email.sender)
+    if before_rcpt is not None:
+        before_rcpt()
+    smtp.putcmd("rcpt", f"TO:<{email.recipient}>")
+    code, resp = smtp.getreply()
+    if code not in (250, 251):
+        _abort(smtp, code)
+        raise smtplib.SMTPRecipientsRefused({email.recipient: (code, resp)})
+    code, resp = smtp.data(data)
+    if code != 250:
+        _abort(smtp, code)
+        raise smtplib.SMTPDataError(code, resp)
+
+
+def _abort(smtp: smtplib.SMTP, code: int) -> None:
+    """After a refusal: 421 means the server is closing the channel; otherwise RSET."""
+    if code == 421:
+        smtp.close()
+        return
+    with contextlib.suppress(smtplib.SMTPServerDisconnected):
+        smtp.rset()
 
 
 # ---------------------------------------------------------------- files
@@ -400,7 +453,9 @@ class FileSender:
     ) -> None:
         self._written = None
 
-    def send(self, email: OutgoingEmail) -> str:
+    def send(self, email: OutgoingEmail, before_rcpt: Callable[[], None] | None = None) -> str:
+        if before_rcpt is not None:
+            before_rcpt()
         if self._written is None:
             self.__enter__()
         assert self._written is not None

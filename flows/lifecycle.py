@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from prefect import flow, get_run_logger, tags
+from prefect import flow, get_run_logger
 from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
 from prefect.runtime import flow_run
@@ -33,6 +33,8 @@ from tasks.lifecycle import (
     complete_stage_work,
     gate_waits_elsewhere,
     publish_change,
+    recover_decision,
+    tag_flow_run,
 )
 
 MAX_TURNS = 40
@@ -66,7 +68,11 @@ def _after_change(result: dict[str, Any]) -> None:
         publish_change(result["event_ids"], result["outbox_ids"])
 
 
-def _stage_body(innovation_code: str, round_: int, lifecycle_run_id: str) -> dict[str, Any]:
+def _stage_body(
+    innovation_code: str, round_: int, lifecycle_run_id: str, unit_code: str
+) -> dict[str, Any]:
+    stage = flow_run.flow_name
+    tag_flow_run(str(flow_run.id), ["kinanti", f"unit:{unit_code}", f"stage:{stage}"])
     result = complete_stage_work(innovation_code, round_, lifecycle_run_id)
     _after_change(result)
     logger = get_run_logger()
@@ -82,37 +88,47 @@ def _stage_body(innovation_code: str, round_: int, lifecycle_run_id: str) -> dic
 
 
 @flow(name="planning", log_prints=False)
-def planning(innovation_code: str, round_: int, lifecycle_run_id: str) -> dict[str, Any]:
+def planning(
+    innovation_code: str, round_: int, lifecycle_run_id: str, unit_code: str = ""
+) -> dict[str, Any]:
     """Perencanaan: check the proposal is complete, book a Klinik Kinanti consultation when
     asked, open the planning gate."""
-    return _stage_body(innovation_code, round_, lifecycle_run_id)
+    return _stage_body(innovation_code, round_, lifecycle_run_id, unit_code)
 
 
 @flow(name="development", log_prints=False)
-def development(innovation_code: str, round_: int, lifecycle_run_id: str) -> dict[str, Any]:
+def development(
+    innovation_code: str, round_: int, lifecycle_run_id: str, unit_code: str = ""
+) -> dict[str, Any]:
     """Pengembangan: record the trial (uji coba) start, open the gate that needs the trial's
     evaluation scorecard."""
-    return _stage_body(innovation_code, round_, lifecycle_run_id)
+    return _stage_body(innovation_code, round_, lifecycle_run_id, unit_code)
 
 
 @flow(name="deployment", log_prints=False)
-def deployment(innovation_code: str, round_: int, lifecycle_run_id: str) -> dict[str, Any]:
+def deployment(
+    innovation_code: str, round_: int, lifecycle_run_id: str, unit_code: str = ""
+) -> dict[str, Any]:
     """Penerapan: record the implementation start, the adopting act and the evidence so far,
     open the gate."""
-    return _stage_body(innovation_code, round_, lifecycle_run_id)
+    return _stage_body(innovation_code, round_, lifecycle_run_id, unit_code)
 
 
 @flow(name="reporting", log_prints=False)
-def reporting(innovation_code: str, round_: int, lifecycle_run_id: str) -> dict[str, Any]:
+def reporting(
+    innovation_code: str, round_: int, lifecycle_run_id: str, unit_code: str = ""
+) -> dict[str, Any]:
     """Pelaporan: assemble the indicator evidence and the innovation's SID score for the
     year, open the final gate (head of Brida)."""
-    return _stage_body(innovation_code, round_, lifecycle_run_id)
+    return _stage_body(innovation_code, round_, lifecycle_run_id, unit_code)
 
 
 @flow(name="replication", log_prints=False)
-def replication(innovation_code: str, round_: int, lifecycle_run_id: str) -> dict[str, Any]:
+def replication(
+    innovation_code: str, round_: int, lifecycle_run_id: str, unit_code: str = ""
+) -> dict[str, Any]:
     """Replikasi: mark the innovation replicable and open it for adoption by other units."""
-    return _stage_body(innovation_code, round_, lifecycle_run_id)
+    return _stage_body(innovation_code, round_, lifecycle_run_id, unit_code)
 
 
 STAGE_FLOWS = {
@@ -151,8 +167,7 @@ def innovation_lifecycle(innovation_code: str) -> dict[str, Any]:
             stage_flow = STAGE_FLOWS[step.stage].with_options(
                 flow_run_name=f"{step.code} · {step.title} · {step.stage.value}"[:200]
             )
-            with tags(f"unit:{step.unit_code}", f"stage:{step.stage.value}"):
-                stage_flow(innovation_code, step.round, run_id)
+            stage_flow(innovation_code, step.round, run_id, step.unit_code)
             turns.append(f"{step.stage.value}#{step.round}")
             continue
         assert step.gate_id is not None
@@ -166,18 +181,25 @@ def innovation_lifecycle(innovation_code: str) -> dict[str, Any]:
                 "owner": owner,
                 "turns": turns,
             }
+        key = f"gate-{step.gate_id}-{step.gate_attempts}"
+        previous = step.gate_flow_run_id if step.gate_flow_run_id != run_id else None
+        recovered = recover_decision(previous, key) if previous else None
         state.claim_gate(get_engine(), step.gate_id, run_id)
-        settings = get_settings()
-        form = GateDecision.with_initial_data(
-            description=describe_gate(get_engine(), step.gate_id),
-            reason="",
-            channel="ui",
-        )
-        decision = suspend_flow_run(
-            wait_for_input=form,
-            key=f"gate-{step.gate_id}-{step.gate_attempts}",
-            timeout=int(dt.timedelta(days=settings.gate_timeout_days).total_seconds()),
-        )
+        if recovered is not None:
+            logger.warning("Keputusan yang diberikan ke flow run %s dipulihkan", previous)
+            decision = GateDecision.model_validate(recovered)
+        else:
+            settings = get_settings()
+            form = GateDecision.with_initial_data(
+                description=describe_gate(get_engine(), step.gate_id),
+                reason="",
+                channel="ui",
+            )
+            decision = suspend_flow_run(
+                wait_for_input=form,
+                key=key,
+                timeout=int(dt.timedelta(days=settings.gate_timeout_days).total_seconds()),
+            )
         result = apply_gate_decision(
             step.gate_id,
             decision.decision.value,

@@ -150,3 +150,34 @@ def gate_waits_elsewhere(gate_flow_run_id: str | None, my_flow_run_id: str) -> s
     if other.state.type is StateType.PAUSED and expired:
         return None  # its wait ran out: this run reopens the gate
     return gate_flow_run_id
+
+
+def recover_decision(previous_run_id: str, pause_key: str) -> dict[str, Any] | None:
+    """The decision a reviewer gave to a run that died before recording it, if any.
+
+    Prefect keeps a resumed run's input on that run (key ``suspended-<pause key>-response``),
+    so the run that takes over the gate applies it instead of asking again.
+    """
+    from uuid import UUID
+
+    from prefect.input.actions import read_flow_run_input
+    from prefect.input.run_input import keyset_from_base_key
+
+    keyset = keyset_from_base_key(f"suspended-{pause_key}")
+    value = read_flow_run_input(key=keyset["response"], flow_run_id=UUID(previous_run_id))
+    return value if isinstance(value, dict) else None
+
+
+def tag_flow_run(flow_run_id: str, tags: list[str]) -> None:
+    """Tag a flow run after it started (a stage flow: unit and stage, for filtering).
+
+    Not done with ``prefect.tags()``: tags in that context reach the run's task runs too,
+    and a tagged task run acquires tag concurrency slots (one API round trip each).
+    """
+    from uuid import UUID
+
+    from prefect import get_client
+
+    with get_client(sync_client=True) as client:
+        client.update_flow_run(UUID(flow_run_id), tags=tags)
+

@@ -59,9 +59,10 @@ def _setup(home: Path, n: int, seed: int) -> list[str]:
             )
         )
         units = [
-            u for u in session.scalars(select(Unit).order_by(Unit.code))
+            u
+            for u in session.scalars(select(Unit).order_by(Unit.code))
             if u.id not in reviewer_units and u.kind in (UnitKind.OPD, UnitKind.UPTD)
-        ]  # fmt: skip
+        ]
         for i in range(n):
             unit = units[i % len(units)]
             data = InnovationIn(
@@ -112,9 +113,11 @@ def _replication_work(code: str) -> None:
     with unit_of_work(get_engine()) as session:
         innovation = services.get_innovation(session, code, for_update=True)
         complete_stage(
-            session, innovation, 1,
+            session,
+            innovation,
+            1,
             StageParams(dt.timedelta(days=14), None, dt.datetime.now(dt.UTC).date()),
-        )  # fmt: skip
+        )
 
 
 def _count_completed(flow_name: str) -> int:
@@ -148,18 +151,25 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="kinanti-bench-"))
     # 3. direct domain calls (own database)
     os.environ.update(
-        {"KINANTI_HOME": str(tmp / "direct"), "KINANTI_EMAIL_BACKEND": "file",
-         "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
-    )  # fmt: skip
+        {
+            "KINANTI_HOME": str(tmp / "direct"),
+            "KINANTI_EMAIL_BACKEND": "file",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "DO_NOT_TRACK": "1",
+        }
+    )
     direct_wall, direct_cpu = _direct(tmp / "direct", args.n, args.seed)
 
     from kinanti.db import get_engine
     from kinanti.settings import get_settings
 
     os.environ.update(
-        {"KINANTI_HOME": str(tmp / "live"), "PREFECT_HOME": str(tmp / "live" / "prefect"),
-         "KINANTI_RUNNER_LIMIT": str(args.limit)}
-    )  # fmt: skip
+        {
+            "KINANTI_HOME": str(tmp / "live"),
+            "PREFECT_HOME": str(tmp / "live" / "prefect"),
+            "KINANTI_RUNNER_LIMIT": str(args.limit),
+        }
+    )
     get_settings.cache_clear()
     get_engine.cache_clear()
     settings = get_settings()
@@ -185,8 +195,10 @@ def main() -> None:
             # 1. Prefect's floor
             cpu0, wall0 = _proc_cpu(runner.pid), time.perf_counter()
             for i in range(args.probes):
-                emit_event("kinanti.probe.requested", resource={"prefect.resource.id":
-                           f"kinanti.probe.{i}"})  # fmt: skip
+                emit_event(
+                    "kinanti.probe.requested",
+                    resource={"prefect.resource.id": f"kinanti.probe.{i}"},
+                )
             while _count_completed("kinanti-probe") < args.probes:
                 if time.perf_counter() - wall0 > 600:
                     sys.exit("probe runs did not complete within 600 s")
@@ -224,7 +236,7 @@ def main() -> None:
         f"direct domain calls: {direct_wall / stages * 1000:.2f} ms/innovation-stage, "
         f"{direct_cpu / stages * 1000:.2f} CPU-ms ({direct_wall:.2f} s wall)"
     )
-    print(f"ratio={kin / floor:.2f}")  # fmt: skip
+    print(f"ratio={kin / floor:.2f}")
 
 
 if __name__ == "__main__":

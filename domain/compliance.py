@@ -276,12 +276,19 @@ def sweep(
             record.special_evaluation = True
             record.special_evaluation_at = now
             deadline = today + dt.timedelta(days=SPECIAL_EVALUATION_DAYS)
+            special = {**context, "deadline": deadline.isoformat()}
             rows = enqueue(
                 session,
                 event_key=f"special-evaluation:{unit.code}:{year}",
                 template="special_evaluation",
-                recipients=[*unit_recipients(session, unit), *head_of_brida],
-                context={**context, "deadline": deadline.isoformat()},
+                recipients=unit_recipients(session, unit),
+                context=special,
+            ) + enqueue(
+                session,
+                event_key=f"special-evaluation:{unit.code}:{year}",
+                template="special_evaluation",
+                recipients=head_of_brida,
+                context={**special, "for_brida": True},
             )
             summary.special_evaluations.append(unit.code)
             session.flush()

@@ -21,6 +21,7 @@ from domain import lifecycle
 from domain.enums import (
     GateDecisionKind,
     GateStatus,
+    Language,
     Outcome,
     Role,
     Stage,
@@ -56,24 +57,50 @@ from domain.schemas import InnovationIn, ScorecardIn
 SYSTEM_ACTOR = "kinanti@system"
 
 #: Checklist shown to reviewers at each gate (the Prefect form and the email).
-GATE_CHECKLIST: dict[Stage, tuple[str, ...]] = {
-    Stage.PLANNING: (
-        "Proposal complete: profile fields and a design narrative of 300+ words",
-        "The five criteria: renewal, benefit, no extra burden, within authority, replicable",
-        "Budget and goals are realistic",
-    ),
-    Stage.DEVELOPMENT: (
-        "Trial (uji coba) has started and its scorecard is filed",
-        "Scorecard average of at least 3 on the five criteria",
-    ),
-    Stage.DEPLOYMENT: (
-        "Adopting act (SK / Perkada / Perda) is recorded",
-        "Implementation evidence is attached",
-    ),
-    Stage.REPORTING: (
-        "Mandatory IID indicators have evidence",
-        "SID score for the year is computed; final approval by the head of Brida",
-    ),
+GATE_CHECKLIST: dict[Stage, dict[Language, tuple[str, ...]]] = {
+    Stage.PLANNING: {
+        Language.ID: (
+            "Proposal lengkap: isian profil dan rancang bangun minimal 300 kata",
+            "Lima kriteria: kebaruan, bermanfaat, tidak membebani, dalam kewenangan, "
+            "dapat direplikasi",
+            "Anggaran dan tujuan realistis",
+        ),
+        Language.EN: (
+            "Proposal complete: profile fields and a design narrative of 300+ words",
+            "The five criteria: renewal, benefit, no extra burden, within authority, replicable",
+            "Budget and goals are realistic",
+        ),
+    },
+    Stage.DEVELOPMENT: {
+        Language.ID: (
+            "Uji coba sudah dimulai dan scorecard-nya diisi",
+            "Rata-rata scorecard minimal 3 pada lima kriteria",
+        ),
+        Language.EN: (
+            "Trial (uji coba) has started and its scorecard is filed",
+            "Scorecard average of at least 3 on the five criteria",
+        ),
+    },
+    Stage.DEPLOYMENT: {
+        Language.ID: (
+            "Dasar hukum penerapan (SK / Perkada / Perda) tercatat",
+            "Bukti penerapan terlampir",
+        ),
+        Language.EN: (
+            "Adopting act (SK / Perkada / Perda) is recorded",
+            "Implementation evidence is attached",
+        ),
+    },
+    Stage.REPORTING: {
+        Language.ID: (
+            "Indikator IID wajib memiliki bukti dukung",
+            "Skor SID tahun berjalan sudah dihitung; persetujuan akhir oleh Kepala Brida",
+        ),
+        Language.EN: (
+            "Mandatory IID indicators have evidence",
+            "SID score for the year is computed; final approval by the head of Brida",
+        ),
+    },
 }
 
 
@@ -456,24 +483,27 @@ def open_gate(
     if not notify_reviewers:
         return gate, result
     deciders = lifecycle.GATE_DECIDERS[innovation.stage]
-    emails(
-        session,
-        result,
-        event_key=f"gate-opened:{gate.id}",
-        template="gate_waiting",
-        recipients=people_with_roles(session, deciders - {Role.BRIDA_OPERATOR})
-        or people_with_roles(session, deciders),
-        context=context_of(
-            session,
-            innovation,
-            gate_id=gate.id,
-            round=round_,
-            flow_run_id=flow_run_id,
-            due_date=gate.due_at.date().isoformat() if gate.due_at else None,
-            checklist=list(GATE_CHECKLIST[innovation.stage]),
-        ),
-        innovation=innovation,
+    reviewers = people_with_roles(session, deciders - {Role.BRIDA_OPERATOR}) or people_with_roles(
+        session, deciders
     )
+    for language in Language:
+        emails(
+            session,
+            result,
+            event_key=f"gate-opened:{gate.id}",
+            template="gate_waiting",
+            recipients=[r for r in reviewers if r.language is language],
+            context=context_of(
+                session,
+                innovation,
+                gate_id=gate.id,
+                round=round_,
+                flow_run_id=flow_run_id,
+                due_date=gate.due_at.date().isoformat() if gate.due_at else None,
+                checklist=list(GATE_CHECKLIST[innovation.stage][language]),
+            ),
+            innovation=innovation,
+        )
     return gate, result
 
 

@@ -38,7 +38,8 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "(see `kinanti innovations show {code}`).",
     },
     "engine.decision_recorded": {
-        Language.ID: "Keputusan {decision} untuk {code} tercatat (lewat {via}); tahap kini: {stage}",
+        Language.ID: "Keputusan {decision} untuk {code} tercatat (lewat {via}); "
+        "tahap kini: {stage}",
         Language.EN: "Decision {decision} for {code} recorded (via {via}); stage now: {stage}",
     },
     "engine.evaluated": {

@@ -140,7 +140,10 @@ class ComplianceWarningContext(ComplianceContext):
 
 
 class SpecialEvaluationContext(ComplianceContext):
-    """To a unit that failed its yearly obligation: it gets an evaluasi khusus."""
+    """To a unit that failed its yearly obligation (it gets an evaluasi khusus), and to the
+    head of Brida (``for_brida``), who schedules it."""
+
+    for_brida: bool = False
 
 
 class ReportReadyContext(EmailContext):

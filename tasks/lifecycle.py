@@ -180,4 +180,3 @@ def tag_flow_run(flow_run_id: str, tags: list[str]) -> None:
 
     with get_client(sync_client=True) as client:
         client.update_flow_run(UUID(flow_run_id), tags=tags)
-

@@ -129,7 +129,10 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from prefect.testing.utilities import prefect_test_harness
 
     home = tmp_path_factory.mktemp("prefect-home")
-    with temporary_settings(
-        updates={PREFECT_HOME: str(home), PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
-    ), prefect_test_harness(server_startup_timeout=60):
+    with (
+        temporary_settings(
+            updates={PREFECT_HOME: str(home), PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
+        ),
+        prefect_test_harness(server_startup_timeout=60),
+    ):
         yield str(PREFECT_API_URL.value())

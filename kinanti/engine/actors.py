@@ -145,16 +145,25 @@ def fill_region_spd(
         catalogue = catalogue_for_year(year)
         for indicator in catalogue.spd:
             claim_indicator(
-                session, store, code=None, indicator=indicator.code,
-                level=rng.choice((2, 3, 3)), actor=cast.verifier, year=year,
+                session,
+                store,
+                code=None,
+                indicator=indicator.code,
+                level=rng.choice((2, 3, 3)),
+                actor=cast.verifier,
+                year=year,
                 link=f"https://brida.mataramkota.go.id/iid/{year}/{indicator.code}",
-            )  # fmt: skip
+            )
         session.flush()
         for indicator in catalogue.spd:
             verify_claim(
-                session, code=None, indicator=indicator.code, decision="accept",
-                actor=cast.head, year=year,
-            )  # fmt: skip
+                session,
+                code=None,
+                indicator=indicator.code,
+                decision="accept",
+                actor=cast.head,
+                year=year,
+            )
         return len(catalogue.spd)
 
 

@@ -265,9 +265,10 @@ def run_demo(settings: Settings, *, live: int, seed: int, keep: bool) -> None:
         plans[incomplete[0]] = actors.Plan("approve")
     with unit_of_work(engine) as session:
         recorded = [
-            c for c in session.scalars(select(Innovation.code).order_by(Innovation.code))
+            c
+            for c in session.scalars(select(Innovation.code).order_by(Innovation.code))
             if c not in plans
-        ]  # fmt: skip
+        ]
     actors.fill_region_spd(engine, settings, actors.Cast.load(engine), 2026, rng)
     for code in recorded:
         record_at_stage(engine, settings, code, rng.choice(RECORDED_STAGES[:4]), rng)

@@ -15,7 +15,7 @@ from uuid import UUID
 from sqlalchemy import Engine, func, select
 
 from domain import lifecycle, services
-from domain.enums import GateDecisionKind, GateStatus, Stage
+from domain.enums import GateDecisionKind, GateStatus, Language, Stage
 from domain.errors import GateNotOpenError, KinantiError
 from domain.models import (
     Evaluation,
@@ -75,7 +75,7 @@ def describe_gate(engine: Engine, gate_id: int) -> str:
             f"akta: {innovation.adopting_act.value if innovation.adopting_act else '-'}",
             "",
             "**Periksa (check):**",
-            *[f"- {item}" for item in services.GATE_CHECKLIST[gate.stage]],
+            *[f"- {item}" for item in services.GATE_CHECKLIST[gate.stage][Language.ID]],
         ]
         if gate.stage is Stage.PLANNING and problems:
             lines += ["", "**Kekurangan proposal:**", *[f"- {p}" for p in problems]]

@@ -9,7 +9,11 @@ Measures, in one run, with one runner process serving both deployments:
   3. The same domain service calls made directly, without Prefect.
 Last line: ``ratio=<Kinanti seconds per innovation-stage / floor seconds per run>``.
 
-Usage: python bench/lifecycle.py [--n 20] [--probes 20] [--limit 4]
+The local Prefect server keeps its own database in SQLite (the embedded default) or, with
+``--prefect-db postgresql``, in a fresh PostgreSQL database (PREFECT_NOTES.md: SQLite's
+"database is locked" retries stall runs for seconds under load; PostgreSQL removes them).
+
+Usage: python bench/lifecycle.py [--n 20] [--probes 20] [--limit 4] [--prefect-db sqlite]
 """
 
 from __future__ import annotations
@@ -140,13 +144,43 @@ def _count_completed(flow_name: str) -> int:
         )
 
 
+def _prefect_database(kind: str, admin_url: str) -> str | None:
+    """With PostgreSQL: create a fresh database for the Prefect server, point Prefect at it."""
+    if kind != "postgresql":
+        return None
+    import uuid
+
+    import psycopg
+
+    name = f"kinanti_bench_prefect_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = admin_url.rpartition("/")[0].replace("postgresql://", "postgresql+asyncpg://")
+    os.environ["PREFECT_API_DATABASE_CONNECTION_URL"] = f"{base}/{name}"
+    return name
+
+
+def _drop_database(admin_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20, help="innovations carried live")
     parser.add_argument("--probes", type=int, default=20, help="trivial runs for the floor")
     parser.add_argument("--limit", type=int, default=4, help="runner concurrency")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--prefect-db", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument(
+        "--pg-admin-url",
+        default="postgresql://postgres@127.0.0.1:5432/test",
+        help="where to create the Prefect database with --prefect-db postgresql",
+    )
     args = parser.parse_args()
+    prefect_db = _prefect_database(args.prefect_db, args.pg_admin_url)
 
     tmp = Path(tempfile.mkdtemp(prefix="kinanti-bench-"))
     # 3. direct domain calls (own database)
@@ -214,6 +248,8 @@ def main() -> None:
             kin_cpu = _proc_cpu(runner.pid) - cpu0
         finally:
             stop_process_group(runner)
+    if prefect_db:
+        _drop_database(args.pg_admin_url, prefect_db)
     if report.unfinished:
         sys.exit(f"unfinished innovations: {report.unfinished}")
 

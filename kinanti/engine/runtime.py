@@ -53,6 +53,12 @@ def base_env(settings: Settings) -> dict[str, str]:
             "DO_NOT_TRACK": "1",
             "PREFECT_RUNNER_POLL_FREQUENCY": env.get("PREFECT_RUNNER_POLL_FREQUENCY", "2"),
             "PREFECT_LOGGING_LEVEL": env.get("PREFECT_LOGGING_LEVEL", "INFO"),
+            # flow logs reach the UI through the API handler; the console copy (re-streamed
+            # by the runner, rich-formatted) costs CPU in every flow process: warnings only
+            "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": env.get(
+                "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING"
+            ),
+
             "KINANTI_HOME": str(home),
             "KINANTI_DATABASE_URL": settings.resolved_database_url,
         }

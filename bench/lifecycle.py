@@ -257,7 +257,8 @@ def main() -> None:
     floor = floor_wall / args.probes
     kin = kin_wall / stages
     print(
-        f"innovations={args.n} stages={stages} runner_limit={args.limit} on {os.cpu_count()} cores"
+        f"innovations={args.n} stages={stages} runner_limit={args.limit} "
+        f"prefect_db={args.prefect_db} on {os.cpu_count()} cores"
     )
     print(
         f"prefect floor (event-triggered trivial run): {floor:.3f} s/run, "

@@ -61,7 +61,7 @@ class GateDecision(RunInput):
             name: getattr(self, name)
             for name in ("renewal", "benefit", "no_burden", "authority", "replicable")
         }
-        return values if all(v is not None for v in values.values()) else None  # type: ignore[return-value]
+        return values if all(v is not None for v in values.values()) else None
 
 
 def _after_change(result: dict[str, Any]) -> None:

@@ -185,9 +185,14 @@ def register(app: typer.Typer) -> None:
         """Resubmit an innovation after a revise decision; its stage runs again."""
         with unit_of_work() as session:
             if file:
-                from kinanti.importers import load_innovations_into
+                from pathlib import Path
 
-                load_innovations_into(session, file, actor=actor)
+                from kinanti.importers import import_innovations, read_records
+
+                path = Path(file)
+                import_innovations(
+                    session, read_records(path, "innovations"), path.name, actor=actor
+                )
             innovation = services.get_innovation(session, code, for_update=True)
             result = services.resubmit(session, innovation, actor=actor, note=note)
             session.flush()
@@ -361,4 +366,4 @@ def _cancel_run(run_id: str | None) -> None:
     from prefect.states import Cancelled
 
     with using_api(url), get_client(sync_client=True) as client:
-        client.set_flow_run_state(UUID(run_id), Cancelled(message="innovation ended"), force=True)  # type: ignore[arg-type]
+        client.set_flow_run_state(UUID(run_id), Cancelled(message="innovation ended"), force=True)

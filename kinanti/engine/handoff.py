@@ -50,6 +50,7 @@ def start_pending(
 ) -> list[StartedRun]:
     """Start a lifecycle run for every pending hand-off row (of ``codes``, if given) and
     record the run on the row."""
+    from prefect.client.schemas.objects import FlowRun
     from prefect.deployments import run_deployment
 
     with unit_of_work(engine) as session:
@@ -78,7 +79,7 @@ def start_pending(
         ]
     started: list[StartedRun] = []
     for row_id, code, title, unit_code, stage, attempt, key in pending:
-        flow_run = run_deployment(
+        flow_run: FlowRun = run_deployment(  # type: ignore[assignment]
             LIFECYCLE_DEPLOYMENT,
             parameters={"innovation_code": code},
             timeout=0,

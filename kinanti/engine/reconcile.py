@@ -90,11 +90,11 @@ def reconcile(engine: Engine, *, stuck_after: dt.timedelta) -> ReconcileReport:
             if age < stuck_after:
                 continue
             if run_state.type is StateType.PENDING:
-                client.set_flow_run_state(UUID(run_id), Scheduled(), force=True)  # type: ignore[arg-type]
+                client.set_flow_run_state(UUID(run_id), Scheduled(), force=True)
                 report.rescheduled.append(code)
             elif run_state.type is StateType.RUNNING:
                 client.set_flow_run_state(
-                    UUID(run_id),  # type: ignore[arg-type]
+                    UUID(run_id),
                     Crashed(message="No process is running this flow run (Kinanti reconciler)"),
                     force=True,
                 )

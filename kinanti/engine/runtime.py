@@ -58,7 +58,6 @@ def base_env(settings: Settings) -> dict[str, str]:
             "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": env.get(
                 "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING"
             ),
-
             "KINANTI_HOME": str(home),
             "KINANTI_DATABASE_URL": settings.resolved_database_url,
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from kinanti.settings import Settings
@@ -25,12 +26,14 @@ def deployments(settings: Settings) -> list[Any]:
         innovation_lifecycle.to_deployment(name="lifecycle", tags=["kinanti"]),
         reconciler.to_deployment(
             name="reconciler",
-            schedules=[IntervalSchedule(interval=settings.reconcile_every_seconds)],
+            schedules=[
+                IntervalSchedule(interval=timedelta(seconds=settings.reconcile_every_seconds))
+            ],
             tags=["kinanti"],
         ),
         dispatch_outbox.to_deployment(
             name="outbox-dispatcher",
-            schedules=[IntervalSchedule(interval=60)],
+            schedules=[IntervalSchedule(interval=timedelta(seconds=60))],
             tags=["kinanti"],
         ),
         remind_and_escalate.to_deployment(

@@ -7,7 +7,7 @@ The lifecycle flow asks ``next_step`` at every turn, so a flow body re-executed 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import Engine, select, update
 
@@ -40,7 +40,7 @@ def next_step(engine: Engine, code: str) -> Step:
     with unit_of_work(engine) as session:
         innovation = services.get_innovation(session, code)
         unit = session.get_one(Unit, innovation.unit_id)
-        base = {
+        base: dict[str, Any] = {
             "code": innovation.code,
             "title": innovation.title,
             "unit_code": unit.code,

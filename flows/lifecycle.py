@@ -64,9 +64,9 @@ class GateDecision(RunInput):
         return values if all(v is not None for v in values.values()) else None
 
 
-def _after_change(result: dict[str, Any]) -> None:
+def _after_change(innovation_code: str, result: dict[str, Any]) -> None:
     if result.get("event_ids") or result.get("outbox_ids"):
-        publish_change(result["event_ids"], result["outbox_ids"])
+        publish_change(innovation_code, result["event_ids"], result["outbox_ids"])
 
 
 def _stage_body(
@@ -75,7 +75,7 @@ def _stage_body(
     stage = flow_run.flow_name
     tag_flow_run(str(flow_run.id), ["kinanti", f"unit:{unit_code}", f"stage:{stage}"])
     result = complete_stage_work(innovation_code, round_, lifecycle_run_id)
-    _after_change(result)
+    _after_change(innovation_code, result)
     logger = get_run_logger()
     if result["auto_revised"]:
         logger.warning(
@@ -225,7 +225,7 @@ def innovation_lifecycle(innovation_code: str) -> dict[str, Any]:
             run_id,
             decision.scorecard(),
         )
-        _after_change(result)
+        _after_change(innovation_code, result)
         if result["accepted"]:
             logger.info(
                 "Gerbang %s: %s oleh %s",

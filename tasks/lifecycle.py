@@ -115,10 +115,13 @@ def apply_gate_decision(
 
 
 @task(name="publish-change", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 10, 30])
-def publish_change(event_ids: list[int], outbox_ids: list[int]) -> dict[str, int]:
-    """After commit: emit the recorded domain events to Prefect's event feed and deliver the
-    emails the change wrote (the scheduled dispatcher catches what is left)."""
-    announced = announce.announce(get_engine(), event_ids) if event_ids else 0
+def publish_change(
+    innovation_code: str, event_ids: list[int], outbox_ids: list[int]
+) -> dict[str, int]:
+    """After commit: emit the innovation's recorded domain events (this change's and any
+    earlier one left unannounced, e.g. its submission) to Prefect's event feed, and deliver
+    the emails the change wrote (the scheduled dispatcher catches what is left)."""
+    announced = announce.announce(get_engine(), innovation_code=innovation_code)
     if not outbox_ids:
         return {"announced": announced, "sent": 0}
     from notifications.dispatch import deliver_pending

@@ -41,8 +41,9 @@ def _parse_scores(value: str | None) -> ScorecardIn | None:
     return ScorecardIn(**dict(zip(SCORE_NAMES, (int(p) for p in parts), strict=True)))
 
 
-def _after_commit(event_ids: list[int], outbox_ids: list[int]) -> None:
-    """Announce events and deliver emails when a Prefect API / sender is available."""
+def after_commit(event_ids: list[int], outbox_ids: list[int]) -> None:
+    """After a CLI change: deliver its emails; when a Prefect API answers, announce the
+    recorded events and start the recorded hand-offs (else the reconciler will)."""
     from kinanti.engine.announce import announce
     from kinanti.engine.api import PrefectUnavailableError, find_api_url, using_api
     from kinanti.engine.handoff import start_pending
@@ -57,7 +58,7 @@ def _after_commit(event_ids: list[int], outbox_ids: list[int]) -> None:
         _console().print(t("engine.no_api_later", settings.language))
         return
     with using_api(url):
-        announce(get_engine(), event_ids)
+        announce(get_engine())
         for run in start_pending(get_engine()):
             _console().print(
                 t(
@@ -173,7 +174,7 @@ def register(app: typer.Typer) -> None:
             event_ids = [e.id for e in result.events]
             total = evaluation.total
         _console().print(t("engine.evaluated", get_settings().language, code=code, total=total))
-        _after_commit(event_ids, [])
+        after_commit(event_ids, [])
 
     @app.command("resubmit")
     def resubmit(
@@ -198,7 +199,7 @@ def register(app: typer.Typer) -> None:
             session.flush()
             event_ids = [e.id for e in result.events]
         _console().print(t("engine.resubmitted", get_settings().language, code=code))
-        _after_commit(event_ids, result.outbox_ids)
+        after_commit(event_ids, result.outbox_ids)
 
     def _end(code: str, outcome: Outcome, reason: str, actor: str) -> None:
         with unit_of_work() as session:
@@ -214,7 +215,7 @@ def register(app: typer.Typer) -> None:
         _console().print(
             t("engine.ended", get_settings().language, code=code, outcome=outcome.value)
         )
-        _after_commit(event_ids, result.outbox_ids)
+        after_commit(event_ids, result.outbox_ids)
 
     @app.command("withdraw")
     def withdraw(

@@ -22,8 +22,15 @@ def event_uuid(record_id: int, database_tag: str) -> uuid.UUID:
     return uuid.uuid5(EVENT_NAMESPACE, f"{database_tag}:{record_id}")
 
 
-def announce(engine: Engine, ids: Sequence[int] | None = None, *, limit: int = 1000) -> int:
-    """Emit the unannounced events (``ids`` or all), mark them announced; return the count."""
+def announce(
+    engine: Engine,
+    ids: Sequence[int] | None = None,
+    *,
+    innovation_code: str | None = None,
+    limit: int = 1000,
+) -> int:
+    """Emit the unannounced events (``ids``, or those of one innovation, or all), mark them
+    announced; return the count."""
     from prefect.events import emit_event
 
     with unit_of_work(engine) as session:
@@ -35,7 +42,9 @@ def announce(engine: Engine, ids: Sequence[int] | None = None, *, limit: int = 1
             .order_by(DomainEventRecord.id)
             .limit(limit)
         )
-        if ids is not None:
+        if innovation_code is not None:
+            stmt = stmt.where(Innovation.code == innovation_code)
+        elif ids is not None:
             if not ids:
                 return 0
             stmt = stmt.where(DomainEventRecord.id.in_(list(ids)))

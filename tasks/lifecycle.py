@@ -138,12 +138,12 @@ def gate_waits_elsewhere(gate_flow_run_id: str | None, my_flow_run_id: str) -> s
         return None
     from uuid import UUID
 
-    from prefect import get_client
+    from prefect.context import SyncClientContext
     from prefect.exceptions import ObjectNotFound
 
-    with get_client(sync_client=True) as client:
+    with SyncClientContext.get_or_create() as context:
         try:
-            other = client.read_flow_run(UUID(gate_flow_run_id))
+            other = context.client.read_flow_run(UUID(gate_flow_run_id))
         except ObjectNotFound:
             return None
     if other.state is None or other.state.type not in LIVE_STATES:
@@ -179,7 +179,7 @@ def tag_flow_run(flow_run_id: str, tags: list[str]) -> None:
     """
     from uuid import UUID
 
-    from prefect import get_client
+    from prefect.context import SyncClientContext
 
-    with get_client(sync_client=True) as client:
-        client.update_flow_run(UUID(flow_run_id), tags=tags)
+    with SyncClientContext.get_or_create() as context:  # the run's own client
+        context.client.update_flow_run(UUID(flow_run_id), tags=tags)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from domain.enums import GateDecisionKind, Outcome, Role, Stage
+from domain.enums import GateDecisionKind, Language, Outcome, Role, Stage
 from domain.errors import (
     IllegalTransitionError,
     InnovationClosedError,
@@ -159,6 +159,30 @@ def check_gate_decision(facts: GateFacts, decision: GateDecisionKind) -> None:
 MIN_DESIGN_WORDS = 300
 
 
+_PROBLEM_TEXT: Mapping[str, Mapping[Language, str]] = {
+    "design": {
+        Language.EN: "design narrative (rancang bangun) has {words} words; at least {min} "
+        "are required",
+        Language.ID: "rancang bangun baru {words} kata; minimal {min} kata",
+    },
+    "empty": {Language.EN: "{name} is empty", Language.ID: "{name} belum diisi"},
+    "budget": {
+        Language.EN: "required budget (anggaran) is not stated",
+        Language.ID: "kebutuhan anggaran belum dicantumkan",
+    },
+}
+_FIELD_NAMES: Mapping[str, Mapping[Language, str]] = {
+    "goals": {Language.EN: "goals (tujuan)", Language.ID: "tujuan"},
+    "benefits": {Language.EN: "benefits (manfaat)", Language.ID: "manfaat"},
+    "urusan_main": {
+        Language.EN: "main government affair (urusan)",
+        Language.ID: "urusan pemerintahan utama",
+    },
+    "tematik": {Language.EN: "theme (tematik)", Language.ID: "tematik"},
+    "title": {Language.EN: "name", Language.ID: "nama inovasi"},
+}
+
+
 def proposal_problems(
     *,
     title: str,
@@ -168,25 +192,25 @@ def proposal_problems(
     budget: object | None,
     urusan_main: str | None,
     tematik: str | None,
+    language: Language = Language.EN,
 ) -> tuple[str, ...]:
-    """What a proposal lacks before the planning gate (national profile, PP 38/2017)."""
+    """What a proposal lacks before the planning gate (national profile, PP 38/2017), in
+    ``language`` (English for errors; the unit's language for the revise reason it gets)."""
     problems: list[str] = []
     words = len((design or "").split())
     if words < MIN_DESIGN_WORDS:
-        problems.append(
-            f"design narrative (rancang bangun) has {words} words; at least "
-            f"{MIN_DESIGN_WORDS} are required"
-        )
-    for name, value in (
-        ("goals (tujuan)", goals),
-        ("benefits (manfaat)", benefits),
-        ("main government affair (urusan)", urusan_main),
-        ("theme (tematik)", tematik),
+        problems.append(_PROBLEM_TEXT["design"][language].format(words=words, min=MIN_DESIGN_WORDS))
+    for key, value in (
+        ("goals", goals),
+        ("benefits", benefits),
+        ("urusan_main", urusan_main),
+        ("tematik", tematik),
+        ("title", title),
     ):
         if not value or not str(value).strip():
-            problems.append(f"{name} is empty")
+            problems.append(
+                _PROBLEM_TEXT["empty"][language].format(name=_FIELD_NAMES[key][language])
+            )
     if budget is None:
-        problems.append("required budget (anggaran) is not stated")
-    if not title.strip():
-        problems.append("name is empty")
+        problems.append(_PROBLEM_TEXT["budget"][language])
     return tuple(problems)

@@ -544,8 +544,11 @@ def gate_facts(session: Session, gate: GateRequest, reviewer: Person) -> lifecyc
     )
 
 
-def proposal_problems_of(innovation: Innovation) -> tuple[str, ...]:
+def proposal_problems_of(
+    innovation: Innovation, language: Language = Language.EN
+) -> tuple[str, ...]:
     return lifecycle.proposal_problems(
+        language=language,
         title=innovation.title,
         design=innovation.design,
         goals=innovation.goals,

@@ -20,6 +20,7 @@ from domain import services
 from domain.enums import (
     ConsultationStatus,
     GateDecisionKind,
+    Language,
     Role,
     Stage,
     StageStartStatus,
@@ -278,6 +279,13 @@ def complete_stage(
         session.flush()
         return StageCompletion(summary, None, False, result)
     problems = summary.get("problems") or []
+    if problems:  # the unit is told in its own language
+        unit = services.get_unit(session, innovation.unit_id)
+        problems = list(services.proposal_problems_of(innovation, unit.language))
+        reason = {
+            Language.ID: "Proposal belum lengkap: ",
+            Language.EN: "The proposal is incomplete: ",
+        }[unit.language] + "; ".join(problems)
     gate, opened = services.open_gate(
         session,
         innovation,
@@ -293,7 +301,7 @@ def complete_stage(
             gate.id,
             decision=GateDecisionKind.REVISE,
             reviewer_email=services.SYSTEM_ACTOR,
-            reason="Proposal belum lengkap: " + "; ".join(problems),
+            reason=reason,
             channel="system",
             flow_run_id=params.flow_run_id,
         )

@@ -130,6 +130,8 @@ def drive(
             if step.gate_flow_run_id not in paused:
                 continue
             code = step.code
+            # one generator per gate: the same choices whatever order the gates pause in
+            rng = random.Random(f"{seed}:{code}:{step.stage.value}:{step.round}")
             decision = plans[code].decision_at(step.stage, step.round)
             if decision is GateDecisionKind.APPROVE and (code, step.stage) not in prepared:
                 actors.prepare_for_gate(engine, settings, cast, code, step.stage, rng)
@@ -307,15 +309,13 @@ def run_demo(settings: Settings, *, live: int, seed: int, keep: bool) -> None:
                 progress.update(task, completed=total)
             from kinanti.engine.announce import announce
 
-            announced = announce(engine, limit=100_000)
+            announce(engine, limit=100_000)
         finally:
             stop_process_group(runner)
         from notifications.dispatch import deliver_pending
 
         deliver_pending(engine, settings)
-        _summary(
-            console, engine, settings, outcome, announced, api_url, home, time.monotonic() - started
-        )
+        _summary(console, engine, settings, outcome, api_url, home, time.monotonic() - started)
         if keep:
             console.print(t("demo.keep", lang))
             try:
@@ -360,7 +360,6 @@ def _summary(
     engine: Engine,
     settings: Settings,
     outcome: DriveReport,
-    announced: int,
     api_url: str,
     home: Path,
     seconds: float,
@@ -380,6 +379,11 @@ def _summary(
             select(func.count(GateDecisionRecord.id)).where(GateDecisionRecord.accepted.is_(False))
         )
         events = session.scalar(select(func.count(DomainEventRecord.id)))
+        announced_total = session.scalar(
+            select(func.count(DomainEventRecord.id)).where(
+                DomainEventRecord.announced_at.is_not(None)
+            )
+        )
         emails = Counter(s.value for s in session.scalars(select(OutboxMessage.status)))
         iid_line = _iid_line(session, lang)
     table = Table(title=t("demo.summary_title", lang))
@@ -401,7 +405,7 @@ def _summary(
             decided=decided,
             refused=(refused or 0) + outcome.refused,
             events=events,
-            announced=announced,
+            announced=announced_total,
             sent=emails.get("sent", 0),
             failed=emails.get("failed", 0),
             files=len(list(outbox_dir.glob("*.eml"))) if outbox_dir.exists() else 0,

@@ -12,8 +12,8 @@ from typing import Any
 import typer
 from sqlalchemy import select
 
-from domain import services
-from domain.enums import GateDecisionKind, GateStatus, Outcome
+from domain import lifecycle, services
+from domain.enums import GateDecisionKind, GateStatus, Outcome, Stage
 from domain.models import GateRequest, Innovation, Unit
 from domain.schemas import ScorecardIn
 from kinanti import db
@@ -124,6 +124,15 @@ def register(app: typer.Typer) -> None:
 
         settings = get_settings()
         scorecard = _parse_scores(scores)
+        if decision is not GateDecisionKind.APPROVE and not reason.strip():
+            raise typer.BadParameter(f"--reason is required to {decision.value}")
+        with unit_of_work() as session:  # bad input is reported before Prefect is asked
+            innovation = services.get_innovation(session, code)
+            gate = services.open_gate_of(session, innovation)
+            reviewer_person = services.get_person(session, reviewer)
+            facts = services.gate_facts(session, gate, reviewer_person)
+            if scorecard is None or gate.stage is not Stage.DEVELOPMENT:
+                lifecycle.check_gate_decision(facts, decision)
         url = find_api_url(settings)
         with using_api(url):
             receipt = decide_gate(

@@ -12,8 +12,8 @@
   no longer holds; a row marked sent is never claimed again.
 - **Record** each row in its own short transaction right after its send: sent (with
   ``sent_at``, ``message_id``, ``delivered_to``); transient error -> back to pending with
-  exponential backoff, or failed after ``outbox_max_attempts``; permanent error -> failed,
-  and Brida's desk gets a ``delivery_failed`` email (idempotent key).
+  exponential backoff, or failed after ``outbox_max_attempts``; permanent error -> failed.
+  Either way Brida's desk gets a ``delivery_failed`` email (idempotent key).
 
 Delivery is at least once: a process killed after the server accepted a message and
 before its row was marked sent sends it again on the next claim, with the same
@@ -314,7 +314,7 @@ class _Batch:
         self._settle()
         attempts = row.attempts + 1
         if attempts >= self.settings.outbox_max_attempts:
-            self._fail(row, token, exc, notify=False)
+            self._fail(row, token, exc)  # out of retries: failed, and Brida is told
             return
         with self.engine.begin() as conn:
             done = conn.execute(

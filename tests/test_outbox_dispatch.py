@@ -359,7 +359,7 @@ def test_a_permanent_refusal_fails_the_row_and_tells_brida(
     assert rows_by_status(engine_) == {"sent": 4}
 
 
-def test_a_transient_refusal_is_retried_with_backoff_then_fails_after_max_attempts(
+def test_a_transient_refusal_is_retried_with_backoff_then_fails_and_tells_brida(
     engine_: Engine, smtp: SmtpServer, tmp_path: Path
 ) -> None:
     settings = settings_for(tmp_path, smtp, outbox_max_attempts=2)
@@ -381,8 +381,12 @@ def test_a_transient_refusal_is_retried_with_backoff_then_fails_after_max_attemp
     assert second.failed == 1
     with Session(engine_) as session:
         assert session.get_one(OutboxMessage, row_id).status is OutboxStatus.FAILED
-        assert session.scalar(select(OutboxMessage).where(OutboxMessage.id != row_id)) is None
-    assert smtp.received == []
+        told = session.scalars(select(OutboxMessage).where(OutboxMessage.id != row_id)).all()
+        assert [(m.template, m.recipient_email) for m in told] == [
+            ("delivery_failed", settings.brida_email)
+        ]
+    # the refused recipient got nothing; Brida's desk got the notice in the same run
+    assert [r.rcpt_tos for r in smtp.received] == [[settings.brida_email]]
 
 
 def test_a_context_that_cannot_render_fails_the_row_and_tells_brida(

@@ -63,7 +63,8 @@ def bar_chart(
     for i, (label, value) in enumerate(items):
         y = 5 + i * row
         w = max(1.0, span * float(value) / float(top))
-        short = label if len(label) <= 34 else label[:33] + "…"
+        # ~7 px per character at 12 px: 30 characters fit the label area without clipping
+        short = label if len(label) <= 30 else label[:29] + "…"
         body.append(
             f"<text x='{label_width - 6}' y='{y + 16}' text-anchor='end' font-size='12'>"
             f"{escape(short)}<title>{escape(label)}</title></text>"

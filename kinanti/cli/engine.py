@@ -41,7 +41,7 @@ def _parse_scores(value: str | None) -> ScorecardIn | None:
     return ScorecardIn(**dict(zip(SCORE_NAMES, (int(p) for p in parts), strict=True)))
 
 
-def after_commit(event_ids: list[int], outbox_ids: list[int]) -> None:
+def after_commit(outbox_ids: list[int]) -> None:
     """After a CLI change: deliver its emails; when a Prefect API answers, announce the
     recorded events and start the recorded hand-offs (else the reconciler will)."""
     from kinanti.engine.announce import announce
@@ -176,14 +176,13 @@ def register(app: typer.Typer) -> None:
             scorecard = scorecard.model_copy(update={"notes": notes})
         with unit_of_work() as session:
             innovation = services.get_innovation(session, code)
-            evaluation, result = services.record_evaluation(
+            evaluation, _ = services.record_evaluation(
                 session, innovation, scorecard, evaluator=evaluator
             )
             session.flush()
-            event_ids = [e.id for e in result.events]
             total = evaluation.total
         _console().print(t("engine.evaluated", get_settings().language, code=code, total=total))
-        after_commit(event_ids, [])
+        after_commit([])
 
     @app.command("resubmit")
     def resubmit(
@@ -206,9 +205,8 @@ def register(app: typer.Typer) -> None:
             innovation = services.get_innovation(session, code, for_update=True)
             result = services.resubmit(session, innovation, actor=actor, note=note)
             session.flush()
-            event_ids = [e.id for e in result.events]
         _console().print(t("engine.resubmitted", get_settings().language, code=code))
-        after_commit(event_ids, result.outbox_ids)
+        after_commit(result.outbox_ids)
 
     def _end(code: str, outcome: Outcome, reason: str, actor: str) -> None:
         with unit_of_work() as session:
@@ -219,12 +217,11 @@ def register(app: typer.Typer) -> None:
                 session, innovation, outcome, actor=actor, reason=reason
             )
             session.flush()
-            event_ids = [e.id for e in result.events]
         _cancel_run(run_id)
         _console().print(
             t("engine.ended", get_settings().language, code=code, outcome=outcome.value)
         )
-        after_commit(event_ids, result.outbox_ids)
+        after_commit(result.outbox_ids)
 
     @app.command("withdraw")
     def withdraw(

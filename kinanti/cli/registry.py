@@ -70,7 +70,7 @@ def _import(kind: RecordKind, file: Path, actor: str = SYSTEM_ACTOR) -> None:
     if kind == "innovations" and report.created:
         from kinanti.cli.engine import after_commit
 
-        after_commit([], [])  # start the new innovations' lifecycle runs, announce events
+        after_commit([])  # start the new innovations' lifecycle runs, announce events
 
 
 def _stage(value: str | None, lang: Language) -> str:

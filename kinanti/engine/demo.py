@@ -26,7 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import Engine, func, select
 
 from domain import services
-from domain.enums import GateDecisionKind, Outcome, Role, Stage
+from domain.enums import GateDecisionKind, Role, Stage
 from domain.models import (
     DomainEventRecord,
     GateDecisionRecord,
@@ -452,4 +452,4 @@ def _write_report(settings: Settings, home: Path) -> Path:
     return files.html
 
 
-__all__ = ["Outcome", "drive", "record_at_stage", "run_demo"]
+__all__ = ["drive", "record_at_stage", "run_demo"]

@@ -47,7 +47,7 @@ def _setup(home: Path, n: int, seed: int) -> list[str]:
     from domain.services import submit_innovation
     from kinanti import db
     from kinanti.db import get_engine, unit_of_work
-    from kinanti.engine.actors import FULL_DESIGN_APPENDIX
+    from kinanti.demo.actors import FULL_DESIGN_APPENDIX
     from kinanti.importers import import_file
 
     db.upgrade()
@@ -93,7 +93,7 @@ def _direct(home: Path, n: int, seed: int) -> tuple[float, float]:
     """The same domain calls without Prefect: stage work, what the gate needs, decision."""
     from domain.enums import Stage
     from kinanti.db import get_engine
-    from kinanti.engine.demo import RECORDED_STAGES, record_at_stage
+    from kinanti.demo.run import RECORDED_STAGES, record_at_stage
     from kinanti.settings import get_settings
 
     codes = _setup(home, n, seed)
@@ -209,10 +209,10 @@ def main() -> None:
     settings = get_settings()
     codes = _setup(tmp / "live", args.n, args.seed)
 
-    from kinanti.engine import actors
-    from kinanti.engine.demo import drive
-    from kinanti.engine.handoff import LIFECYCLE_DEPLOYMENT
-    from kinanti.engine.runtime import (
+    from kinanti.demo import actors
+    from kinanti.demo.run import drive
+    from kinanti.orchestration.handoff import LIFECYCLE_DEPLOYMENT
+    from kinanti.orchestration.runtime import (
         prefect_api,
         spawn_runner,
         stop_process_group,

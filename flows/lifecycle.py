@@ -26,8 +26,8 @@ from pydantic import Field
 
 from domain.enums import GateDecisionKind, Stage
 from kinanti.db import get_engine
-from kinanti.engine import state
-from kinanti.engine.gates import describe_gate
+from kinanti.orchestration import state
+from kinanti.orchestration.gates import describe_gate
 from kinanti.settings import get_settings
 from tasks.lifecycle import (
     apply_gate_decision,

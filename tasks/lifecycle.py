@@ -14,7 +14,7 @@ from domain.enums import GateDecisionKind, Stage
 from domain.schemas import ScorecardIn
 from domain.stages import StageParams, complete_stage
 from kinanti.db import get_engine, unit_of_work
-from kinanti.engine import announce
+from kinanti.orchestration import announce
 from kinanti.settings import get_settings
 
 LIVE_STATES = {

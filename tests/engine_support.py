@@ -21,10 +21,10 @@ from domain.schemas import InnovationIn
 from domain.services import submit_innovation
 from kinanti import db
 from kinanti.db import get_engine, unit_of_work
-from kinanti.engine.actors import FULL_DESIGN_APPENDIX
-from kinanti.engine.demo import EXAMPLES, paused_runs
-from kinanti.engine.state import Step, next_step
+from kinanti.demo.actors import FULL_DESIGN_APPENDIX
+from kinanti.demo.run import EXAMPLES, paused_runs
 from kinanti.importers import import_file
+from kinanti.orchestration.state import Step, next_step
 from kinanti.settings import get_settings
 
 PG_ADMIN_URL = os.environ.get(

@@ -15,13 +15,13 @@ from sqlalchemy import func, select
 from domain.enums import GateDecisionKind, Stage
 from domain.models import Innovation, OutboxMessage, StageHistory, StageWork
 from kinanti.db import get_engine, unit_of_work
-from kinanti.engine import actors
-from kinanti.engine.demo import paused_runs
-from kinanti.engine.gates import decide
-from kinanti.engine.handoff import LIFECYCLE_DEPLOYMENT, start_pending
-from kinanti.engine.reconcile import reconcile
-from kinanti.engine.runtime import spawn_runner, stop_process_group, wait_for_deployments
-from kinanti.engine.state import next_step
+from kinanti.demo import actors
+from kinanti.demo.run import paused_runs
+from kinanti.orchestration.gates import decide
+from kinanti.orchestration.handoff import LIFECYCLE_DEPLOYMENT, start_pending
+from kinanti.orchestration.reconcile import reconcile
+from kinanti.orchestration.runtime import spawn_runner, stop_process_group, wait_for_deployments
+from kinanti.orchestration.state import next_step
 from kinanti.settings import get_settings
 from tests.conftest import BACKENDS
 from tests.engine_support import (

@@ -31,11 +31,11 @@ from domain.models import (
     StageWork,
 )
 from kinanti.db import get_engine, unit_of_work
-from kinanti.engine import actors
-from kinanti.engine.gates import decide
-from kinanti.engine.handoff import LIFECYCLE_DEPLOYMENT, start_pending
-from kinanti.engine.runtime import spawn_runner, stop_process_group, wait_for_deployments
-from kinanti.engine.state import Step
+from kinanti.demo import actors
+from kinanti.orchestration.gates import decide
+from kinanti.orchestration.handoff import LIFECYCLE_DEPLOYMENT, start_pending
+from kinanti.orchestration.runtime import spawn_runner, stop_process_group, wait_for_deployments
+from kinanti.orchestration.state import Step
 from kinanti.settings import get_settings
 from tests.conftest import BACKENDS
 from tests.engine_support import (

@@ -14,8 +14,8 @@ from domain.lifecycle import STAGE_ORDER
 from domain.models import Consultation, OutboxMessage, StageStart, Unit
 from domain.stages import STAGE_WORK, StageParams, complete_stage
 from flows.lifecycle import STAGE_FLOWS
-from kinanti.engine.handoff import idempotency_key
-from kinanti.engine.state import next_step
+from kinanti.orchestration.handoff import idempotency_key
+from kinanti.orchestration.state import next_step
 from tests.factories import Factory
 
 PARAMS = StageParams(dt.timedelta(days=14), "run-1", dt.date(2026, 11, 28))
@@ -26,7 +26,7 @@ def step_of(session: Session, monkeypatch: pytest.MonkeyPatch):  # type: ignore[
     """``next_step`` reading through the test's session (rolled back afterwards)."""
     import contextlib
 
-    import kinanti.engine.state as state_module
+    import kinanti.orchestration.state as state_module
 
     @contextlib.contextmanager
     def same_session(_engine: object):  # type: ignore[no-untyped-def]

@@ -44,9 +44,9 @@ def _parse_scores(value: str | None) -> ScorecardIn | None:
 def after_commit(outbox_ids: list[int]) -> None:
     """After a CLI change: deliver its emails; when a Prefect API answers, announce the
     recorded events and start the recorded hand-offs (else the reconciler will)."""
-    from kinanti.engine.announce import announce
-    from kinanti.engine.api import PrefectUnavailableError, find_api_url, using_api
-    from kinanti.engine.handoff import start_pending
+    from kinanti.orchestration.announce import announce
+    from kinanti.orchestration.api import PrefectUnavailableError, find_api_url, using_api
+    from kinanti.orchestration.handoff import start_pending
     from notifications.dispatch import deliver_pending
 
     settings = get_settings()
@@ -83,15 +83,15 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run the whole engine on this machine: Prefect server (yours via PREFECT_API_URL,
         or a local one), every deployment served from one process, schedules on."""
-        from kinanti.engine.api import api_url_file
-        from kinanti.engine.runtime import configure_prefect_env, prefect_api
+        from kinanti.orchestration.api import api_url_file
+        from kinanti.orchestration.runtime import configure_prefect_env, prefect_api
 
         settings = get_settings()
         settings.home.mkdir(parents=True, exist_ok=True)
         db.upgrade()
         if runner_only:
             configure_prefect_env(settings)
-            from kinanti.engine.serve import serve_all
+            from kinanti.orchestration.serve import serve_all
 
             serve_all(settings, _names(only))
             return
@@ -100,7 +100,7 @@ def register(app: typer.Typer) -> None:
             api_url_file(settings).write_text(url)
             ui = url.removesuffix("/api")
             _console().print(t("engine.serving", settings.language, ui=ui))
-            from kinanti.engine.serve import serve_all
+            from kinanti.orchestration.serve import serve_all
 
             try:
                 serve_all(settings, _names(only))
@@ -119,8 +119,8 @@ def register(app: typer.Typer) -> None:
         wait: float = typer.Option(30.0, help="Seconds to wait for the flow run to record it"),
     ) -> None:
         """Decide an innovation's open gate (resumes the waiting flow run, like the UI)."""
-        from kinanti.engine.api import find_api_url, using_api
-        from kinanti.engine.gates import decide as decide_gate
+        from kinanti.orchestration.api import find_api_url, using_api
+        from kinanti.orchestration.gates import decide as decide_gate
 
         settings = get_settings()
         scorecard = _parse_scores(scores)
@@ -303,7 +303,7 @@ def register(app: typer.Typer) -> None:
     @gates.command("show")
     def gates_show(code: str) -> None:
         """Show the open gate of an innovation as reviewers see it in the Prefect form."""
-        from kinanti.engine.gates import describe_gate
+        from kinanti.orchestration.gates import describe_gate
 
         with unit_of_work() as session:
             gate = services.open_gate_of(session, services.get_innovation(session, code))
@@ -313,8 +313,8 @@ def register(app: typer.Typer) -> None:
     @gates.command("reopen")
     def gates_reopen(code: str) -> None:
         """Start a new run waiting at the open gate (its old run was lost or timed out)."""
-        from kinanti.engine.api import find_api_url, using_api
-        from kinanti.engine.gates import reopen
+        from kinanti.orchestration.api import find_api_url, using_api
+        from kinanti.orchestration.gates import reopen
 
         settings = get_settings()
         with using_api(find_api_url(settings)):
@@ -330,8 +330,8 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Start recorded hand-offs, replace runs left dead by a crash, announce events."""
-        from kinanti.engine.api import find_api_url, using_api
-        from kinanti.engine.reconcile import reconcile
+        from kinanti.orchestration.api import find_api_url, using_api
+        from kinanti.orchestration.reconcile import reconcile
 
         settings = get_settings()
         with using_api(find_api_url(settings)):
@@ -349,7 +349,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """The main job: load the example city and carry proposals through the lifecycle
         with a clearly labelled scripted reviewer; print a summary."""
-        from kinanti.engine.demo import run_demo
+        from kinanti.demo.run import run_demo
 
         run_demo(get_settings(), live=live, seed=seed, keep=keep)
 
@@ -363,7 +363,7 @@ def _cancel_run(run_id: str | None) -> None:
         return
     from uuid import UUID
 
-    from kinanti.engine.api import PrefectUnavailableError, find_api_url, using_api
+    from kinanti.orchestration.api import PrefectUnavailableError, find_api_url, using_api
 
     try:
         url = find_api_url(get_settings())

@@ -210,7 +210,7 @@ def _decide_in_database(
     scorecard: ScorecardIn | None,
 ) -> DecisionReceipt:
     """The run waiting at the gate is gone: record the decision here, hand off durably."""
-    from kinanti.engine.handoff import start_pending
+    from kinanti.orchestration.handoff import start_pending
 
     with unit_of_work(engine) as session:
         innovation = services.get_innovation(session, code, for_update=True)
@@ -241,7 +241,7 @@ def _decide_in_database(
 
 
 def _after_commit(engine: Engine, event_ids: list[int], outbox_ids: list[int]) -> None:
-    from kinanti.engine.announce import announce
+    from kinanti.orchestration.announce import announce
     from kinanti.settings import get_settings
     from notifications.dispatch import deliver_pending
 
@@ -252,7 +252,7 @@ def _after_commit(engine: Engine, event_ids: list[int], outbox_ids: list[int]) -
 
 def reopen(engine: Engine, code: str) -> str:
     """Start a new lifecycle run for an innovation whose gate run was lost or timed out."""
-    from kinanti.engine.handoff import start_pending
+    from kinanti.orchestration.handoff import start_pending
 
     with unit_of_work(engine) as session:
         innovation = services.get_innovation(session, code, for_update=True)

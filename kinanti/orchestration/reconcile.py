@@ -19,9 +19,9 @@ from domain import services
 from domain.enums import StageStartStatus
 from domain.models import Innovation, StageStart, utcnow
 from kinanti.db import unit_of_work
-from kinanti.engine import state
-from kinanti.engine.announce import announce
-from kinanti.engine.handoff import StartedRun, start_pending
+from kinanti.orchestration import state
+from kinanti.orchestration.announce import announce
+from kinanti.orchestration.handoff import StartedRun, start_pending
 
 
 @dataclass

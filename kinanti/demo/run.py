@@ -37,9 +37,10 @@ from domain.models import (
 )
 from domain.stages import StageParams, complete_stage
 from kinanti.db import get_engine, unit_of_work
-from kinanti.engine import actors, state
-from kinanti.engine.gates import decide
+from kinanti.demo import actors
 from kinanti.i18n import t
+from kinanti.orchestration import state
+from kinanti.orchestration.gates import decide
 from kinanti.settings import Settings, get_settings
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "mataram"
@@ -96,8 +97,8 @@ def drive(
 ) -> DriveReport:
     """Scripted reviewer and units: decide every gate of ``plans``' innovations as planned,
     through the same resume path as ``kinanti decide``, until all are settled."""
-    from kinanti.engine.announce import announce
-    from kinanti.engine.handoff import start_pending
+    from kinanti.orchestration.announce import announce
+    from kinanti.orchestration.handoff import start_pending
 
     rng = random.Random(seed)
     cast = actors.Cast.load(engine)
@@ -206,14 +207,14 @@ def record_at_stage(
 def run_demo(settings: Settings, *, live: int, seed: int, keep: bool) -> None:
     """Everything ``make run`` does; prints a summary and where to look."""
     from kinanti import db
-    from kinanti.engine.handoff import LIFECYCLE_DEPLOYMENT
-    from kinanti.engine.runtime import (
+    from kinanti.importers import import_file
+    from kinanti.orchestration.handoff import LIFECYCLE_DEPLOYMENT
+    from kinanti.orchestration.runtime import (
         prefect_api,
         spawn_runner,
         stop_process_group,
         wait_for_deployments,
     )
-    from kinanti.importers import import_file
 
     console = Console()
     lang = settings.language
@@ -307,7 +308,7 @@ def run_demo(settings: Settings, *, live: int, seed: int, keep: bool) -> None:
                 )
                 _wait_settled(engine, list(plans), timeout=30)
                 progress.update(task, completed=total)
-            from kinanti.engine.announce import announce
+            from kinanti.orchestration.announce import announce
 
             announce(engine, limit=100_000)
         finally:

@@ -44,7 +44,7 @@ def _setup(home: Path, n: int, seed: int) -> list[str]:
     from domain.enums import Bentuk, Initiator, Jenis, Role, UnitKind
     from domain.models import Person, PersonRole, Unit
     from domain.schemas import InnovationIn
-    from domain.services import submit_innovation
+    from domain.submission import submit_innovation
     from kinanti import db
     from kinanti.db import get_engine, unit_of_work
     from kinanti.demo.actors import FULL_DESIGN_APPENDIX
@@ -110,12 +110,12 @@ def _direct(home: Path, n: int, seed: int) -> tuple[float, float]:
 def _replication_work(code: str) -> None:
     import datetime as dt
 
-    from domain import services
+    from domain import queries
     from domain.stages import StageParams, complete_stage
     from kinanti.db import get_engine, unit_of_work
 
     with unit_of_work(get_engine()) as session:
-        innovation = services.get_innovation(session, code, for_update=True)
+        innovation = queries.get_innovation(session, code, for_update=True)
         complete_stage(
             session,
             innovation,

@@ -1,6 +1,6 @@
 """The lifecycle as data: stages, the moves between them, who decides each gate.
 
-Pure rules; no I/O. ``domain.services`` applies them to the database.
+Pure rules; no I/O. ``domain.gates`` and the other change modules apply them to the database.
 """
 
 from __future__ import annotations
@@ -214,3 +214,51 @@ def proposal_problems(
     if budget is None:
         problems.append(_PROBLEM_TEXT["budget"][language])
     return tuple(problems)
+
+
+#: Checklist shown to reviewers at each gate (the Prefect form and the email).
+GATE_CHECKLIST: dict[Stage, dict[Language, tuple[str, ...]]] = {
+    Stage.PLANNING: {
+        Language.ID: (
+            "Proposal lengkap: isian profil dan rancang bangun minimal 300 kata",
+            "Lima kriteria: kebaruan, bermanfaat, tidak membebani, dalam kewenangan, "
+            "dapat direplikasi",
+            "Anggaran dan tujuan realistis",
+        ),
+        Language.EN: (
+            "Proposal complete: profile fields and a design narrative of 300+ words",
+            "The five criteria: renewal, benefit, no extra burden, within authority, replicable",
+            "Budget and goals are realistic",
+        ),
+    },
+    Stage.DEVELOPMENT: {
+        Language.ID: (
+            "Uji coba sudah dimulai dan scorecard-nya diisi",
+            "Rata-rata scorecard minimal 3 pada lima kriteria",
+        ),
+        Language.EN: (
+            "Trial (uji coba) has started and its scorecard is filed",
+            "Scorecard average of at least 3 on the five criteria",
+        ),
+    },
+    Stage.DEPLOYMENT: {
+        Language.ID: (
+            "Dasar hukum penerapan (SK / Perkada / Perda) tercatat",
+            "Bukti penerapan terlampir",
+        ),
+        Language.EN: (
+            "Adopting act (SK / Perkada / Perda) is recorded",
+            "Implementation evidence is attached",
+        ),
+    },
+    Stage.REPORTING: {
+        Language.ID: (
+            "Indikator IID wajib memiliki bukti dukung",
+            "Skor SID tahun berjalan sudah dihitung; persetujuan akhir oleh Kepala Brida",
+        ),
+        Language.EN: (
+            "Mandatory IID indicators have evidence",
+            "SID score for the year is computed; final approval by the head of Brida",
+        ),
+    },
+}

@@ -9,8 +9,9 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import StateType
 
-from domain import services
+from domain import gates, innovations, queries
 from domain.enums import GateDecisionKind, Stage
+from domain.models import Innovation
 from domain.schemas import ScorecardIn
 from domain.stages import StageParams, complete_stage
 from kinanti.db import get_engine, unit_of_work
@@ -31,7 +32,7 @@ def complete_stage_work(innovation_code: str, round_: int, flow_run_id: str) -> 
     """Do the stage's work, mark it done and open its gate, in one transaction."""
     settings = get_settings()
     with unit_of_work(get_engine()) as session:
-        innovation = services.get_innovation(session, innovation_code, for_update=True)
+        innovation = queries.get_innovation(session, innovation_code, for_update=True)
         completion = complete_stage(
             session,
             innovation,
@@ -71,10 +72,10 @@ def apply_gate_decision(
 
     with unit_of_work(get_engine()) as session:
         gate = session.get_one(GateRequest, gate_id)
-        innovation = session.get_one(services.Innovation, gate.innovation_id)
+        innovation = session.get_one(Innovation, gate.innovation_id)
         event_ids: list[int] = []
         if scorecard and gate.stage is Stage.DEVELOPMENT:
-            _, filed = services.record_evaluation(
+            _, filed = innovations.record_evaluation(
                 session,
                 innovation,
                 ScorecardIn.model_validate(scorecard),
@@ -84,7 +85,7 @@ def apply_gate_decision(
             session.flush()
             event_ids += [e.id for e in filed.events]
         try:
-            outcome = services.decide_gate(
+            outcome = gates.decide_gate(
                 session,
                 gate_id,
                 decision=GateDecisionKind(decision),

@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 
 from domain.enums import Bentuk, Initiator, Jenis
 from domain.schemas import InnovationIn
-from domain.services import submit_innovation
+from domain.submission import submit_innovation
 from kinanti import db
 from kinanti.db import get_engine, unit_of_work
 from kinanti.demo.actors import FULL_DESIGN_APPENDIX

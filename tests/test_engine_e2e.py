@@ -204,10 +204,10 @@ def world(
                 from kinanti.cli.engine import _cancel_run  # what `kinanti withdraw` does
 
                 with unit_of_work() as session:
-                    from domain import services
+                    from domain import innovations, queries
 
-                    innovation = services.get_innovation(session, step.code, for_update=True)
-                    services.end_innovation(
+                    innovation = queries.get_innovation(session, step.code, for_update=True)
+                    innovations.end_innovation(
                         session,
                         innovation,
                         Outcome.WITHDRAWN,

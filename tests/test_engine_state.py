@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from domain import services
+from domain import gates, queries, submission
 from domain.enums import GateDecisionKind, GateStatus, Role, Stage, StageStartStatus
 from domain.lifecycle import STAGE_ORDER
 from domain.models import Consultation, OutboxMessage, StageStart, Unit
@@ -109,7 +109,7 @@ def test_revise_then_resubmit_reopens_the_stage_in_a_new_round(
     officer = make.person(roles=[Role.UNIT_OFFICER], unit=session.get(Unit, innovation.unit_id))
     gate_id = complete_stage(session, innovation, 1, PARAMS).gate_id
     assert gate_id is not None
-    services.decide_gate(
+    gates.decide_gate(
         session,
         gate_id,
         decision=GateDecisionKind.REVISE,
@@ -119,7 +119,7 @@ def test_revise_then_resubmit_reopens_the_stage_in_a_new_round(
         flow_run_id=None,
     )
     assert step_of(innovation.code).action == "waiting_for_unit"
-    services.resubmit(session, innovation, actor=officer.email)
+    submission.resubmit(session, innovation, actor=officer.email)
     step = step_of(innovation.code)
     assert (step.action, step.round) == ("stage", 2)
     pending = session.scalars(
@@ -134,7 +134,7 @@ def test_approval_hands_off_the_next_stage_durably(
     innovation = make.innovation()
     gate_id = complete_stage(session, innovation, 1, PARAMS).gate_id
     assert gate_id is not None
-    outcome = services.decide_gate(
+    outcome = gates.decide_gate(
         session,
         gate_id,
         decision=GateDecisionKind.APPROVE,
@@ -174,6 +174,6 @@ def test_the_replication_stage_finishes_the_lifecycle(
         )
     )
     assert open_starts == 0
-    assert services.current_gate(session, innovation) is None or (
-        services.current_gate(session, innovation).status is not GateStatus.OPEN  # type: ignore[union-attr]
+    assert queries.current_gate(session, innovation) is None or (
+        queries.current_gate(session, innovation).status is not GateStatus.OPEN  # type: ignore[union-attr]
     )

@@ -12,7 +12,7 @@ from typing import Any
 import typer
 from sqlalchemy import select
 
-from domain import lifecycle, services
+from domain import gates, innovations, lifecycle, queries, submission
 from domain.enums import GateDecisionKind, GateStatus, Outcome, Stage
 from domain.models import GateRequest, Innovation, Unit
 from domain.schemas import ScorecardIn
@@ -127,10 +127,10 @@ def register(app: typer.Typer) -> None:
         if decision is not GateDecisionKind.APPROVE and not reason.strip():
             raise typer.BadParameter(f"--reason is required to {decision.value}")
         with unit_of_work() as session:  # bad input is reported before Prefect is asked
-            innovation = services.get_innovation(session, code)
-            gate = services.open_gate_of(session, innovation)
-            reviewer_person = services.get_person(session, reviewer)
-            facts = services.gate_facts(session, gate, reviewer_person)
+            innovation = queries.get_innovation(session, code)
+            gate = queries.open_gate_of(session, innovation)
+            reviewer_person = queries.get_person(session, reviewer)
+            facts = gates.gate_facts(session, gate, reviewer_person)
             if scorecard is None or gate.stage is not Stage.DEVELOPMENT:
                 lifecycle.check_gate_decision(facts, decision)
         url = find_api_url(settings)
@@ -175,8 +175,8 @@ def register(app: typer.Typer) -> None:
         if notes:
             scorecard = scorecard.model_copy(update={"notes": notes})
         with unit_of_work() as session:
-            innovation = services.get_innovation(session, code)
-            evaluation, _ = services.record_evaluation(
+            innovation = queries.get_innovation(session, code)
+            evaluation, _ = innovations.record_evaluation(
                 session, innovation, scorecard, evaluator=evaluator
             )
             session.flush()
@@ -202,18 +202,18 @@ def register(app: typer.Typer) -> None:
                 import_innovations(
                     session, read_records(path, "innovations"), path.name, actor=actor
                 )
-            innovation = services.get_innovation(session, code, for_update=True)
-            result = services.resubmit(session, innovation, actor=actor, note=note)
+            innovation = queries.get_innovation(session, code, for_update=True)
+            result = submission.resubmit(session, innovation, actor=actor, note=note)
             session.flush()
         _console().print(t("engine.resubmitted", get_settings().language, code=code))
         after_commit(result.outbox_ids)
 
     def _end(code: str, outcome: Outcome, reason: str, actor: str) -> None:
         with unit_of_work() as session:
-            innovation = services.get_innovation(session, code, for_update=True)
-            gate = services.current_gate(session, innovation)
+            innovation = queries.get_innovation(session, code, for_update=True)
+            gate = queries.current_gate(session, innovation)
             run_id = gate.flow_run_id if gate and gate.status is GateStatus.OPEN else None
-            result = services.end_innovation(
+            result = innovations.end_innovation(
                 session, innovation, outcome, actor=actor, reason=reason
             )
             session.flush()
@@ -241,9 +241,9 @@ def register(app: typer.Typer) -> None:
         """Mark an implemented innovation as discontinued (it stopped running)."""
         _end(code, Outcome.DISCONTINUED, reason, actor)
 
-    gates = typer.Typer(help="Gates waiting for a decision.", no_args_is_help=False)
+    gates_app = typer.Typer(help="Gates waiting for a decision.", no_args_is_help=False)
 
-    @gates.callback(invoke_without_command=True)
+    @gates_app.callback(invoke_without_command=True)
     def gates_list(
         ctx: typer.Context,
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
@@ -300,17 +300,17 @@ def register(app: typer.Typer) -> None:
             )
         _console().print(table)
 
-    @gates.command("show")
+    @gates_app.command("show")
     def gates_show(code: str) -> None:
         """Show the open gate of an innovation as reviewers see it in the Prefect form."""
         from kinanti.orchestration.gates import describe_gate
 
         with unit_of_work() as session:
-            gate = services.open_gate_of(session, services.get_innovation(session, code))
+            gate = queries.open_gate_of(session, queries.get_innovation(session, code))
             gate_id = gate.id
         _console().print(describe_gate(get_engine(), gate_id))
 
-    @gates.command("reopen")
+    @gates_app.command("reopen")
     def gates_reopen(code: str) -> None:
         """Start a new run waiting at the open gate (its old run was lost or timed out)."""
         from kinanti.orchestration.api import find_api_url, using_api
@@ -321,7 +321,7 @@ def register(app: typer.Typer) -> None:
             run_id = reopen(get_engine(), code)
         _console().print(t("engine.reopened", settings.language, code=code, run=run_id))
 
-    app.add_typer(gates, name="gates")
+    app.add_typer(gates_app, name="gates")
 
     @app.command("reconcile")
     def reconcile_cmd(

@@ -17,9 +17,9 @@ from pydantic import BaseModel, TypeAdapter
 from rich.table import Table
 from rich.text import Text
 
+from domain.changes import SYSTEM_ACTOR
 from domain.enums import Language
 from domain.errors import ValidationError
-from domain.services import SYSTEM_ACTOR
 from kinanti import views
 from kinanti.db import unit_of_work
 from kinanti.i18n import t

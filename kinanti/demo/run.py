@@ -25,8 +25,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine, func, select
 
-from domain import services
+from domain import gates, innovations, queries
 from domain.enums import GateDecisionKind, Role, Stage
+from domain.errors import KinantiError
 from domain.models import (
     DomainEventRecord,
     GateDecisionRecord,
@@ -141,7 +142,7 @@ def drive(
                 try:  # the owning unit's officer tries to approve its own innovation
                     officer = actors.unit_officer(engine, cast, code)
                     decide(engine, code, decision, reviewer=officer, reason="", wait_seconds=0)
-                except services.KinantiError as exc:
+                except KinantiError as exc:
                     report.refused += 1
                     on_decision(f"{code}: refused ({type(exc).__name__})")
             decide(
@@ -175,7 +176,7 @@ def record_at_stage(
     )
     for stage in RECORDED_STAGES[: RECORDED_STAGES.index(target)]:
         with unit_of_work(engine) as session:
-            innovation = services.get_innovation(session, code, for_update=True)
+            innovation = queries.get_innovation(session, code, for_update=True)
             completion = complete_stage(session, innovation, 1, params)
             gate_id = completion.gate_id
             if completion.auto_revised:
@@ -183,14 +184,14 @@ def record_at_stage(
         if stage is not Stage.PLANNING:
             actors.prepare_for_gate(engine, settings, cast, code, stage, rng)
         with unit_of_work(engine) as session:
-            innovation = services.get_innovation(session, code, for_update=True)
+            innovation = queries.get_innovation(session, code, for_update=True)
             if stage is Stage.DEVELOPMENT:
-                services.record_evaluation(
+                innovations.record_evaluation(
                     session, innovation, actors.scorecard(rng), evaluator=cast.verifier
                 )
                 session.flush()
             assert gate_id is not None
-            decided = services.decide_gate(
+            decided = gates.decide_gate(
                 session,
                 gate_id,
                 decision=GateDecisionKind.APPROVE,

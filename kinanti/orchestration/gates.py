@@ -14,7 +14,7 @@ from uuid import UUID
 
 from sqlalchemy import Engine, func, select
 
-from domain import lifecycle, services
+from domain import changes, gates, innovations, lifecycle, queries
 from domain.enums import GateDecisionKind, GateStatus, Language, Stage
 from domain.errors import GateNotOpenError, KinantiError
 from domain.models import (
@@ -47,7 +47,7 @@ def describe_gate(engine: Engine, gate_id: int) -> str:
         gate = session.get_one(GateRequest, gate_id)
         innovation = session.get_one(Innovation, gate.innovation_id)
         unit = session.get_one(Unit, innovation.unit_id)
-        problems = services.proposal_problems_of(innovation)
+        problems = queries.proposal_problems_of(innovation)
         scorecards = session.scalar(
             select(func.count(Evaluation.id)).where(Evaluation.innovation_id == innovation.id)
         )
@@ -75,7 +75,7 @@ def describe_gate(engine: Engine, gate_id: int) -> str:
             f"akta: {innovation.adopting_act.value if innovation.adopting_act else '-'}",
             "",
             "**Periksa (check):**",
-            *[f"- {item}" for item in services.GATE_CHECKLIST[gate.stage][Language.ID]],
+            *[f"- {item}" for item in lifecycle.GATE_CHECKLIST[gate.stage][Language.ID]],
         ]
         if gate.stage is Stage.PLANNING and problems:
             lines += ["", "**Kekurangan proposal:**", *[f"- {p}" for p in problems]]
@@ -124,10 +124,10 @@ def decide(
     if decision is not GateDecisionKind.APPROVE and not reason.strip():
         raise KinantiError(f"a reason (--reason) is required to {decision.value}")
     with unit_of_work(engine) as session:
-        innovation = services.get_innovation(session, code)
-        gate = services.open_gate_of(session, innovation)
-        reviewer_person = services.get_person(session, reviewer)
-        facts = services.gate_facts(session, gate, reviewer_person)
+        innovation = queries.get_innovation(session, code)
+        gate = queries.open_gate_of(session, innovation)
+        reviewer_person = queries.get_person(session, reviewer)
+        facts = gates.gate_facts(session, gate, reviewer_person)
         if scorecard is not None and gate.stage is Stage.DEVELOPMENT:
             facts = _with_scorecard(facts)
         lifecycle.check_gate_decision(facts, decision)
@@ -194,7 +194,7 @@ def _wait_for_record(
                     .order_by(GateDecisionRecord.id.desc())
                     .limit(1)
                 ).one()
-                stage = services.get_innovation(session, code).stage
+                stage = queries.get_innovation(session, code).stage
                 return True, last.refusal, stage
         time.sleep(0.25)
     return False, None, None
@@ -213,13 +213,13 @@ def _decide_in_database(
     from kinanti.orchestration.handoff import start_pending
 
     with unit_of_work(engine) as session:
-        innovation = services.get_innovation(session, code, for_update=True)
+        innovation = queries.get_innovation(session, code, for_update=True)
         if scorecard is not None:
-            services.record_evaluation(
+            innovations.record_evaluation(
                 session, innovation, scorecard, evaluator=reviewer, stage=Stage.DEVELOPMENT
             )
             session.flush()
-        outcome = services.decide_gate(
+        outcome = gates.decide_gate(
             session,
             gate_id,
             decision=decision,
@@ -255,12 +255,12 @@ def reopen(engine: Engine, code: str) -> str:
     from kinanti.orchestration.handoff import start_pending
 
     with unit_of_work(engine) as session:
-        innovation = services.get_innovation(session, code, for_update=True)
+        innovation = queries.get_innovation(session, code, for_update=True)
         if innovation.outcome is not None:
             raise GateNotOpenError(f"{code} has ended ({innovation.outcome.value})")
-        gate = services.current_gate(session, innovation)
+        gate = queries.current_gate(session, innovation)
         if gate is None or gate.status is not GateStatus.OPEN:
             raise GateNotOpenError(f"{code} has no open gate to reopen")
-        services.request_stage_start(session, innovation)
+        changes.request_stage_start(session, innovation)
     started = start_pending(engine)
     return started[-1].flow_run_id if started else ""

@@ -15,7 +15,7 @@ from uuid import UUID
 
 from sqlalchemy import Engine, func, select
 
-from domain import services
+from domain import changes, queries
 from domain.enums import StageStartStatus
 from domain.models import Innovation, StageStart, utcnow
 from kinanti.db import unit_of_work
@@ -132,5 +132,5 @@ def _replace(engine: Engine, code: str, row_id: int) -> None:
             return
         row.status = StageStartStatus.DONE
         row.done_at = utcnow()
-        innovation = services.get_innovation(session, code, for_update=True)
-        services.request_stage_start(session, innovation)
+        innovation = queries.get_innovation(session, code, for_update=True)
+        changes.request_stage_start(session, innovation)

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine, select, update
 
-from domain import services
+from domain import queries
 from domain.enums import GateStatus, Outcome, Stage, StageStartStatus
 from domain.models import GateRequest, Innovation, StageStart, Unit, utcnow
 from kinanti.db import unit_of_work
@@ -38,7 +38,7 @@ class Step:
 
 def next_step(engine: Engine, code: str) -> Step:
     with unit_of_work(engine) as session:
-        innovation = services.get_innovation(session, code)
+        innovation = queries.get_innovation(session, code)
         unit = session.get_one(Unit, innovation.unit_id)
         base: dict[str, Any] = {
             "code": innovation.code,
@@ -51,16 +51,16 @@ def next_step(engine: Engine, code: str) -> Step:
             return Step("ended", outcome=innovation.outcome, **base)
         if innovation.revision_requested:
             return Step("waiting_for_unit", **base)
-        gate = services.current_gate(session, innovation)
+        gate = queries.current_gate(session, innovation)
         if innovation.stage is Stage.REPLICATION:
-            done = services.stage_work_done(session, innovation, 1)
+            done = queries.stage_work_done(session, innovation, 1)
             return Step("finished" if done else "stage", **base)
         if gate is None:
             return Step("stage", round=1, **base)
         if gate.status is GateStatus.REVISE:
             return Step("stage", round=gate.round + 1, **base)
         if gate.status is GateStatus.OPEN:
-            work = services.stage_work_done(session, innovation, gate.round)
+            work = queries.stage_work_done(session, innovation, gate.round)
             if work is None:  # gate opened by an older version / by hand: do the work first
                 return Step("stage", round=gate.round, **base)
             return Step(

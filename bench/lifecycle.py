@@ -10,7 +10,7 @@ Measures, in one run, with one runner process serving both deployments:
 Last line: ``ratio=<Kinanti seconds per innovation-stage / floor seconds per run>``.
 
 The local Prefect server keeps its own database in SQLite (the embedded default) or, with
-``--prefect-db postgresql``, in a fresh PostgreSQL database (PREFECT_NOTES.md: SQLite's
+``--prefect-db postgresql``, in a fresh PostgreSQL database (docs/prefect-notes.md: SQLite's
 "database is locked" retries stall runs for seconds under load; PostgreSQL removes them).
 
 Usage: python bench/lifecycle.py [--n 20] [--probes 20] [--limit 4] [--prefect-db sqlite]
@@ -113,6 +113,7 @@ def _replication_work(code: str) -> None:
     from domain import queries
     from domain.stages import StageParams, complete_stage
     from kinanti.db import get_engine, unit_of_work
+    from kinanti.settings import get_settings
 
     with unit_of_work(get_engine()) as session:
         innovation = queries.get_innovation(session, code, for_update=True)
@@ -120,7 +121,9 @@ def _replication_work(code: str) -> None:
             session,
             innovation,
             1,
-            StageParams(dt.timedelta(days=14), None, dt.datetime.now(dt.UTC).date()),
+            StageParams(
+                dt.timedelta(days=14), None, dt.datetime.now(dt.UTC).date(), get_settings().zone
+            ),
         )
 
 

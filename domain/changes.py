@@ -32,16 +32,57 @@ from domain.queries import get_unit
 SYSTEM_ACTOR = "kinanti@system"
 
 
+@dataclass(frozen=True)
+class Committed:
+    """What a committed change left to publish (ids only, safe to pass between processes).
+
+    ``kinanti.publish.publish`` takes it after commit: it announces the events (and any
+    earlier unannounced event of the same innovations), delivers the emails and starts the
+    pending hand-offs.
+    """
+
+    event_ids: tuple[int, ...] = ()
+    outbox_ids: tuple[int, ...] = ()
+    handoff_ids: tuple[int, ...] = ()
+    innovation_ids: tuple[int, ...] = ()
+
+    def __or__(self, other: Committed) -> Committed:
+        return Committed(
+            self.event_ids + other.event_ids,
+            self.outbox_ids + other.outbox_ids,
+            self.handoff_ids + other.handoff_ids,
+            tuple(dict.fromkeys(self.innovation_ids + other.innovation_ids)),
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.event_ids or self.outbox_ids or self.handoff_ids)
+
+
 @dataclass
 class ChangeResult:
-    """What a service call changed: the events it recorded and the outbox rows it wrote."""
+    """What one domain change recorded besides its own rows, collected while it runs: the
+    domain events, the outbox rows and the hand-offs (``stage_starts``)."""
 
     events: list[DomainEventRecord] = field(default_factory=list)
     outbox_ids: list[int] = field(default_factory=list)
+    handoffs: list[StageStart] = field(default_factory=list)
 
     def extend(self, other: ChangeResult) -> None:
         self.events.extend(other.events)
         self.outbox_ids.extend(other.outbox_ids)
+        self.handoffs.extend(other.handoffs)
+
+    def committed(self, session: Session) -> Committed:
+        """The ids to publish after commit (flushes, so every row has its id)."""
+        session.flush()
+        return Committed(
+            event_ids=tuple(e.id for e in self.events),
+            outbox_ids=tuple(self.outbox_ids),
+            handoff_ids=tuple(h.id for h in self.handoffs),
+            innovation_ids=tuple(
+                dict.fromkeys(e.innovation_id for e in self.events if e.innovation_id)
+            ),
+        )
 
 
 def context_of(session: Session, innovation: Innovation, **extra: Any) -> dict[str, Any]:
@@ -122,7 +163,10 @@ def record_history(
 
 
 def request_stage_start(
-    session: Session, innovation: Innovation, flow_run_id: str | None = None
+    session: Session,
+    innovation: Innovation,
+    result: ChangeResult,
+    flow_run_id: str | None = None,
 ) -> StageStart:
     """Record that the innovation's lifecycle must run from its current stage (hand-off).
 
@@ -146,6 +190,7 @@ def request_stage_start(
         started_at=utcnow() if flow_run_id else None,
     )
     session.add(start)
+    result.handoffs.append(start)
     return start
 
 

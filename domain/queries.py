@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -10,6 +12,7 @@ from domain.enums import (
     GateStatus,
     Language,
     Role,
+    StageStartStatus,
     VerificationStatus,
 )
 from domain.errors import (
@@ -22,6 +25,7 @@ from domain.models import (
     Innovation,
     Person,
     PersonRole,
+    StageStart,
     StageWork,
     Unit,
 )
@@ -33,7 +37,7 @@ def get_innovation(session: Session, code: str, *, for_update: bool = False) -> 
         stmt = stmt.with_for_update()
     innovation = session.scalar(stmt)
     if innovation is None:
-        raise NotFoundError(f"innovation {code!r} does not exist (see `kinanti innovations list`)")
+        raise NotFoundError(code="innovation.unknown", innovation=code)
     return innovation
 
 
@@ -47,7 +51,7 @@ def get_unit(session: Session, unit_id: int) -> Unit:
 def get_person(session: Session, email: str) -> Person:
     person = session.scalar(select(Person).where(Person.email == email.strip().lower()))
     if person is None:
-        raise NotFoundError(f"person {email!r} is not registered (see `kinanti people list`)")
+        raise NotFoundError(code="person.unknown", email=email)
     return person
 
 
@@ -71,8 +75,13 @@ def open_gate_of(session: Session, innovation: Innovation) -> GateRequest:
     gate = current_gate(session, innovation)
     if gate is None or gate.status is not GateStatus.OPEN:
         raise GateNotOpenError(
-            f"{innovation.code} has no open gate at {innovation.stage.value}"
-            + (f" (the last one was {gate.status.value})" if gate else "")
+            code="gate.not_open",
+            innovation=innovation.code,
+            stage=innovation.stage.value,
+            last={
+                Language.EN: f" (the last one was {gate.status.value})" if gate else "",
+                Language.ID: f" (yang terakhir: {gate.status.value})" if gate else "",
+            },
         )
     return gate
 
@@ -127,3 +136,18 @@ def missing_mandatory_of(session: Session, innovation: Innovation) -> tuple[str,
         )
     )
     return tuple(i.code for i in catalogue.sid if i.mandatory and i.code not in claimed)
+
+
+def pending_handoffs(session: Session, codes: Iterable[str]) -> tuple[int, ...]:
+    """The ids of the pending hand-offs (``stage_starts``) of these innovations."""
+    return tuple(
+        session.scalars(
+            select(StageStart.id)
+            .join(Innovation, Innovation.id == StageStart.innovation_id)
+            .where(
+                Innovation.code.in_(list(codes)),
+                StageStart.status == StageStartStatus.PENDING,
+            )
+            .order_by(StageStart.id)
+        )
+    )

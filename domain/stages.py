@@ -36,16 +36,16 @@ from domain.models import (
 )
 from domain.outbox import Recipient, unit_recipients
 
-WITA = ZoneInfo("Asia/Makassar")  # Kota Mataram's local time (UTC+8)
-
 
 @dataclass(frozen=True)
 class StageParams:
-    """What the application passes in (from settings): the gate's wait, the clock."""
+    """What the application passes in (from settings): the gate's wait, the clock, the
+    region's time zone (consultations are booked in local working hours)."""
 
     gate_timeout: dt.timedelta
     flow_run_id: str | None
     today: dt.date
+    zone: ZoneInfo
 
 
 StageWorkFn = Callable[[Session, Innovation, StageParams, changes.ChangeResult], dict[str, Any]]
@@ -96,7 +96,7 @@ def _book_consultation(
     )
     day = _next_working_day(params.today, offset=1 + booked_today // 4)
     slot = 9 + (booked_today % 4) * 1.5  # four sessions a day: 09:00, 10:30, 12:00, 13:30
-    local = dt.datetime.combine(day, dt.time(int(slot), int((slot % 1) * 60)), tzinfo=WITA)
+    local = dt.datetime.combine(day, dt.time(int(slot), int((slot % 1) * 60)), tzinfo=params.zone)
     consultation = Consultation(
         unit_id=innovation.unit_id,
         innovation_id=innovation.id,
@@ -145,7 +145,7 @@ def _book_consultation(
 
 
 def _day_start(params: StageParams) -> dt.datetime:
-    return dt.datetime.combine(params.today, dt.time(0), tzinfo=WITA).astimezone(dt.UTC)
+    return dt.datetime.combine(params.today, dt.time(0), tzinfo=params.zone).astimezone(dt.UTC)
 
 
 def _next_working_day(day: dt.date, *, offset: int) -> dt.date:
@@ -299,11 +299,13 @@ def complete_stage(
         outcome = gates.decide_gate(
             session,
             gate.id,
-            decision=GateDecisionKind.REVISE,
-            reviewer_email=changes.SYSTEM_ACTOR,
-            reason=reason,
-            channel="system",
-            flow_run_id=params.flow_run_id,
+            gates.DecisionCommand(
+                GateDecisionKind.REVISE,
+                reason=reason,
+                channel="system",
+                decider=changes.SYSTEM_ACTOR,
+                flow_run_id=params.flow_run_id,
+            ),
         )
         result.extend(outcome.result)
     session.flush()

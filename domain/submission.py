@@ -108,7 +108,7 @@ def submit_innovation(
         reason="submitted",
         flow_run_id=None,
     )
-    request_stage_start(session, innovation)
+    request_stage_start(session, innovation, result)
     result.events.append(
         record_event(
             session,
@@ -138,7 +138,7 @@ def resubmit(
         )
     innovation.revision_requested = False
     result = ChangeResult()
-    request_stage_start(session, innovation)
+    request_stage_start(session, innovation, result)
     result.events.append(
         record_event(
             session,

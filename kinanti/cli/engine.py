@@ -4,6 +4,7 @@ reconcile | demo``: running the engine and deciding its gates."""
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import json
 import signal
 import sys
@@ -12,13 +13,16 @@ from typing import Any
 import typer
 from sqlalchemy import select
 
-from domain import gates, innovations, lifecycle, queries, submission
-from domain.enums import GateDecisionKind, GateStatus, Outcome, Stage
+from domain import innovations, queries, submission
+from domain.changes import Committed
+from domain.enums import GateDecisionKind, GateStatus, Outcome
+from domain.errors import KinantiError
 from domain.models import GateRequest, Innovation, Unit
 from domain.schemas import ScorecardIn
 from kinanti import db
 from kinanti.db import get_engine, unit_of_work
 from kinanti.i18n import t
+from kinanti.publish import Sweep
 from kinanti.settings import get_settings
 
 SCORE_NAMES = ("renewal", "benefit", "no_burden", "authority", "replicable")
@@ -41,34 +45,24 @@ def _parse_scores(value: str | None) -> ScorecardIn | None:
     return ScorecardIn(**dict(zip(SCORE_NAMES, (int(p) for p in parts), strict=True)))
 
 
-def after_commit(outbox_ids: list[int]) -> None:
-    """After a CLI change: deliver its emails; when a Prefect API answers, announce the
-    recorded events and start the recorded hand-offs (else the reconciler will)."""
-    from kinanti.orchestration.announce import announce
-    from kinanti.orchestration.api import PrefectUnavailableError, find_api_url, using_api
-    from kinanti.orchestration.handoff import start_pending
-    from notifications.dispatch import deliver_pending
+def after_commit(committed: Committed, *, sweep: Sweep | None = None) -> None:
+    """After a CLI change: the one publish path (``kinanti.publish``), and say what it did."""
+    from kinanti.publish import publish
 
     settings = get_settings()
-    if outbox_ids:
-        deliver_pending(get_engine(), settings, ids=outbox_ids)
-    try:
-        url = find_api_url(settings)
-    except PrefectUnavailableError:
+    report = publish(committed, sweep=sweep or Sweep.NONE)
+    if not report.prefect:
         _console().print(t("engine.no_api_later", settings.language))
-        return
-    with using_api(url):
-        announce(get_engine())
-        for run in start_pending(get_engine()):
-            _console().print(
-                t(
-                    "engine.run_started",
-                    settings.language,
-                    code=run.innovation_code,
-                    stage=run.stage,
-                    run=run.flow_run_id,
-                )
+    for run in report.started:
+        _console().print(
+            t(
+                "engine.run_started",
+                settings.language,
+                code=run.innovation_code,
+                stage=run.stage,
+                run=run.flow_run_id,
             )
+        )
 
 
 def register(app: typer.Typer) -> None:
@@ -118,32 +112,38 @@ def register(app: typer.Typer) -> None:
         ),
         wait: float = typer.Option(30.0, help="Seconds to wait for the flow run to record it"),
     ) -> None:
-        """Decide an innovation's open gate (resumes the waiting flow run, like the UI)."""
+        """Decide an innovation's open gate (resumes the waiting flow run, like the UI).
+
+        An operator's tool on the server: ``--as`` names the decider, and the operating
+        system's user is recorded beside it."""
         from kinanti.orchestration.api import find_api_url, using_api
         from kinanti.orchestration.gates import decide as decide_gate
 
         settings = get_settings()
         scorecard = _parse_scores(scores)
-        if decision is not GateDecisionKind.APPROVE and not reason.strip():
-            raise typer.BadParameter(f"--reason is required to {decision.value}")
-        with unit_of_work() as session:  # bad input is reported before Prefect is asked
-            innovation = queries.get_innovation(session, code)
-            gate = queries.open_gate_of(session, innovation)
-            reviewer_person = queries.get_person(session, reviewer)
-            facts = gates.gate_facts(session, gate, reviewer_person)
-            if scorecard is None or gate.stage is not Stage.DEVELOPMENT:
-                lifecycle.check_gate_decision(facts, decision)
         url = find_api_url(settings)
-        with using_api(url):
-            receipt = decide_gate(
-                get_engine(),
-                code,
-                decision,
-                reviewer=reviewer,
-                reason=reason,
-                scorecard=scorecard,
-                wait_seconds=wait,
+        try:
+            with using_api(url):
+                receipt = decide_gate(
+                    get_engine(),
+                    code,
+                    decision,
+                    decider=reviewer,
+                    reason=reason,
+                    scorecard=scorecard,
+                    channel="cli",
+                    os_user=getpass.getuser(),
+                    wait_seconds=wait,
+                )
+        except KinantiError as exc:
+            _console().print(
+                t(
+                    "engine.decision_refused",
+                    settings.language,
+                    reason=exc.message(settings.language),
+                )
             )
+            raise typer.Exit(1) from exc
         lang = settings.language
         if receipt.refusal:
             _console().print(t("engine.decision_refused", lang, reason=receipt.refusal))
@@ -176,13 +176,13 @@ def register(app: typer.Typer) -> None:
             scorecard = scorecard.model_copy(update={"notes": notes})
         with unit_of_work() as session:
             innovation = queries.get_innovation(session, code)
-            evaluation, _ = innovations.record_evaluation(
+            evaluation, result = innovations.record_evaluation(
                 session, innovation, scorecard, evaluator=evaluator
             )
-            session.flush()
+            committed = result.committed(session)
             total = evaluation.total
         _console().print(t("engine.evaluated", get_settings().language, code=code, total=total))
-        after_commit([])
+        after_commit(committed)
 
     @app.command("resubmit")
     def resubmit(
@@ -204,9 +204,9 @@ def register(app: typer.Typer) -> None:
                 )
             innovation = queries.get_innovation(session, code, for_update=True)
             result = submission.resubmit(session, innovation, actor=actor, note=note)
-            session.flush()
+            committed = result.committed(session)
         _console().print(t("engine.resubmitted", get_settings().language, code=code))
-        after_commit(result.outbox_ids)
+        after_commit(committed)
 
     def _end(code: str, outcome: Outcome, reason: str, actor: str) -> None:
         with unit_of_work() as session:
@@ -216,12 +216,12 @@ def register(app: typer.Typer) -> None:
             result = innovations.end_innovation(
                 session, innovation, outcome, actor=actor, reason=reason
             )
-            session.flush()
+            committed = result.committed(session)
         _cancel_run(run_id)
         _console().print(
             t("engine.ended", get_settings().language, code=code, outcome=outcome.value)
         )
-        after_commit(result.outbox_ids)
+        after_commit(committed)
 
     @app.command("withdraw")
     def withdraw(

@@ -68,9 +68,12 @@ def _import(kind: RecordKind, file: Path, actor: str = SYSTEM_ACTOR) -> None:
         highlight=False,
     )
     if kind == "innovations" and report.created:
+        from domain.changes import Committed
         from kinanti.cli.engine import after_commit
+        from kinanti.publish import Sweep
 
-        after_commit([])  # start the new innovations' lifecycle runs, announce events
+        # the import's events and hand-offs (and any left before it)
+        after_commit(Committed(), sweep=Sweep.EVENTS | Sweep.HANDOFFS)
 
 
 def _stage(value: str | None, lang: Language) -> str:

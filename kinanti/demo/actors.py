@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, select
 
 from domain import queries, submission
+from domain.changes import Committed
 from domain.enums import AdoptingAct, GateDecisionKind, Role, Stage
 from domain.evidence import EvidenceStore, claim_indicator, verify_claim
 from domain.iid.catalogue import catalogue_for_year
@@ -167,8 +168,8 @@ def fill_region_spd(
         return len(catalogue.spd)
 
 
-def fix_and_resubmit(engine: Engine, code: str, officer: str) -> list[int]:
-    """As the unit: complete the design narrative and resubmit; returns event ids."""
+def fix_and_resubmit(engine: Engine, code: str, officer: str) -> Committed:
+    """As the unit: complete the design narrative and resubmit; returns what to publish."""
     with unit_of_work(engine) as session:
         innovation = queries.get_innovation(session, code, for_update=True)
         while len((innovation.design or "").split()) < 300:
@@ -181,8 +182,7 @@ def fix_and_resubmit(engine: Engine, code: str, officer: str) -> list[int]:
 
             innovation.budget = Decimal("15000000")
         result = submission.resubmit(session, innovation, actor=officer, note="Dilengkapi")
-        session.flush()
-        return [e.id for e in result.events]
+        return result.committed(session)
 
 
 def scorecard(rng: random.Random) -> ScorecardIn:

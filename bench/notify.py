@@ -39,8 +39,8 @@ from domain.outbox import message_key
 from kinanti.db import make_engine, upgrade
 from kinanti.settings import Settings
 from notifications.dispatch import deliver_pending
+from notifications.mime import build_message
 from notifications.render import Renderer
-from notifications.senders import build_message
 
 UNITS = [
     ("DINKES", "Dinas Kesehatan"),
@@ -191,7 +191,7 @@ def main() -> None:
             url = f"sqlite:///{Path(tmp) / 'bench.db'}"
             upgrade(url)
             engine = make_engine(url)
-            settings = Settings(
+            config = Settings(
                 home=Path(tmp),
                 database_url=url,
                 email_backend="smtp",
@@ -199,18 +199,18 @@ def main() -> None:
                 smtp_port=port,
                 smtp_timeout=10,
                 outbox_batch_size=500,
-            )
+            ).mail_config()
             rows = [realistic_row(i) for i in range(args.rows)]
             with engine.begin() as conn:
                 conn.execute(insert(OutboxMessage), rows)
 
-            renderer = Renderer(base_url=settings.base_url, region_name=settings.region_name)
+            renderer = Renderer(base_url=config.base_url, region_name=config.region_name)
             prepared = []
             for row in rows:
                 rendered = renderer.render(row["template"], row["language"], row["context"])
                 email = build_message(
                     rendered,
-                    settings=settings,
+                    config=config,
                     to_email=row["recipient_email"],
                     to_name=row["recipient_name"],
                     key=row["key"],
@@ -233,7 +233,7 @@ def main() -> None:
                         )
                 received_before = server.count
                 start = time.perf_counter()
-                report = deliver_pending(engine, settings)
+                report = deliver_pending(engine, config)
                 kinanti_times.append(time.perf_counter() - start)
                 with engine.connect() as conn:
                     sent_rows = conn.scalar(

@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.enums import Language, Stage
+from notifications.config import MailConfig, SmtpConfig
 
 
 class Settings(BaseSettings):
@@ -87,6 +88,30 @@ class Settings(BaseSettings):
     @property
     def resolved_evidence_dir(self) -> Path:
         return (self.evidence_dir or self.home / "evidence").resolve()
+
+    def mail_config(self) -> MailConfig:
+        """What notifications need of these settings (they never read settings)."""
+        return MailConfig(
+            backend=self.email_backend,
+            smtp=SmtpConfig(
+                host=self.smtp_host,
+                port=self.smtp_port,
+                security=self.smtp_security,
+                username=self.smtp_username,
+                password=self.smtp_password,
+                timeout=self.smtp_timeout,
+            ),
+            outbox_dir=self.resolved_outbox_dir,
+            evidence_dir=self.resolved_evidence_dir,
+            mail_from=self.mail_from,
+            region_code=self.region_code,
+            region_name=self.region_name,
+            base_url=self.base_url,
+            brida_email=self.brida_email,
+            language=self.language,
+            batch_size=self.outbox_batch_size,
+            max_attempts=self.outbox_max_attempts,
+        )
 
 
 @lru_cache(maxsize=1)

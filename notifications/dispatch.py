@@ -36,16 +36,11 @@ from domain.enums import Language, OutboxStatus
 from domain.errors import DeliveryError, KinantiError
 from domain.models import OutboxMessage, utcnow
 from domain.outbox import Recipient, enqueue
-from kinanti.settings import Settings
+from notifications.config import MailConfig
+from notifications.files import FileSender
+from notifications.mime import OutgoingEmail, Sender, build_message
 from notifications.render import Renderer
-from notifications.senders import (
-    FileSender,
-    OutgoingEmail,
-    SmtpSender,
-    SmtpUnavailableError,
-    build_message,
-    make_sender,
-)
+from notifications.smtp import SmtpSender, SmtpUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -202,14 +197,14 @@ class _Batch:
     def __init__(
         self,
         engine: Engine,
-        settings: Settings,
+        config: MailConfig,
         renderer: Renderer,
-        sender: SmtpSender | FileSender,
+        sender: Sender,
         lease: dt.timedelta,
         recorder: ThreadPoolExecutor | None = None,
     ) -> None:
         self.engine = engine
-        self.settings = settings
+        self.config = config
         self.renderer = renderer
         self.sender = sender
         self.lease = lease
@@ -277,7 +272,7 @@ class _Batch:
         code = row.context.get("innovation_code") or row.context.get("unit_code") or ""
         return build_message(
             rendered,
-            settings=self.settings,
+            config=self.config,
             to_email=row.recipient_email,
             to_name=row.recipient_name,
             key=row.key,
@@ -313,7 +308,7 @@ class _Batch:
     def _retry(self, row: _Claimed, token: dt.datetime, exc: Exception) -> None:
         self._settle()
         attempts = row.attempts + 1
-        if attempts >= self.settings.outbox_max_attempts:
+        if attempts >= self.config.max_attempts:
             self._fail(row, token, exc)  # out of retries: failed, and Brida is told
             return
         with self.engine.begin() as conn:
@@ -380,47 +375,52 @@ class _Batch:
             session,
             event_key=f"delivery-failed:{row.id}:{attempts}",
             template=DELIVERY_FAILED,
-            recipients=[Recipient(self.settings.brida_email, "Brida", self.settings.language)],
+            recipients=[Recipient(self.config.brida_email, "Brida", self.config.language)],
             context=context,
         )
 
 
+def make_sender(config: MailConfig) -> Sender:
+    """The sender the configuration asks for (``backend``: file or smtp)."""
+    if config.backend == "smtp":
+        return SmtpSender(config.smtp)
+    return FileSender(config.outbox_dir)
+
+
 def deliver_pending(
     engine: Engine,
-    settings: Settings,
+    config: MailConfig,
     *,
     ids: list[int] | None = None,
     limit: int | None = None,
-    sender: SmtpSender | FileSender | None = None,
+    sender: Sender | None = None,
     lease: dt.timedelta = DEFAULT_LEASE,
 ) -> DeliveryReport:
     """Deliver due outbox rows (only ``ids`` if given; at most ``limit``) and record each.
 
-    Claims ``settings.outbox_batch_size`` rows at a time and keeps ONE sender connection
+    Claims ``config.batch_size`` rows at a time and keeps ONE sender connection
     open for the whole call. Safe to run in several processes at once.
     """
     report = DeliveryReport()
     if ids is not None and not ids:
         return report
-    renderer = Renderer(base_url=settings.base_url, region_name=settings.region_name)
+    renderer = Renderer(base_url=config.base_url, region_name=config.region_name)
     remaining = limit
     claimed_total = 0
     # The sent marks are committed on a helper thread (see ``_Batch``); an in-memory
     # SQLite database lives on its creating thread only, so it records inline.
     in_memory = engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
     recorder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kinanti-outbox-record")
-    with recorder, sender or make_sender(settings) as active:
+    with recorder, sender or make_sender(config) as active:
         while remaining is None or remaining > 0:
-            size = settings.outbox_batch_size
+            size = config.batch_size
             if remaining is not None:
                 size = min(size, remaining)
             token, rows = claim(engine, limit=size, lease=lease, ids=ids)
             if not rows:
                 break
             claimed_total += len(rows)
-            batch = _Batch(
-                engine, settings, renderer, active, lease, None if in_memory else recorder
-            )
+            batch = _Batch(engine, config, renderer, active, lease, None if in_memory else recorder)
             batch.run(token, rows)
             report.add(batch.report)
             if remaining is not None:

@@ -391,18 +391,3 @@ class Renderer:
         if year is not None:
             facts.append((words["year"], str(year)))
         return facts
-
-
-@lru_cache(maxsize=8)
-def _default_renderer(base_url: str, region_name: str) -> Renderer:
-    return Renderer(base_url=base_url, region_name=region_name)
-
-
-def render(template: str, language: Language | str, context: dict[str, Any]) -> RenderedEmail:
-    """Render ``template`` in ``language`` from ``context``, with links from the settings."""
-    from kinanti.settings import get_settings
-
-    settings = get_settings()
-    return _default_renderer(settings.base_url, settings.region_name).render(
-        template, language, context
-    )

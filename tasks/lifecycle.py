@@ -126,7 +126,7 @@ def publish_change(
         return {"announced": announced, "sent": 0}
     from notifications.dispatch import deliver_pending
 
-    report = deliver_pending(get_engine(), get_settings(), ids=outbox_ids)
+    report = deliver_pending(get_engine(), get_settings().mail_config(), ids=outbox_ids)
     return {"announced": announced, "sent": report.sent, "failed": report.failed}
 
 

@@ -11,9 +11,11 @@ import pytest
 from domain.enums import Language
 from domain.errors import DeliveryError
 from kinanti.settings import Settings
+from notifications.config import MailConfig
 from notifications.contexts import CONTEXT_MODELS
+from notifications.files import FileSender
+from notifications.mime import build_message, message_id_for
 from notifications.render import TEMPLATES_DIR, Renderer, TemplateContextError, UnknownTemplateError
-from notifications.senders import FileSender, build_message, message_id_for
 
 BASE_URL = "https://kinanti.mataramkota.go.id"
 INNOVATION = {
@@ -197,18 +199,20 @@ def test_script_in_a_title_is_escaped_in_html_only(renderer: Renderer) -> None:
     assert "Si <script>alert(1)</script>" in email.text
 
 
-def settings_for(tmp_path: Path, **kw: Any) -> Settings:
-    return Settings(home=tmp_path, database_url=f"sqlite:///{tmp_path / 'k.db'}", **kw)
+def config_for(tmp_path: Path, **kw: Any) -> MailConfig:
+    return Settings(
+        home=tmp_path, database_url=f"sqlite:///{tmp_path / 'k.db'}", **kw
+    ).mail_config()
 
 
 def test_message_has_both_parts_safe_headers_and_a_stable_message_id(
     renderer: Renderer, tmp_path: Path
 ) -> None:
-    settings = settings_for(tmp_path)
+    config = config_for(tmp_path)
     context = {**CONTEXTS["gate_waiting"], "innovation_title": "Maharestu\r\nBcc: x@y"}
     email = build_message(
         renderer.render("gate_waiting", "id", context),
-        settings=settings,
+        config=config,
         to_email="kepala.brida@mataramkota.go.id",
         to_name="Kepala Brida\r\nBcc: evil@example.com",
         key="gate-opened:41|kepala.brida@mataramkota.go.id|gate_waiting",
@@ -218,7 +222,7 @@ def test_message_has_both_parts_safe_headers_and_a_stable_message_id(
     assert "Bcc: x@y" in str(msg["Subject"]) and "\n" not in str(msg["Subject"])
     assert [a.addr_spec for a in msg["To"].addresses] == ["kepala.brida@mataramkota.go.id"]
     assert msg["Message-ID"] == message_id_for(
-        "gate-opened:41|kepala.brida@mataramkota.go.id|gate_waiting", settings.region_code
+        "gate-opened:41|kepala.brida@mataramkota.go.id|gate_waiting", config.region_code
     )
     assert msg["Message-ID"].endswith("@kinanti.5271>")
     assert msg.get_content_type() == "multipart/alternative"
@@ -237,7 +241,7 @@ def test_an_invalid_recipient_address_is_a_permanent_error(
     rendered = renderer.render("stage_entered", "id", INNOVATION)
     with pytest.raises(DeliveryError) as info:
         build_message(
-            rendered, settings=settings_for(tmp_path), to_email=address, to_name=None, key="k"
+            rendered, config=config_for(tmp_path), to_email=address, to_name=None, key="k"
         )
     assert info.value.permanent
 
@@ -249,12 +253,12 @@ def test_attachments_come_only_from_inside_the_evidence_folder(
     (evidence / "PLN-2026-003").mkdir(parents=True)
     (evidence / "PLN-2026-003" / "sk-kepala-dinas.pdf").write_bytes(b"%PDF-1.4 bukti")
     (tmp_path / "secret.txt").write_text("rahasia")
-    settings = settings_for(tmp_path, evidence_dir=evidence)
+    config = config_for(tmp_path, evidence_dir=evidence)
     rendered = renderer.render("report_ready", "id", CONTEXTS["report_ready"])
 
     email = build_message(
         rendered,
-        settings=settings,
+        config=config,
         to_email="brida@mataramkota.go.id",
         to_name="Brida",
         key="r",
@@ -269,7 +273,7 @@ def test_attachments_come_only_from_inside_the_evidence_folder(
         with pytest.raises(DeliveryError, match="outside the evidence folder") as info:
             build_message(
                 rendered,
-                settings=settings,
+                config=config,
                 to_email="brida@mataramkota.go.id",
                 to_name=None,
                 key="r",
@@ -281,27 +285,27 @@ def test_attachments_come_only_from_inside_the_evidence_folder(
 def test_file_sender_writes_one_findable_eml_per_message_id(
     renderer: Renderer, tmp_path: Path
 ) -> None:
-    settings = settings_for(tmp_path)
+    config = config_for(tmp_path)
     rendered = renderer.render("gate_waiting", "id", CONTEXTS["gate_waiting"])
     email = build_message(
         rendered,
-        settings=settings,
+        config=config,
         to_email="kepala.brida@mataramkota.go.id",
         to_name="Kepala Brida",
         key="gate-opened:41|kepala|gate_waiting",
         label="PLN-2026-003_gate_waiting",
     )
-    with FileSender(settings) as sender:
+    with FileSender(config.outbox_dir) as sender:
         first = sender.send(email)
         again = sender.send(email)
-    with FileSender(settings) as sender:  # a new batch (another process) also sees it
+    with FileSender(config.outbox_dir) as sender:  # a new batch (another process) also sees it
         later = sender.send(email)
-    files = list(settings.resolved_outbox_dir.glob("*.eml"))
+    files = list(config.outbox_dir.glob("*.eml"))
     assert len(files) == 1 and first == again == later == str(files[0])
     name = files[0].name
     assert "PLN-2026-003_gate_waiting_kepala.brida@mataramkota.go.id" in name
     assert name[:17] == dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H%M%S")[:17]
-    assert not list(settings.resolved_outbox_dir.glob(".tmp-*"))
+    assert not list(config.outbox_dir.glob(".tmp-*"))
 
     from email import message_from_bytes
     from email.policy import default

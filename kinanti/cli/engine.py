@@ -51,7 +51,7 @@ def after_commit(outbox_ids: list[int]) -> None:
 
     settings = get_settings()
     if outbox_ids:
-        deliver_pending(get_engine(), settings, ids=outbox_ids)
+        deliver_pending(get_engine(), settings.mail_config(), ids=outbox_ids)
     try:
         url = find_api_url(settings)
     except PrefectUnavailableError:

@@ -314,7 +314,7 @@ def run_demo(settings: Settings, *, live: int, seed: int, keep: bool) -> None:
             stop_process_group(runner)
         from notifications.dispatch import deliver_pending
 
-        deliver_pending(engine, settings)
+        deliver_pending(engine, settings.mail_config())
         _summary(console, engine, settings, outcome, api_url, home, time.monotonic() - started)
         if keep:
             console.print(t("demo.keep", lang))

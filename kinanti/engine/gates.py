@@ -247,7 +247,7 @@ def _after_commit(engine: Engine, event_ids: list[int], outbox_ids: list[int]) -
 
     announce(engine, event_ids)
     if outbox_ids:
-        deliver_pending(engine, get_settings(), ids=outbox_ids)
+        deliver_pending(engine, get_settings().mail_config(), ids=outbox_ids)
 
 
 def reopen(engine: Engine, code: str) -> str:

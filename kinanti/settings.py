@@ -6,6 +6,7 @@ outbox folder under ``.kinanti/``, emails written as files.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -14,6 +15,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.enums import Language, Stage
+from domain.reminders import ReminderPolicy
 from notifications.config import MailConfig, SmtpConfig
 
 
@@ -88,6 +90,14 @@ class Settings(BaseSettings):
     @property
     def resolved_evidence_dir(self) -> Path:
         return (self.evidence_dir or self.home / "evidence").resolve()
+
+    def reminder_policy(self) -> ReminderPolicy:
+        """When waiting gates and revisions are reminded and escalated."""
+        return ReminderPolicy(
+            remind_after=timedelta(days=self.reminder_after_days),
+            escalate_after=timedelta(days=self.escalate_after_days),
+            revision_after=timedelta(days=self.revision_reminder_days),
+        )
 
     def mail_config(self) -> MailConfig:
         """What notifications need of these settings (they never read settings)."""

@@ -103,10 +103,9 @@ def claim(
     limit: int,
     lease: dt.timedelta = DEFAULT_LEASE,
     ids: Sequence[int] | None = None,
-    now: dt.datetime | None = None,
 ) -> tuple[dt.datetime, list[_Claimed]]:
     """Claim up to ``limit`` due rows in one short transaction; return (token, rows)."""
-    now = now or utcnow()
+    now = utcnow()
     token = now + lease
     due = _due(now)
     pick = select(OUTBOX.c.id).where(due).order_by(OUTBOX.c.id).limit(limit)
@@ -161,6 +160,30 @@ def _held(row_id: int, token: dt.datetime) -> Any:
         OUTBOX.c.status == OutboxStatus.SENDING,
         OUTBOX.c.claimed_until == token,
     )
+
+
+def _release(
+    conn: Connection,
+    row: _Claimed,
+    token: dt.datetime,
+    status: OutboxStatus,
+    exc: Exception,
+    **values: Any,
+) -> bool:
+    """Give a row still held with ``token`` back as ``status`` (pending or failed), its
+    attempt counted and its error kept; ``False`` if the lease was lost meanwhile."""
+    released = conn.execute(
+        update(OUTBOX)
+        .where(_held(row.id, token))
+        .values(
+            status=status,
+            attempts=row.attempts + 1,
+            claimed_until=None,
+            last_error=str(exc)[:2000],
+            **values,
+        )
+    )
+    return bool(released.rowcount)
 
 
 #: Built once (compiled once): marking a row sent is the per-message database cost.
@@ -312,45 +335,20 @@ class _Batch:
             self._fail(row, token, exc)  # out of retries: failed, and Brida is told
             return
         with self.engine.begin() as conn:
-            done = conn.execute(
-                update(OUTBOX)
-                .where(_held(row.id, token))
-                .values(
-                    status=OutboxStatus.PENDING,
-                    attempts=attempts,
-                    next_attempt_at=utcnow() + backoff(attempts),
-                    claimed_until=None,
-                    last_error=str(exc)[:2000],
-                )
-            ).rowcount
+            later = utcnow() + backoff(attempts)
+            done = _release(conn, row, token, OutboxStatus.PENDING, exc, next_attempt_at=later)
         if done:
             self.report.retried += 1
             log.info("outbox row %s will be retried (attempt %d): %s", row.id, attempts, exc)
         else:
             self.report.skipped += 1
 
-    def _fail(
-        self, row: _Claimed, token: dt.datetime, exc: Exception, *, notify: bool = True
-    ) -> None:
+    def _fail(self, row: _Claimed, token: dt.datetime, exc: Exception) -> None:
         self._settle()
-        attempts = row.attempts + 1
         with Session(self.engine) as session, session.begin():
-            done = (
-                session.connection()
-                .execute(
-                    update(OUTBOX)
-                    .where(_held(row.id, token))
-                    .values(
-                        status=OutboxStatus.FAILED,
-                        attempts=attempts,
-                        claimed_until=None,
-                        last_error=str(exc)[:2000],
-                    )
-                )
-                .rowcount
-            )
-            if done and notify and row.template != DELIVERY_FAILED:
-                self._tell_brida(session, row, attempts, exc)
+            done = _release(session.connection(), row, token, OutboxStatus.FAILED, exc)
+            if done and row.template != DELIVERY_FAILED:
+                self._tell_brida(session, row, row.attempts + 1, exc)
         if done:
             self.report.failed += 1
             log.warning("outbox row %s failed permanently: %s", row.id, exc)

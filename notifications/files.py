@@ -9,16 +9,14 @@ import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 from domain.errors import DeliveryError
-from notifications.mime import OutgoingEmail
+from notifications.mime import OutgoingEmail, Sender
 
 _FILE_SAFE = re.compile(r"[^A-Za-z0-9.@_+-]+")
 
 
-class FileSender:
+class FileSender(Sender):
     """Writes one ``.eml`` per message into the outbox folder (the embedded default).
 
     Names read like ``2026-11-28T081500_PLN-2026-003_gate_waiting_kepala@...-<id>.eml``;
@@ -30,28 +28,22 @@ class FileSender:
         self.directory = directory
         self._written: set[str] | None = None
 
-    def __enter__(self) -> Self:
+    def open(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         self._written = {
             name.rsplit("-", 1)[-1].removesuffix(".eml")
             for name in os.listdir(self.directory)
             if name.endswith(".eml")
         }
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
         self._written = None
 
     def send(self, email: OutgoingEmail, before_rcpt: Callable[[], None] | None = None) -> str:
         if before_rcpt is not None:
             before_rcpt()
         if self._written is None:
-            self.__enter__()
+            self.open()
         assert self._written is not None
         tag = hashlib.sha256(email.message_id.encode()).hexdigest()[:16]
         if tag in self._written:
@@ -66,7 +58,7 @@ class FileSender:
             fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".eml")
             try:
                 with os.fdopen(fd, "wb") as handle:
-                    handle.write(email.as_bytes())
+                    handle.write(email.data)
                     handle.flush()
                     os.fsync(handle.fileno())
                 os.replace(tmp, target)

@@ -19,12 +19,10 @@ import logging
 import smtplib
 import ssl
 from collections.abc import Callable
-from types import TracebackType
-from typing import Self
 
 from domain.errors import DeliveryError
 from notifications.config import SmtpConfig
-from notifications.mime import OutgoingEmail
+from notifications.mime import OutgoingEmail, Sender
 
 log = logging.getLogger(__name__)
 
@@ -39,23 +37,16 @@ class SmtpUnavailableError(DeliveryError):
 _DROPPED = (smtplib.SMTPServerDisconnected, ConnectionResetError, BrokenPipeError)
 
 
-class SmtpSender:
-    """SMTP over one connection per batch (STARTTLS / TLS / none, optional login)."""
+class SmtpSender(Sender):
+    """SMTP over one connection per batch (STARTTLS / TLS / none, optional login).
+
+    It connects lazily, at the first ``send``: a batch with nothing to send opens no
+    connection.
+    """
 
     def __init__(self, config: SmtpConfig) -> None:
         self.config = config
         self._smtp: smtplib.SMTP | None = None
-
-    def __enter__(self) -> Self:
-        return self  # connect lazily: a batch with nothing to send opens no connection
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         smtp, self._smtp = self._smtp, None
@@ -98,7 +89,7 @@ class SmtpSender:
         return smtp
 
     def send(self, email: OutgoingEmail, before_rcpt: Callable[[], None] | None = None) -> str:
-        data = email.as_bytes()
+        data = email.data
         try:
             self._send_once(email, data, before_rcpt)
         except _DROPPED as exc:
@@ -162,9 +153,9 @@ def _transaction(
 
     ``sendmail`` re-parses both envelope addresses with ``email.utils.parseaddr`` (about
     0.06 ms a message, a third of smtplib's own client CPU); ours are plain addr-specs
-    already checked by ``_address`` (no ``<>``, spaces or control characters), so they are
-    written as ``<addr>`` directly. Replies are handled exactly as ``sendmail`` does.
-    ``before_rcpt`` runs between ``MAIL FROM`` and ``RCPT TO``.
+    already checked by ``mime.checked_address`` (no ``<>``, spaces or control
+    characters), so they are written as ``<addr>`` directly. Replies are handled exactly
+    as ``sendmail`` does. ``before_rcpt`` runs between ``MAIL FROM`` and ``RCPT TO``.
     """
     smtp.ehlo_or_helo_if_needed()
     size = f" size={len(data)}" if smtp.does_esmtp and smtp.has_extn("size") else ""

@@ -315,3 +315,53 @@ def test_file_sender_writes_one_findable_eml_per_message_id(
     assert "Menunggu keputusan" in str(parsed["Subject"])
     body = parsed.get_body(("plain",))
     assert body is not None and "Daftar periksa" in body.get_content()
+
+
+def test_the_written_message_reads_back_as_the_standard_library_builds_it(
+    renderer: Renderer, tmp_path: Path
+) -> None:
+    from email import message_from_bytes
+    from email.headerregistry import Address
+    from email.message import EmailMessage
+    from email.policy import SMTP, default
+
+    config = config_for(tmp_path)
+    title = "Pemantauan gizi “Sehati” — kelurahan Ampenan, Cakranegara dan Sekarbela " * 2
+    rendered = renderer.render(
+        "gate_waiting", "id", {**CONTEXTS["gate_waiting"], "innovation_title": title}
+    )
+    key = "gate-opened:41|baiq@mataramkota.go.id|gate_waiting"
+    ours = build_message(
+        rendered,
+        config=config,
+        to_email="baiq@mataramkota.go.id",
+        to_name="Baiq Nurul Hidayati – Kepala",
+        key=key,
+    )
+    reference = EmailMessage(policy=SMTP)
+    reference["Subject"] = rendered.subject
+    reference["From"] = Address("Brida Kota Mataram", addr_spec="kinanti@brida.mataramkota.go.id")
+    reference["To"] = Address("Baiq Nurul Hidayati – Kepala", addr_spec="baiq@mataramkota.go.id")
+    reference["Message-ID"] = message_id_for(key, config.region_code)
+    reference["Auto-Submitted"] = "auto-generated"
+    reference["X-Kinanti-Key"] = key
+    reference.set_content(rendered.text, cte="quoted-printable")
+    reference.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
+
+    mine = message_from_bytes(ours.data, policy=default)
+    theirs = message_from_bytes(reference.as_bytes(), policy=default)
+    for name in ("Subject", "From", "To", "Message-ID", "Auto-Submitted", "X-Kinanti-Key"):
+        assert str(mine[name]) == str(theirs[name]), name
+    assert [p.get_content_type() for p in mine.walk()] == [
+        p.get_content_type() for p in theirs.walk()
+    ]
+    for kind in ("plain", "html"):
+        my_part, their_part = mine.get_body((kind,)), theirs.get_body((kind,))
+        assert my_part is not None and their_part is not None
+        mine_text, their_text = (
+            part.get_content().replace("\r\n", "\n") for part in (my_part, their_part)
+        )
+        assert mine_text == their_text == getattr(rendered, "text" if kind == "plain" else kind)
+        assert my_part.get_content_charset() == "utf-8"
+    assert mine["Date"] is not None and mine["MIME-Version"] == "1.0"
+    assert max(len(line) for line in ours.data.split(b"\r\n")) <= 78

@@ -413,6 +413,51 @@ def test_a_context_that_cannot_render_fails_the_row_and_tells_brida(
     assert [r.rcpt_tos for r in smtp.received] == [[BRIDA]]
 
 
+def test_smtp_login_uses_the_password_and_no_error_or_log_line_shows_it(
+    engine_: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    secret = "rahasia-Brida-2026!"
+    logins: list[tuple[str, bytes]] = []
+
+    def authenticator(
+        server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        assert isinstance(auth_data, LoginPassword)
+        logins.append((auth_data.login.decode(), auth_data.password))
+        return AuthResult(success=auth_data.password == b"the-right-one", handled=False)
+
+    server = SmtpServer(port=_free_port())
+    server.controller = Controller(
+        server,
+        hostname="127.0.0.1",
+        port=server.port,
+        authenticator=authenticator,
+        auth_require_tls=False,
+    )
+    server.controller.start()
+    try:
+        config = config_for(tmp_path, server, smtp_username="kinanti", smtp_password=secret)
+        assert secret not in repr(config) and secret not in str(config)
+        [row_id] = queue(engine_, 1)
+        with caplog.at_level("DEBUG"):
+            report = deliver_pending(engine_, config)
+        assert (report.sent, report.retried) == (0, 1)
+        assert logins and logins[0] == ("kinanti", secret.encode())
+        with Session(engine_) as session:
+            error = session.get_one(OutboxMessage, row_id).last_error or ""
+        assert "login as 'kinanti'" in error and "535" in error
+        assert secret not in error and secret not in caplog.text
+
+        right = config_for(tmp_path, server, smtp_username="kinanti", smtp_password="the-right-one")
+        make_due(engine_)
+        assert deliver_pending(engine_, right).sent == 1
+        assert [r.rcpt_tos for r in server.received] == [["reviewer0@mataramkota.go.id"]]
+    finally:
+        server.stop()
+
+
 # ---------------------------------------------------------------- crashes and concurrency
 
 

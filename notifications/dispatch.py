@@ -12,7 +12,7 @@
   no longer holds; a row marked sent is never claimed again.
 - **Record** each row in its own short transaction right after its send: sent (with
   ``sent_at``, ``message_id``, ``delivered_to``); transient error -> back to pending with
-  exponential backoff, or failed after ``outbox_max_attempts``; permanent error -> failed.
+  exponential backoff, or failed after ``max_attempts``; permanent error -> failed.
   Either way Brida's desk gets a ``delivery_failed`` email (idempotent key).
 
 Delivery is at least once: a process killed after the server accepted a message and

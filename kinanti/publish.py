@@ -127,7 +127,9 @@ def publish(
         if committed.outbox_ids or every_email:
             try:
                 delivery = deliver_pending(
-                    engine, settings, ids=None if every_email else list(committed.outbox_ids)
+                    engine,
+                    settings.mail_config(),
+                    ids=None if every_email else list(committed.outbox_ids),
                 )
                 report.sent, report.failed = delivery.sent, delivery.failed
             except Exception as exc:  # the dispatcher delivers what is left

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -18,6 +19,8 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.enums import Language, Stage
+from domain.reminders import ReminderPolicy
+from notifications.config import MailConfig, SmtpConfig
 
 
 class Settings(BaseSettings):
@@ -107,6 +110,39 @@ class Settings(BaseSettings):
     @property
     def resolved_evidence_dir(self) -> Path:
         return (self.evidence_dir or self.home / "evidence").resolve()
+
+    def reminder_policy(self) -> ReminderPolicy:
+        """When waiting gates and revisions are reminded and escalated."""
+        return ReminderPolicy(
+            remind_after=timedelta(days=self.reminder_after_days),
+            escalate_after=timedelta(days=self.escalate_after_days),
+            revision_after=timedelta(days=self.revision_reminder_days),
+        )
+
+    def mail_config(self) -> MailConfig:
+        """What notifications need of these settings (they never read settings)."""
+        return MailConfig(
+            backend=self.email_backend,
+            smtp=SmtpConfig(
+                host=self.smtp_host,
+                port=self.smtp_port,
+                security=self.smtp_security,
+                username=self.smtp_username,
+                password=self.smtp_password,
+                timeout=self.smtp_timeout,
+            ),
+            outbox_dir=self.resolved_outbox_dir,
+            evidence_dir=self.resolved_evidence_dir,
+            mail_from=self.mail_from,
+            region_code=self.region_code,
+            region_name=self.region_name,
+            base_url=self.base_url,
+            brida_email=self.brida_email,
+            language=self.language,
+            batch_size=self.outbox_batch_size,
+            max_attempts=self.outbox_max_attempts,
+            zone=self.zone,
+        )
 
 
 @lru_cache(maxsize=1)

@@ -130,7 +130,7 @@ def test_a_killed_runner_loses_and_doubles_nothing(
             stop_process_group(runner)
         from notifications.dispatch import deliver_pending
 
-        deliver_pending(get_engine(), settings)  # what the scheduled dispatcher does
+        deliver_pending(get_engine(), settings.mail_config())  # what the scheduled dispatcher does
 
         expected = [
             (None, Stage.PLANNING),

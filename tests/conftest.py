@@ -108,7 +108,7 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
         admin.dispose()
 
 
-pytest_plugins = ["tests.factories"]
+pytest_plugins = ["tests.support.factories"]
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from domain.stages import STAGE_WORK, StageParams, complete_stage
 from flows.lifecycle import STAGE_FLOWS
 from kinanti.engine.handoff import idempotency_key
 from kinanti.engine.state import next_step
-from tests.factories import Factory
+from tests.support.factories import Factory
 
 PARAMS = StageParams(dt.timedelta(days=14), "run-1", dt.date(2026, 11, 28))
 

@@ -22,7 +22,7 @@ from domain.iid.catalogue import catalogue_for_year
 from domain.models import IndicatorClaim, OutboxMessage, StageHistory
 from kinanti.reports import build_report
 from kinanti.settings import Settings, get_settings
-from tests.factories import Factory
+from tests.support.factories import Factory
 
 YEAR = 2026
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -36,7 +36,7 @@ from notifications.dispatch import claim, deliver_pending, requeue_failed
 from notifications.senders import SmtpSender, message_id_for
 from tests.conftest import BACKENDS, PG_ADMIN_URL
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BRIDA = "brida.desk@mataramkota.go.id"
 
 

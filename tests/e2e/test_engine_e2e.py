@@ -38,7 +38,7 @@ from kinanti.engine.runtime import spawn_runner, stop_process_group, wait_for_de
 from kinanti.engine.state import Step
 from kinanti.settings import get_settings
 from tests.conftest import BACKENDS
-from tests.engine_support import (
+from tests.support.engine_support import (
     HEAD,
     OPERATOR,
     REVIEWER,

@@ -24,7 +24,7 @@ from kinanti.engine.runtime import spawn_runner, stop_process_group, wait_for_de
 from kinanti.engine.state import next_step
 from kinanti.settings import get_settings
 from tests.conftest import BACKENDS
-from tests.engine_support import (
+from tests.support.engine_support import (
     HEAD,
     REVIEWER,
     kinanti_env,

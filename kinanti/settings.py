@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.enums import Language, Stage
@@ -29,7 +29,9 @@ class Settings(BaseSettings):
     region_name: str = Field("Kota Mataram", description="Name of the region (tenant)")
     language: Language = Field(Language.ID, description="Default language of user-facing text")
     base_url: str = Field(
-        "http://127.0.0.1:4200", description="Base URL of the Prefect UI used in email links"
+        "http://127.0.0.1:4200",
+        description="Base URL of the Prefect UI used in email links; default: the local "
+        "server of `kinanti serve` (http://127.0.0.1:<prefect_port>)",
     )
 
     gate_timeout_days: float = Field(14, gt=0, description="How long a gate waits (days)")
@@ -68,11 +70,20 @@ class Settings(BaseSettings):
         600, gt=0, description="A run Pending/Running this long with no progress is replaced"
     )
     reconcile_every_seconds: int = Field(60, gt=0, description="Reconciler schedule")
+    prefect_port: int = Field(
+        4200, gt=0, lt=65536, description="Port of the local Prefect server `kinanti serve` runs"
+    )
 
     @field_validator("database_url")
     @classmethod
     def _no_blank_url(cls, value: str | None) -> str | None:
         return value or None
+
+    @model_validator(mode="after")
+    def _links_follow_the_local_server(self) -> Settings:
+        if "base_url" not in self.model_fields_set:
+            self.base_url = f"http://127.0.0.1:{self.prefect_port}"
+        return self
 
     @property
     def resolved_database_url(self) -> str:

@@ -94,7 +94,12 @@ def _ui_input(step: Step, reviewer: str, decision: str = "approve", **extra: Any
     return data
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+# one world per backend, built once: under xdist (--dist loadgroup) all the tests of one
+# backend's world go to the same worker, and the two worlds to different workers
+@pytest.fixture(
+    scope="module",
+    params=[pytest.param(b, marks=pytest.mark.xdist_group(f"world-{b}")) for b in BACKENDS],
+)
 def world(
     request: pytest.FixtureRequest, prefect_api: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[World]:

@@ -94,16 +94,23 @@ def _die_with_parent(parent: int) -> Callable[[], None]:
     return preexec
 
 
-def process_start_time(pid: int) -> str | None:
-    """The kernel's start time of ``pid`` (tells a live process from a reused pid)."""
+def _stat(pid: int) -> list[str] | None:
+    """Fields of ``/proc/<pid>/stat`` after the command name (state first), or ``None``."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return stat.rpartition(")")[2].split()[19]
+    return stat.rpartition(")")[2].split()
+
+
+def process_start_time(pid: int) -> str | None:
+    """The kernel's start time of ``pid`` (tells a live process from a reused pid)."""
+    fields = _stat(pid)
+    return fields[19] if fields else None
 
 
 def _alive(pid: int, started: str | None) -> bool:
+    """Whether ``pid`` runs (not a zombie) and, if ``started`` is given, is that process."""
     if pid <= 0:
         return False
     try:
@@ -111,8 +118,11 @@ def _alive(pid: int, started: str | None) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return started is None or process_start_time(pid) in (None, started)
+        pass
+    fields = _stat(pid)
+    if fields is None:
+        return not Path("/proc").is_dir()  # no procfs: trust kill(0)
+    return fields[0] != "Z" and (started is None or fields[19] == started)
 
 
 def _wait_gone(pid: int, started: str | None, timeout: float) -> bool:

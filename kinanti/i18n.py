@@ -17,6 +17,18 @@ MESSAGES: dict[str, dict[Language, str]] = {
         Language.ID: "Kinanti berjalan. Prefect UI: {ui}  (Ctrl+C untuk berhenti)",
         Language.EN: "Kinanti is running. Prefect UI: {ui}  (Ctrl+C to stop)",
     },
+    "engine.server_owned": {
+        Language.ID: "`kinanti serve` sudah berjalan untuk folder ini (pid {pid}) dengan "
+        "server Prefect di {url}; hentikan dulu sebelum menjalankan yang baru.",
+        Language.EN: "`kinanti serve` is already running for this folder (pid {pid}) with a "
+        "Prefect server at {url}; stop it before starting another.",
+    },
+    "engine.port_taken": {
+        Language.ID: "Port {port} untuk server Prefect dipakai program lain; hentikan program "
+        "itu atau pilih port lain dengan KINANTI_PREFECT_PORT (tautan email ikut port ini).",
+        Language.EN: "Port {port} for the Prefect server is taken by another program; stop "
+        "it or choose another port with KINANTI_PREFECT_PORT (email links follow this port).",
+    },
     "engine.no_api_later": {
         Language.ID: "Prefect belum berjalan; rekonsiliator akan memulai alur nanti "
         "(`kinanti serve`).",

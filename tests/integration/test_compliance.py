@@ -12,7 +12,7 @@ from domain.compliance import UnitFacts, classify, evaluate, exempt_unit, sweep
 from domain.enums import ComplianceStatus, Outcome, Role, Stage
 from domain.errors import ValidationError
 from domain.models import ComplianceRecord, OutboxMessage, StageHistory, Unit
-from tests.factories import Factory
+from tests.support.factories import Factory
 
 YEAR = 2025
 RULES = {"counting_stage": Stage.DEVELOPMENT, "warning_month": 10}

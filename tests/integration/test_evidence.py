@@ -12,7 +12,7 @@ from domain.enums import Role, VerificationStatus
 from domain.errors import NotAuthorizedError, NotFoundError, ValidationError
 from domain.evidence import EvidenceStore, claim_indicator, list_claims, verify_claim
 from domain.models import DomainEventRecord, IndicatorClaim
-from tests.factories import Factory
+from tests.support.factories import Factory
 
 PDF = b"%PDF-1.4\n% Kinanti test evidence\n" + b"0" * 200
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100

@@ -24,9 +24,9 @@ from kinanti.importers import (
     import_units,
     read_records,
 )
-from tests.factories import DESIGN_300, Factory
+from tests.support.factories import DESIGN_300, Factory
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "mataram"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "mataram"
 
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:

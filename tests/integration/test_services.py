@@ -31,7 +31,7 @@ from domain.models import (
 )
 from domain.schemas import ScorecardIn
 from kinanti.db import make_engine, unit_of_work, upgrade
-from tests.factories import Factory
+from tests.support.factories import Factory
 
 TIMEOUT = dt.timedelta(days=14)
 

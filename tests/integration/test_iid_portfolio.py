@@ -20,7 +20,7 @@ from domain.iid.portfolio import (
 )
 from domain.iid.scoring import Basis, InnovationLevels, region_score
 from domain.models import IndicatorClaim, Innovation, RegionIndicator
-from tests.factories import Factory
+from tests.support.factories import Factory
 
 STATUSES = [VerificationStatus.ACCEPTED] * 3 + [
     VerificationStatus.PENDING,

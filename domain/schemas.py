@@ -16,11 +16,14 @@ from pydantic import (
     EmailStr,
     Field,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from domain.enums import AdoptingAct, Bentuk, Initiator, Jenis, Language, Role, UnitKind
+from domain.errors import ValidationError
+from domain.iid.urusan import canonical_urusan
 
 Code = Annotated[
     str,
@@ -31,6 +34,20 @@ ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)]
 
 _CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9._-]*$")
+
+
+def context_language(info: ValidationInfo) -> Language:
+    """The language validation messages use: ``context={"language": "id"}`` (default en)."""
+    context = info.context if isinstance(info.context, dict) else {}
+    return Language(context.get("language") or Language.EN)
+
+
+def urusan_field(value: str, info: ValidationInfo) -> str:
+    """Validator: an urusan's canonical name (``domain.iid.urusan``), or the nearest names."""
+    try:
+        return canonical_urusan(value, context_language(info))
+    except ValidationError as exc:
+        raise ValueError(str(exc)) from exc
 
 
 def _check_code(value: str) -> str:
@@ -123,6 +140,16 @@ class InnovationIn(_Input):
     origin: str | None = Field(None, description="Code of the innovation this one replicates")
 
     _code = field_validator("code")(_check_code)
+
+    @field_validator("urusan_main")
+    @classmethod
+    def _urusan_main(cls, value: str, info: ValidationInfo) -> str:
+        return urusan_field(value, info)
+
+    @field_validator("urusan_other")
+    @classmethod
+    def _urusan_other(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        return list(dict.fromkeys(urusan_field(v, info) for v in value))
 
     @field_validator("origin")
     @classmethod

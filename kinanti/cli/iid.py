@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import textwrap
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ import typer
 
 from domain.errors import ValidationError
 from domain.iid.scoring import Gain, RegionScore, display
+from kinanti.i18n import t
 
 
 def _console() -> Any:
@@ -31,6 +34,75 @@ def _gain(g: Gain) -> dict[str, Any]:
         "points": display(g.points),
         "iid_points": display(g.iid_points, 3),
     }
+
+
+def _print_wrapped(text: str, indent: str = "  ", hang: str = "    ") -> None:
+    """Print ``text`` wrapped at the console width between words only (a code such as
+    ``sid18_kemanfaatan`` is never split); rich must not wrap it again."""
+    console = _console()
+    width = max(20, console.width)
+    lines = textwrap.wrap(
+        text,
+        width=width,
+        initial_indent=indent,
+        subsequent_indent=hang,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    for line in lines or [indent]:
+        console.print(line, soft_wrap=True, markup=False, highlight=False)
+
+
+def explanation_lines(score: RegionScore, lang: str) -> list[str]:
+    """Why the count term is what it is, and the empty seats ("kursi kosong")."""
+    e = score.explanation
+    if e is None:
+        return []
+    names = "; ".join
+    have = len(e.present)
+    if e.required is None:
+        head = t("iid.count_term.no_rule", lang, year=score.year)
+    elif e.applies:
+        head = t("iid.count_term.applies", lang, have=have, need=e.required)
+    else:
+        head = t("iid.count_term.zero", lang, have=have, need=e.required, short=e.required - have)
+    lines = [
+        head,
+        t("iid.basic_present", lang, names=names(e.present) or "-"),
+        t("iid.basic_missing", lang, names=names(e.missing) or "-"),
+    ]
+    if e.empty_seats:
+        lines.append(t("iid.empty_seats", lang, seats=e.empty_seats, k=e.k, n=e.n))
+    else:
+        lines.append(t("iid.no_empty_seats", lang, k=e.k, n=e.n))
+    return lines
+
+
+def _print_explanation(score: RegionScore, lang: str) -> None:
+    head, present, missing, seats = explanation_lines(score, lang)
+    _print_wrapped(head)
+    _print_wrapped(present, indent="    ", hang="      ")
+    _print_wrapped(missing, indent="    ", hang="      ")
+    _print_wrapped(seats)
+
+
+def _language() -> str:
+    from kinanti.settings import get_settings
+
+    return get_settings().language.value
+
+
+def _print_score(title: str, claimed: RegionScore, verified: RegionScore, lang: str) -> None:
+    console = _console()
+    if verified.prognosis:
+        console.print(f"[bold yellow]{t('iid.prognosis', lang, year=verified.year)}[/bold yellow]")
+    for line in _score_lines(title, claimed, verified):
+        console.print(line)
+    _print_explanation(verified, lang)
+
+
+def _codes(items: Iterable[str]) -> str:
+    return ", ".join(items)
 
 
 def _score_lines(title: str, claimed: RegionScore, verified: RegionScore) -> list[str]:
@@ -94,6 +166,7 @@ def _register_iid(app: typer.Typer) -> None:
                 {
                     "region": settings.region_name,
                     "year": year,
+                    "prognosis": catalogue.prognosis,
                     "claimed": figures.claimed.as_dict(),
                     "verified": figures.verified.as_dict(),
                     "innovations": [
@@ -112,10 +185,7 @@ def _register_iid(app: typer.Typer) -> None:
             )
             return
         console = _console()
-        for line in _score_lines(
-            f"{settings.region_name} {year}", figures.claimed, figures.verified
-        ):
-            console.print(line)
+        _print_score(f"{settings.region_name} {year}", figures.claimed, figures.verified, lang)
         if spd_gains:
             hints = (f"{g.indicator} +{display(g.iid_points, 3)}" for g in spd_gains)
             console.print("  SPD: " + "; ".join(hints))
@@ -135,11 +205,14 @@ def _register_iid(app: typer.Typer) -> None:
         """Score a region described in a YAML/JSON file, without the database."""
         from domain.iid.scorefile import load_region_file, score_region_file
 
-        result = score_region_file(load_region_file(file), year)
+        lang = _language()
+        result = score_region_file(load_region_file(file, lang), year)
         if as_json:
             _print_json(
                 {
                     "region": result.region,
+                    "year": result.catalogue.year,
+                    "prognosis": result.catalogue.prognosis,
                     "claimed": result.claimed.as_dict(),
                     "verified": result.verified.as_dict(),
                     "innovations": [
@@ -156,15 +229,12 @@ def _register_iid(app: typer.Typer) -> None:
                 }
             )
             return
-        console = _console()
         title = f"{result.region or file.name} {result.catalogue.year}"
-        for line in _score_lines(title, result.claimed, result.verified):
-            console.print(line)
+        _print_score(title, result.claimed, result.verified, lang)
+        label = t("iid.mandatory_missing", lang)
         for i in result.innovations:
-            missing = (
-                f"  wajib kosong: {', '.join(i.missing_mandatory)}" if i.missing_mandatory else ""
-            )
-            console.print(f"  {i.code:<16} SID {i.sid_verified} / {i.sid_claimed}{missing}")
+            missing = f"  {label}: {_codes(i.missing_mandatory)}" if i.missing_mandatory else ""
+            _print_wrapped(f"{i.code:<16} SID {i.sid_verified} / {i.sid_claimed}{missing}")
 
     app.add_typer(group, name="iid")
 

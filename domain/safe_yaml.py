@@ -33,20 +33,21 @@ class NoAliasLoader(yaml.SafeLoader):
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         event: Any = self.peek_event()
+        mark: Any = event.start_mark
         if isinstance(event, AliasEvent):
             raise ComposerError(
-                None, None, f"aliases (*{event.anchor}) are not allowed", event.start_mark
+                None, None, f"aliases (*{event.anchor}) are not allowed", mark
             )
         if isinstance(event, NodeEvent) and event.anchor is not None:
             raise ComposerError(
-                None, None, f"anchors (&{event.anchor}) are not allowed", event.start_mark
+                None, None, f"anchors (&{event.anchor}) are not allowed", mark
             )
         collection = isinstance(event, CollectionStartEvent)
         if collection:
             self._depth += 1
             if self._depth > MAX_DEPTH:
                 raise ComposerError(
-                    None, None, f"nested deeper than {MAX_DEPTH} levels", event.start_mark
+                    None, None, f"nested deeper than {MAX_DEPTH} levels", mark
                 )
         try:
             return super().compose_node(parent, index)

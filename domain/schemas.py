@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     EmailStr,
@@ -48,6 +49,14 @@ def urusan_field(value: str, info: ValidationInfo) -> str:
         return canonical_urusan(value, context_language(info))
     except ValidationError as exc:
         raise ValueError(str(exc)) from exc
+
+
+UrusanName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=120),
+    AfterValidator(urusan_field),
+]
+"""An urusan in any accepted spelling; validated to its canonical name."""
 
 
 def _check_code(value: str) -> str:
@@ -121,10 +130,8 @@ class InnovationIn(_Input):
     initiator_name: Name | None = None
     jenis: Jenis
     bentuk: Bentuk
-    urusan_main: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)
-    ]
-    urusan_other: list[ShortText] = Field(default_factory=list, max_length=10)
+    urusan_main: UrusanName
+    urusan_other: list[UrusanName] = Field(default_factory=list, max_length=10)
     tematik: ShortText | None = None
     trial_start: dt.date | None = None
     implementation_start: dt.date | None = None
@@ -141,15 +148,10 @@ class InnovationIn(_Input):
 
     _code = field_validator("code")(_check_code)
 
-    @field_validator("urusan_main")
-    @classmethod
-    def _urusan_main(cls, value: str, info: ValidationInfo) -> str:
-        return urusan_field(value, info)
-
     @field_validator("urusan_other")
     @classmethod
-    def _urusan_other(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        return list(dict.fromkeys(urusan_field(v, info) for v in value))
+    def _urusan_once(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
 
     @field_validator("origin")
     @classmethod

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from domain.enums import Language, VerificationStatus
@@ -52,7 +52,7 @@ from domain.iid.scoring import (
     sid_score,
 )
 from domain.safe_yaml import MAX_FILE_BYTES, load_yaml, read_bounded
-from domain.schemas import urusan_field
+from domain.schemas import UrusanName
 
 Level = Annotated[int, Field(ge=0, le=3)]
 
@@ -70,13 +70,13 @@ class InnovationEntry(BaseModel):
 
     code: str = Field(min_length=1, max_length=40)
     title: str | None = None
-    urusan: list[str] = Field(default_factory=list)
+    urusan: list[UrusanName] = Field(default_factory=list)
     sid: dict[str, Level | LevelClaim] = Field(default_factory=dict)
 
     @field_validator("urusan")
     @classmethod
-    def _urusan(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        return list(dict.fromkeys(urusan_field(v, info) for v in value))
+    def _urusan_once(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
 
 
 class RegionFile(BaseModel):

@@ -133,4 +133,3 @@ class ConsultationStatus(StrEnum):
     BOOKED = "booked"
     HELD = "held"
     CANCELLED = "cancelled"
-

@@ -35,20 +35,14 @@ class NoAliasLoader(yaml.SafeLoader):
         event: Any = self.peek_event()
         mark: Any = event.start_mark
         if isinstance(event, AliasEvent):
-            raise ComposerError(
-                None, None, f"aliases (*{event.anchor}) are not allowed", mark
-            )
+            raise ComposerError(None, None, f"aliases (*{event.anchor}) are not allowed", mark)
         if isinstance(event, NodeEvent) and event.anchor is not None:
-            raise ComposerError(
-                None, None, f"anchors (&{event.anchor}) are not allowed", mark
-            )
+            raise ComposerError(None, None, f"anchors (&{event.anchor}) are not allowed", mark)
         collection = isinstance(event, CollectionStartEvent)
         if collection:
             self._depth += 1
             if self._depth > MAX_DEPTH:
-                raise ComposerError(
-                    None, None, f"nested deeper than {MAX_DEPTH} levels", mark
-                )
+                raise ComposerError(None, None, f"nested deeper than {MAX_DEPTH} levels", mark)
         try:
             return super().compose_node(parent, index)
         finally:

@@ -264,6 +264,12 @@ def _register_evidence(app: typer.Typer) -> None:
         link: str = typer.Option(None, "--link", help="Evidence link (http/https)"),
         actor: str = typer.Option(..., "--as", help="Email of the person claiming"),
         year: int = typer.Option(None, "--year", help="Year (SID default: the innovation's)"),
+        basis: str = typer.Option(
+            None,
+            "--basis",
+            help="Measurement basis chosen, for an indicator with alternative bases "
+            "(2026 Kemanfaatan: penerima_manfaat, pengguna_layanan, efisiensi_waktu, ...)",
+        ),
     ) -> None:
         """Claim an indicator level with its evidence (a changed claim resets verification)."""
         from domain.evidence import claim_indicator
@@ -283,12 +289,13 @@ def _register_evidence(app: typer.Typer) -> None:
                 file=file,
                 link=link,
                 year=year,
+                basis=basis,
             )
             claim = change.claim
             text = (
                 f"{code or 'SPD'} {claim.indicator} {claim.year}: level {claim.claimed_level}, "
                 f"{claim.status.value}"
-            )
+            ) + (f" [{claim.measurement_basis}]" if claim.measurement_basis else "")
         if not change.changed:
             text += " (tidak berubah / unchanged)"
         elif change.reset:

@@ -335,6 +335,22 @@ MESSAGES: dict[str, dict[Language, str]] = {
         Language.ID: "rentang penerapan {year} tidak diketahui; tanggal tidak diperiksa",
         Language.EN: "no implementation window known for {year}; dates not checked",
     },
+    "readiness.ended": {
+        Language.ID: "berakhir ({outcome}); tidak dilaporkan",
+        Language.EN: "ended ({outcome}); not reported",
+    },
+    "field.title": {Language.ID: "nama inovasi", Language.EN: "name"},
+    "field.goals": {Language.ID: "tujuan", Language.EN: "goals"},
+    "field.benefits": {Language.ID: "manfaat", Language.EN: "benefits"},
+    "field.results": {Language.ID: "hasil", Language.EN: "results"},
+    "field.urusan_main": {Language.ID: "urusan utama", Language.EN: "main government affair"},
+    "field.tematik": {Language.ID: "tematik", Language.EN: "theme (tematik)"},
+    "field.initiator_name": {Language.ID: "nama inisiator", Language.EN: "initiator's name"},
+    "field.adopting_act_number": {
+        Language.ID: "nomor dasar hukum (SK / Perkada / Perda)",
+        Language.EN: "adopting act number (SK / Perkada / Perda)",
+    },
+    "field.budget": {Language.ID: "anggaran", Language.EN: "budget"},
     "readiness.col": {Language.ID: "siap_nasional", Language.EN: "national_ready"},
     "readiness.blockers_col": {Language.ID: "penghambat", Language.EN: "blockers"},
 }

@@ -402,6 +402,7 @@ def _register_compliance(app: typer.Typer) -> None:
         from domain.compliance import evaluate
         from kinanti.db import unit_of_work
         from kinanti.reports.labels import label
+        from kinanti.reports.readiness import compliance_reason
         from kinanti.settings import get_settings
 
         settings = get_settings()
@@ -415,15 +416,17 @@ def _register_compliance(app: typer.Typer) -> None:
                 counting_stage=settings.compliance_counting_stage,
                 warning_month=settings.compliance_warning_month,
             )
+        lang = settings.language.value
         if as_json:
-            _print_json({"year": year, "units": [r.as_dict() for r in rows]})
+            units = [{**r.as_dict(), "reason": compliance_reason(r, lang)} for r in rows]
+            _print_json({"year": year, "units": units})
             return
         console = _console()
-        lang = settings.language.value
         for r in rows:
             console.print(
                 f"{r.unit_code:<16} {label(lang, 'status.' + r.status.value):<14} "
-                f"{r.innovations_counted:>3}  {r.reason}"
+                f"{r.innovations_counted:>3}  {compliance_reason(r, lang)}",
+                markup=False,
             )
         if not rows:
             console.print("(tidak ada unit aktif / no active units)")
@@ -480,19 +483,61 @@ def _register_report(app: typer.Typer) -> None:
     def report(
         year: int = typer.Option(None, "--year", help="Year (default: this year)"),
         out: Path = typer.Option(None, "--out", help="Folder (default: <home>/reports/<year>)"),
-        lang: str = typer.Option("id", "--lang", help="id or en"),
+        lang: str = typer.Option(None, "--lang", help="id or en (default: KINANTI_LANGUAGE)"),
+        check: int = typer.Option(
+            None,
+            "--check",
+            metavar="YEAR",
+            help="Write nothing: list, per innovation, what blocks it in the national "
+            "collection of YEAR; exit 1 when any innovation is not ready",
+        ),
+        as_json: bool = typer.Option(False, "--json", help="With --check: print JSON"),
     ) -> None:
-        """Write the yearly report: report.html, innovations.csv and innovations.xlsx."""
+        """Write the yearly report: report.html, innovations.csv and innovations.xlsx (the
+        export marks innovations not ready for the national collection)."""
         from kinanti.db import unit_of_work
         from kinanti.reports import build_report
         from kinanti.settings import get_settings
 
+        settings = get_settings()
+        lang = lang or settings.language.value
         if lang not in ("id", "en"):
             raise ValidationError(f"--lang must be id or en, not {lang!r}")
-        settings = get_settings()
+        if check is not None:
+            _check_readiness(check, lang, as_json)
+            return
         year = year or dt.date.today().year
         folder = out or settings.home / "reports" / str(year)
         with unit_of_work() as session:
             files = build_report(session, year, folder, settings=settings, lang=lang)
         for path in files.paths:
             typer.echo(str(path.resolve()))
+
+
+def _check_readiness(year: int, lang: str, as_json: bool) -> None:
+    from domain.iid.readiness import national_readiness
+    from kinanti.db import unit_of_work
+    from kinanti.reports.readiness import blocker_text
+
+    with unit_of_work() as session:
+        readiness = national_readiness(session, year)
+    if as_json:
+        _print_json(readiness.as_dict())
+    else:
+        console = _console()
+        if readiness.prognosis:
+            console.print(t("iid.prognosis", lang, year=year), markup=False)
+        total = len(readiness.innovations)
+        console.print(
+            t("readiness.title", lang, year=year, ready=readiness.ready, total=total),
+            markup=False,
+        )
+        if readiness.window is None:
+            _print_wrapped(t("readiness.no_window", lang, year=year))
+        for item in readiness.innovations:
+            state = t("readiness.ready" if item.ready else "readiness.not_ready", lang)
+            _print_wrapped(f"{item.code} ({item.unit_code}, {item.stage}): {state}", indent="")
+            for blocker in item.blockers:
+                _print_wrapped("- " + blocker_text(blocker, lang), indent="    ", hang="      ")
+    if readiness.ready < len(readiness.innovations):
+        raise typer.Exit(1)

@@ -14,11 +14,13 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from sqlalchemy.orm import Session
 
+from domain.iid.readiness import national_readiness
 from domain.iid.scoring import display
 from domain.reports import ReportFigures, yearly_figures
 from kinanti.reports.charts import bar_chart, breakdown_chart, funnel_chart, grid_chart
 from kinanti.reports.export import write_csv, write_xlsx
 from kinanti.reports.labels import LABELS, STATUS_COLOURS, label
+from kinanti.reports.readiness import blockers_text, compliance_reason
 from kinanti.settings import Settings
 
 TOP_UNITS = 15
@@ -109,7 +111,7 @@ def render_html(figures: ReportFigures, lang: str = "id") -> str:
                 "status": status_legend[u.status.value],
                 "colour": STATUS_COLOURS[u.status.value],
                 "counted": u.innovations_counted,
-                "reason": u.reason,
+                "reason": compliance_reason(u, lang),
             }
             for u in figures.compliance
         ],
@@ -135,13 +137,18 @@ def build_report(
         counting_stage=settings.compliance_counting_stage,
         warning_month=settings.compliance_warning_month,
     )
+    readiness = national_readiness(session, year).by_code()
+    rows = []
+    for row in figures.rows:
+        item = readiness[row["code"]]
+        rows.append({**row, "national_ready": item.ready, "blockers": blockers_text(item, lang)})
     out_dir.mkdir(parents=True, exist_ok=True)
     html = out_dir / HTML_NAME
     html.write_text(render_html(figures, lang), encoding="utf-8")
     return ReportFiles(
         html=html,
-        csv=write_csv(out_dir / CSV_NAME, figures.catalogue, figures.rows),
-        xlsx=write_xlsx(out_dir / XLSX_NAME, figures.catalogue, figures.rows),
+        csv=write_csv(out_dir / CSV_NAME, figures.catalogue, rows),
+        xlsx=write_xlsx(out_dir / XLSX_NAME, figures.catalogue, rows),
         figures=figures,
     )
 

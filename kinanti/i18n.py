@@ -351,6 +351,29 @@ MESSAGES: dict[str, dict[Language, str]] = {
         Language.EN: "adopting act number (SK / Perkada / Perda)",
     },
     "field.budget": {Language.ID: "anggaran", Language.EN: "budget"},
+    "iid.verified_line": {
+        Language.ID: "IID terverifikasi: {iid} ({band})",
+        Language.EN: "Verified IID: {iid} ({band})",
+    },
+    "iid.claimed_line": {
+        Language.ID: "IID diklaim:       {iid} ({band})",
+        Language.EN: "Claimed IID:  {iid} ({band})",
+    },
+    "evidence.unchanged": {Language.ID: "tidak berubah", Language.EN: "unchanged"},
+    "evidence.reset": {Language.ID: "verifikasi diulang", Language.EN: "verification reset"},
+    "evidence.none": {Language.ID: "(belum ada klaim)", Language.EN: "(no claims)"},
+    "compliance.no_units": {
+        Language.ID: "(tidak ada unit aktif)",
+        Language.EN: "(no active units)",
+    },
+    "compliance.exempted": {
+        Language.ID: "{unit} {year}: dikecualikan ({reason})",
+        Language.EN: "{unit} {year}: exempt ({reason})",
+    },
+    "compliance.swept": {
+        Language.ID: "{year}: {counts}; diperingatkan {warned}, evaluasi khusus {special}",
+        Language.EN: "{year}: {counts}; warned {warned}, special evaluations {special}",
+    },
     "readiness.col": {Language.ID: "siap_nasional", Language.EN: "national_ready"},
     "readiness.blockers_col": {Language.ID: "penghambat", Language.EN: "blockers"},
 }

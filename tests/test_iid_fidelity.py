@@ -253,8 +253,10 @@ def run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Callable[..
     monkeypatch.setenv("KINANTI_HOME", str(tmp_path))
 
     def invoke(*args: str, lang: str = "id", columns: str = "200") -> Result:
+        from kinanti.cli import console
+
         monkeypatch.setenv("KINANTI_LANGUAGE", lang)
-        monkeypatch.setenv("COLUMNS", columns)
+        monkeypatch.setattr(console, "width", int(columns))  # the terminal's width
         get_settings.cache_clear()
         return CliRunner().invoke(app, list(args))
 

@@ -303,3 +303,29 @@ def test_the_adopting_act_type_is_not_repeated(
     act: str | None, number: str | None, text: str
 ) -> None:
     assert adopting_act_text(act, number) == text
+
+
+def test_cli_iid_explains_the_count_term_of_the_city(
+    cli_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kinanti.cli import app
+
+    monkeypatch.setenv("KINANTI_LANGUAGE", "en")
+    get_settings.cache_clear()
+    result = CliRunner().invoke(app, ["iid", "--year", "2026"])
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    # the example city's proposals are all at planning: nothing is counted yet
+    assert "JumlahInovasi = 0: only 0 of the 6 basic-service affairs present; 5 required" in flat
+    assert "missing: Pendidikan; Kesehatan;" in flat
+    assert "Empty seats (kursi kosong): 12 more innovation(s) until n reaches k = 12" in flat
+    data = json.loads(CliRunner().invoke(app, ["iid", "--year", "2026", "--json"]).output)
+    assert data["verified"]["count_term_explained"]["empty_seats"] == 12
+    assert data["prognosis"] is False
+    data = json.loads(CliRunner().invoke(app, ["iid", "--year", "2027", "--json"]).output)
+    assert data["prognosis"] is True and data["verified"]["count_term_explained"]["k"] == 14
+    text = CliRunner().invoke(app, ["iid", "--year", "2027"]).output
+    assert "PROGNOSIS: the 2027 catalogue is a forecast" in " ".join(text.split())
+    listing = CliRunner().invoke(app, ["iid", "urusan", "--json"])
+    items = json.loads(listing.output)
+    assert len(items) == 32 and sum(i["basic_service"] for i in items) == 6

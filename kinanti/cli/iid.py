@@ -14,6 +14,7 @@ import typer
 from domain.errors import ValidationError
 from domain.iid.scoring import Gain, RegionScore, display
 from kinanti.i18n import t
+from kinanti.reports.readiness import explanation_lines
 
 
 def _console() -> Any:
@@ -53,31 +54,6 @@ def _print_wrapped(text: str, indent: str = "  ", hang: str = "    ") -> None:
         console.print(line, soft_wrap=True, markup=False, highlight=False)
 
 
-def explanation_lines(score: RegionScore, lang: str) -> list[str]:
-    """Why the count term is what it is, and the empty seats ("kursi kosong")."""
-    e = score.explanation
-    if e is None:
-        return []
-    names = "; ".join
-    have = len(e.present)
-    if e.required is None:
-        head = t("iid.count_term.no_rule", lang, year=score.year)
-    elif e.applies:
-        head = t("iid.count_term.applies", lang, have=have, need=e.required)
-    else:
-        head = t("iid.count_term.zero", lang, have=have, need=e.required, short=e.required - have)
-    lines = [
-        head,
-        t("iid.basic_present", lang, names=names(e.present) or "-"),
-        t("iid.basic_missing", lang, names=names(e.missing) or "-"),
-    ]
-    if e.empty_seats:
-        lines.append(t("iid.empty_seats", lang, seats=e.empty_seats, k=e.k, n=e.n))
-    else:
-        lines.append(t("iid.no_empty_seats", lang, k=e.k, n=e.n))
-    return lines
-
-
 def _print_explanation(score: RegionScore, lang: str) -> None:
     head, present, missing, seats = explanation_lines(score, lang)
     _print_wrapped(head)
@@ -96,7 +72,7 @@ def _print_score(title: str, claimed: RegionScore, verified: RegionScore, lang: 
     console = _console()
     if verified.prognosis:
         console.print(f"[bold yellow]{t('iid.prognosis', lang, year=verified.year)}[/bold yellow]")
-    for line in _score_lines(title, claimed, verified):
+    for line in _score_lines(title, claimed, verified, lang):
         console.print(line)
     _print_explanation(verified, lang)
 
@@ -105,12 +81,19 @@ def _codes(items: Iterable[str]) -> str:
     return ", ".join(items)
 
 
-def _score_lines(title: str, claimed: RegionScore, verified: RegionScore) -> list[str]:
+def _score_lines(
+    title: str, claimed: RegionScore, verified: RegionScore, lang: str = "id"
+) -> list[str]:
     return [
         f"[bold]{title}[/bold]",
-        f"  IID terverifikasi / verified: [bold]{display(verified.iid)}[/bold] "
-        f"({verified.band.value})",
-        f"  IID diklaim / claimed:        {display(claimed.iid)} ({claimed.band.value})",
+        "  "
+        + t(
+            "iid.verified_line",
+            lang,
+            iid=f"[bold]{display(verified.iid)}[/bold]",
+            band=verified.band.value,
+        ),
+        "  " + t("iid.claimed_line", lang, iid=display(claimed.iid), band=claimed.band.value),
         f"  n={verified.n}  max(k,n)={verified.divisor}  SPD={display(verified.spd)}/"
         f"{display(claimed.spd)}  SID={display(verified.sid)}/{display(claimed.sid)}  "
         f"JumlahInovasi={display(verified.count_term)}",
@@ -236,6 +219,37 @@ def _register_iid(app: typer.Typer) -> None:
             missing = f"  {label}: {_codes(i.missing_mandatory)}" if i.missing_mandatory else ""
             _print_wrapped(f"{i.code:<16} SID {i.sid_verified} / {i.sid_claimed}{missing}")
 
+    @group.command("urusan")
+    def urusan(as_json: bool = typer.Option(False, "--json", help="Print JSON")) -> None:
+        """The official urusan pemerintahan (UU 23/2014 art. 12) with their accepted
+        aliases; * marks the six basic-service affairs the count term looks for."""
+        from domain.iid.urusan import urusan_list
+
+        listing = urusan_list()
+        if as_json:
+            _print_json(
+                [
+                    {
+                        "name": u.name,
+                        "group": u.group,
+                        "basic_service": u.basic_service,
+                        "aliases": list(u.aliases),
+                    }
+                    for u in listing.items
+                ]
+            )
+            return
+        lang = _language()
+        console = _console()
+        group_of = ""
+        for u in listing.items:
+            if u.group != group_of:
+                group_of = u.group
+                console.print(f"[bold]{listing.group_labels[u.group][lang]}[/bold]")
+            mark = "*" if u.basic_service else " "
+            aliases = f" ({'; '.join(u.aliases)})" if u.aliases else ""
+            _print_wrapped(f"{mark} {u.name}{aliases}", indent="  ", hang="      ")
+
     app.add_typer(group, name="iid")
 
 
@@ -296,11 +310,12 @@ def _register_evidence(app: typer.Typer) -> None:
                 f"{code or 'SPD'} {claim.indicator} {claim.year}: level {claim.claimed_level}, "
                 f"{claim.status.value}"
             ) + (f" [{claim.measurement_basis}]" if claim.measurement_basis else "")
+        lang = _language()
         if not change.changed:
-            text += " (tidak berubah / unchanged)"
+            text += f" ({t('evidence.unchanged', lang)})"
         elif change.reset:
-            text += " (verifikasi diulang / verification reset)"
-        _console().print(text)
+            text += f" ({t('evidence.reset', lang)})"
+        _console().print(text, markup=False)
 
     @group.command("verify")
     def verify(
@@ -369,7 +384,7 @@ def _register_evidence(app: typer.Typer) -> None:
                 + (f"  ({v.reason})" if v.reason else "")
             )
         if not views:
-            console.print("(belum ada klaim / no claims)")
+            console.print(t("evidence.none", _language()))
 
     app.add_typer(group, name="evidence")
 
@@ -429,7 +444,7 @@ def _register_compliance(app: typer.Typer) -> None:
                 markup=False,
             )
         if not rows:
-            console.print("(tidak ada unit aktif / no active units)")
+            console.print(t("compliance.no_units", lang))
 
     @group.command("exempt")
     def exempt(
@@ -444,7 +459,10 @@ def _register_compliance(app: typer.Typer) -> None:
 
         with unit_of_work() as session:
             exempt_unit(session, unit, year=year, reason=reason, actor=actor)
-        _console().print(f"{unit.upper()} {year}: exempt ({reason})")
+        _console().print(
+            t("compliance.exempted", _language(), unit=unit.upper(), year=year, reason=reason),
+            markup=False,
+        )
 
     @group.command("sweep")
     def sweep_now(
@@ -454,6 +472,7 @@ def _register_compliance(app: typer.Typer) -> None:
         """Run the compliance sweep now, without Prefect (the scheduled flow does the same)."""
         from domain.compliance import sweep
         from kinanti.db import unit_of_work
+        from kinanti.reports.labels import label
         from kinanti.settings import get_settings
 
         settings = get_settings()
@@ -468,8 +487,18 @@ def _register_compliance(app: typer.Typer) -> None:
                 year_end=year_end,
             )
         _console().print(
-            f"{summary.year}: {summary.counts}; warned {len(summary.warned)}, "
-            f"special evaluations {len(summary.special_evaluations)}"
+            t(
+                "compliance.swept",
+                settings.language.value,
+                year=summary.year,
+                counts=", ".join(
+                    f"{label(settings.language.value, 'status.' + k)} {v}"
+                    for k, v in sorted(summary.counts.items())
+                ),
+                warned=len(summary.warned),
+                special=len(summary.special_evaluations),
+            ),
+            markup=False,
         )
 
     app.add_typer(group, name="compliance")

@@ -1,13 +1,16 @@
-"""Readiness blockers and compliance reasons in the reader's language (``kinanti.i18n``).
+"""Readiness blockers, compliance reasons and the count-term explanation in the reader's
+language (``kinanti.i18n``).
 
 The domain returns typed results (``domain.iid.readiness.Blocker``, the compliance
-verdict's key and values); this module words them, for the CLI, the report and the export.
+verdict's key and values, ``domain.iid.scoring.CountTermExplanation``); this module words
+them, for the CLI, the report and the export.
 """
 
 from __future__ import annotations
 
 from domain.compliance import UnitCompliance
 from domain.iid.readiness import Blocker, BlockerKind, InnovationReadiness
+from domain.iid.scoring import RegionScore
 from kinanti.i18n import t
 
 
@@ -43,3 +46,28 @@ def blockers_text(item: InnovationReadiness, lang: str, separator: str = "; ") -
 def compliance_reason(unit: UnitCompliance, lang: str) -> str:
     """The unit's compliance reason in ``lang``."""
     return t(f"compliance.{unit.reason_key}", lang, **unit.reason_values)
+
+
+def explanation_lines(score: RegionScore, lang: str) -> list[str]:
+    """Why the count term is what it is, and the empty seats ("kursi kosong")."""
+    e = score.explanation
+    if e is None:
+        return []
+    names = "; ".join
+    have = len(e.present)
+    if e.required is None:
+        head = t("iid.count_term.no_rule", lang, year=score.year)
+    elif e.applies:
+        head = t("iid.count_term.applies", lang, have=have, need=e.required)
+    else:
+        head = t("iid.count_term.zero", lang, have=have, need=e.required, short=e.required - have)
+    lines = [
+        head,
+        t("iid.basic_present", lang, names=names(e.present) or "-"),
+        t("iid.basic_missing", lang, names=names(e.missing) or "-"),
+    ]
+    if e.empty_seats:
+        lines.append(t("iid.empty_seats", lang, seats=e.empty_seats, k=e.k, n=e.n))
+    else:
+        lines.append(t("iid.no_empty_seats", lang, k=e.k, n=e.n))
+    return lines

@@ -199,7 +199,9 @@ def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     engine.dispose()
     monkeypatch.setenv("KINANTI_HOME", str(tmp_path))
     monkeypatch.setenv("KINANTI_DATABASE_URL", url)
-    monkeypatch.setenv("COLUMNS", "200")
+    from kinanti.cli import console
+
+    monkeypatch.setattr(console, "width", 200)  # a wide terminal, whatever ran before
     get_settings.cache_clear()
     get_engine.cache_clear()
     yield url

@@ -11,15 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from domain.models import Person, PersonRole, Unit
 from domain.schemas import PersonIn
 from kinanti.importers.files import RawRecord
-from kinanti.importers.validation import (
-    Count,
-    ImportReport,
-    assign,
-    fail,
-    unique,
-    validate,
-    where,
-)
+from kinanti.importers.validation import Count, ImportReport, assign, fail, unique, validate, where
 
 
 def import_people(session: Session, records: Sequence[RawRecord], name: str) -> ImportReport:

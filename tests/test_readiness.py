@@ -331,3 +331,16 @@ def test_cli_iid_explains_the_count_term_of_the_city(
     listing = CliRunner().invoke(app, ["iid", "urusan", "--json"])
     items = json.loads(listing.output)
     assert len(items) == 32 and sum(i["basic_service"] for i in items) == 6
+
+
+def test_innovations_show_does_not_repeat_the_act_type(
+    cli_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kinanti.cli import app
+
+    monkeypatch.setenv("KINANTI_LANGUAGE", "id")
+    get_settings.cache_clear()
+    result = CliRunner().invoke(app, ["innovations", "show", "PENDEKAR-SERASI"])
+    assert result.exit_code == 0, result.output
+    assert "SK Direktur RSUD Kota Mataram" in result.output
+    assert "SK SK" not in result.output

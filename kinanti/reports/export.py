@@ -78,7 +78,7 @@ def write_xlsx(path: Path, catalogue: Catalogue, rows: Sequence[dict[str, Any]])
     book = Workbook()
     sheet = book.active
     assert sheet is not None
-    sheet.title = f"Inovasi {catalogue.year}"
+    sheet.title = f"Inovasi {catalogue.year}" + (" (prognosis)" if catalogue.prognosis else "")
     sheet.append(names)
     for r, row in enumerate(rows, start=2):
         for c, name in enumerate(names, start=1):

@@ -270,6 +270,8 @@ def sweep(
             "status": verdict.status.value,
             "innovations_counted": f.counted,
             "reason": verdict.reason,
+            "reason_key": verdict.key,
+            "reason_values": dict(verdict.values),
         }
         if changed:
             record_event(

@@ -48,10 +48,6 @@ def import_file(
 ) -> ImportReport:
     """Read, validate and write one file in one transaction (all records or none).
     Messages about urusan come in ``language`` (default: the installation's)."""
-    if language is None:
-        from kinanti.settings import get_settings
-
-        language = get_settings().language.value
     records = read_records(path, kind)
     with unit_of_work(engine) as session:
         if kind == "units":

@@ -37,9 +37,14 @@ def import_innovations(
     name: str,
     *,
     actor: str = SYSTEM_ACTOR,
-    language: str = "en",
+    language: str | None = None,
 ) -> ImportReport:
-    """Submit (create at planning, or update the profile of) each innovation of the file."""
+    """Submit (create at planning, or update the profile of) each innovation of the file.
+    Messages about urusan come in ``language`` (default: the installation's)."""
+    if language is None:
+        from kinanti.settings import get_settings
+
+        language = get_settings().language.value
     valid, problems = validate(records, InnovationIn, name, "innovations", language)
     items = unique(records, valid, lambda i: i.code, name, "innovations", problems)
     invalid = invalid_identities(records, valid, "innovations")

@@ -24,6 +24,7 @@ from domain.enums import ComplianceStatus, GateDecisionKind, Language, Stage
 from domain.errors import ValidationError
 from notifications.contexts import (
     CONTEXT_MODELS,
+    ComplianceContext,
     DigestContext,
     EmailContext,
 )
@@ -233,6 +234,14 @@ class Labels:
 
     def guidance(self, stage: Stage | str) -> tuple[str, str]:
         return STAGE_GUIDANCE[self.language][Stage(stage)]
+
+    def reason(self, context: ComplianceContext) -> str | None:
+        """A compliance reason in this language (the CLI's translation tables)."""
+        if context.reason_key is None:
+            return context.reason
+        from kinanti.i18n import t  # the one table of compliance reasons
+
+        return t(f"compliance.{context.reason_key}", self.language, **context.reason_values)
 
 
 @lru_cache(maxsize=1)

@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from domain.changes import SYSTEM_ACTOR
 from domain.errors import KinantiError
 from domain.models import Innovation, Unit
 from domain.profile import InnovationRef, ProblemKind, UnitRef, submission_problems
 from domain.schemas import InnovationIn
-from domain.changes import SYSTEM_ACTOR
 from domain.submission import submit_innovation
 from kinanti.importers.files import RawRecord
 from kinanti.importers.validation import (

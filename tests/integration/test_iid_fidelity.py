@@ -173,7 +173,7 @@ def test_2025_catalogue() -> None:
 
 
 def test_2025_disputed_lower_bound_is_one_line_of_data_away() -> None:
-    text = (Path(__file__).parents[1] / "domain/iid/catalogues/2025.yaml").read_text()
+    text = (Path(__file__).parents[2] / "domain/iid/catalogues/2025.yaml").read_text()
     assert "  inovatif: 40.01\n  # inovatif: 35.01\n" in text
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from domain.models import Innovation
 from kinanti.db import make_engine, upgrade
-from tests.factories import Factory
+from tests.support.factories import Factory
 
 UU = "Ketenteraman, Ketertiban Umum, dan Pelindungan Masyarakat"
 

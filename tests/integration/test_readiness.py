@@ -36,7 +36,7 @@ from kinanti.reports.readiness import blocker_text
 from kinanti.settings import Settings, get_settings
 from kinanti.views import adopting_act_text
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "mataram"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "mataram"
 MANDATORY = (
     "sid01_regulasi",
     "sid02_sdm",

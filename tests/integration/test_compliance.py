@@ -159,8 +159,11 @@ def test_exempting_needs_a_reason_and_a_real_unit(session: Session, make: Factor
 def test_the_warning_email_gives_the_reason_in_the_recipients_language(
     session: Session, city: dict[str, Unit]
 ) -> None:
-    from notifications.render import render
+    from zoneinfo import ZoneInfo
 
+    from notifications.render import Renderer
+
+    render = Renderer(base_url="http://kinanti.test", zone=ZoneInfo("Asia/Makassar")).render
     sweep(session, year=YEAR, today=dt.date(YEAR, 10, 15), **RULES)
     rows = _outbox(session, "compliance_warning")
     ctx = next(r.context for r in rows if r.context["unit_code"] == "C-IDLE")

@@ -30,12 +30,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from domain.changes import record_event
 from domain.enums import ComplianceStatus, Role, Stage
 from domain.errors import NotFoundError, ValidationError
 from domain.lifecycle import STAGE_ORDER
 from domain.models import ComplianceRecord, Innovation, StageHistory, Unit, utcnow
 from domain.outbox import enqueue, people_with_roles, unit_recipients
-from domain.services import record_event
 
 SPECIAL_EVALUATION_DAYS = 30
 """Days the unit has to answer a special evaluation (the ``deadline`` in its email)."""

@@ -30,12 +30,13 @@ from urllib.parse import urlparse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from domain.changes import record_event
 from domain.enums import Role, VerificationStatus
 from domain.errors import NotAuthorizedError, NotFoundError, ValidationError
 from domain.iid.catalogue import Indicator, catalogue_for_year
 from domain.iid.scoring import check_level
 from domain.models import IndicatorClaim, Innovation, utcnow
-from domain.services import get_innovation, get_person, person_roles, record_event
+from domain.queries import get_innovation, get_person, person_roles
 
 VERIFIER_ROLES = frozenset({Role.BRIDA_OPERATOR, Role.REVIEWER, Role.HEAD_OF_BRIDA})
 REGION_OWNER = "SPD"

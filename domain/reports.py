@@ -285,9 +285,9 @@ def enqueue_report_ready(
 ) -> list[int]:
     """Tell Brida (operators and the head) that the yearly report is ready (outbox
     ``report_ready``, once per flow run, or per report path without a run)."""
+    from domain.changes import record_event
     from domain.enums import Role
     from domain.outbox import enqueue, people_with_roles
-    from domain.services import record_event
 
     context: dict[str, Any] = {
         "year": year,

@@ -95,9 +95,9 @@ MESSAGES: dict[str, dict[Language, str]] = {
         ".eml files: {files}",
     },
     "demo.iid": {
-        Language.ID: "Proyeksi IID Kota 2026 dari {n} inovasi: klaim {claimed} ({claimed_band}), "
+        Language.ID: "Proyeksi IID Kota {year} dari {n} inovasi: klaim {claimed} ({claimed_band}), "
         "terverifikasi {verified} ({verified_band})",
-        Language.EN: "Projected 2026 city IID from {n} innovations: claimed {claimed} "
+        Language.EN: "Projected {year} city IID from {n} innovations: claimed {claimed} "
         "({claimed_band}), verified {verified} ({verified_band})",
     },
     "demo.where": {

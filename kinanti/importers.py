@@ -30,11 +30,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
+from domain.changes import SYSTEM_ACTOR
 from domain.enums import UnitKind
 from domain.errors import KinantiError, NotFoundError, ValidationError
 from domain.models import Innovation, Person, PersonRole, Unit
 from domain.schemas import InnovationIn, PersonIn, UnitIn
-from domain.services import SYSTEM_ACTOR, submit_innovation
+from domain.submission import submit_innovation
 from kinanti.db import unit_of_work
 
 RecordKind = Literal["units", "people", "innovations"]

@@ -6,10 +6,14 @@ outbox folder under ``.kinanti/``, emails written as files.
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +35,9 @@ class Settings(BaseSettings):
     region_code: str = Field("5271", description="Kemendagri code of the region")
     region_name: str = Field("Kota Mataram", description="Name of the region (tenant)")
     language: Language = Field(Language.ID, description="Default language of user-facing text")
+    timezone: str = Field(
+        "Asia/Makassar", description="The region's time zone (IANA name; Kota Mataram: WITA)"
+    )
     base_url: str = Field(
         "http://127.0.0.1:4200", description="Base URL of the Prefect UI used in email links"
     )
@@ -65,7 +72,6 @@ class Settings(BaseSettings):
     evidence_dir: Path | None = Field(None, description="Where evidence files are stored")
     evidence_max_bytes: int = Field(20 * 1024 * 1024, gt=0)
 
-    prefect_work_pool: str = Field("kinanti", description="Process work pool for scale-out")
     runner_limit: int = Field(4, gt=0, description="Concurrent flow runs of `kinanti serve`")
     stuck_after_seconds: float = Field(
         600, gt=0, description="A run Pending/Running this long with no progress is replaced"
@@ -76,6 +82,20 @@ class Settings(BaseSettings):
     @classmethod
     def _no_blank_url(cls, value: str | None) -> str | None:
         return value or None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name") from exc
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The region's time zone."""
+        return ZoneInfo(self.timezone)
 
     @property
     def resolved_database_url(self) -> str:
@@ -128,3 +148,21 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process's settings, read once."""
     return Settings()
+
+
+@contextlib.contextmanager
+def scoped_environment(values: dict[str, str]) -> Iterator[Settings]:
+    """The settings with ``values`` (``KINANTI_*`` and other variables, which child
+    processes inherit) in force for the duration only; restored afterwards."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    get_settings.cache_clear()
+    try:
+        yield get_settings()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        get_settings.cache_clear()

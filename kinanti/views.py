@@ -26,7 +26,7 @@ from domain.models import (
     StageHistory,
     Unit,
 )
-from domain.services import get_innovation, proposal_problems_of
+from domain.queries import get_innovation, proposal_problems_of
 
 
 class UnitRow(BaseModel):

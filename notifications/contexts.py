@@ -1,6 +1,6 @@
 """Typed contexts: one pydantic model per email template.
 
-The outbox stores a plain JSON dict (written by ``domain.services`` and the flows); the
+The outbox stores a plain JSON dict (written by the domain changes and the flows); the
 renderer validates it into the template's model, so a missing or mistyped key fails with
 the template and field named instead of rendering a half-empty email.
 """
@@ -45,7 +45,7 @@ class RunContext(EmailContext):
 
 
 class InnovationContext(RunContext):
-    """An email about one innovation (as written by ``domain.services._context``)."""
+    """An email about one innovation (as written by ``domain.changes.context_of``)."""
 
     innovation_code: str
     innovation_title: str

@@ -1,4 +1,4 @@
-"""Regenerate migrations/versions/0001_initial.py from the models (before the first release).
+"""Regenerate kinanti/migrations/versions/0001_initial.py from the models (pre-release).
 
 Usage: python scripts/regen_initial_migration.py
 """

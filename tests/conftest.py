@@ -115,7 +115,7 @@ pytest_plugins = ["tests.factories"]
 def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Prefect API (the test harness: a fresh server on a migrated SQLite database).
 
-    Session-scoped (one server start, ~7 s); flow heartbeats off (PREFECT_NOTES.md). Yields
+    Session-scoped (one server start, ~7 s); flow heartbeats off (docs/prefect-notes.md). Yields
     the API URL.
     """
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

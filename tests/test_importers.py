@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from domain.enums import Language, Role, Stage, UnitKind
 from domain.errors import NotFoundError, ValidationError
 from domain.models import Innovation, Person, PersonRole, Unit
-from domain.services import proposal_problems_of
+from domain.queries import proposal_problems_of
 from kinanti.db import make_engine, upgrade
 from kinanti.importers import (
     ImportReport,

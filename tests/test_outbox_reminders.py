@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.enums import GateStatus, Language, OutboxStatus, Role
+from domain.gates import open_gate
 from domain.models import GateRequest, Innovation, OutboxMessage, utcnow
-from domain.services import open_gate
 from kinanti.db import get_engine, make_engine, upgrade
 from kinanti.settings import Settings, get_settings
 from notifications.reminders import queue_reminders

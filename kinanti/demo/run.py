@@ -11,7 +11,7 @@ Prefect, and is picked up by the reconciler when you keep the engine running.
 
 from __future__ import annotations
 
-import os
+import datetime as dt
 import random
 import shutil
 import time
@@ -19,14 +19,15 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from uuid import UUID
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine, func, select
 
-from domain import services
+from domain import gates, innovations, progress, queries
+from domain.changes import Committed
 from domain.enums import GateDecisionKind, Role, Stage
+from domain.errors import KinantiError
 from domain.models import (
     DomainEventRecord,
     GateDecisionRecord,
@@ -37,10 +38,12 @@ from domain.models import (
 )
 from domain.stages import StageParams, complete_stage
 from kinanti.db import get_engine, unit_of_work
-from kinanti.engine import actors, state
-from kinanti.engine.gates import decide
+from kinanti.demo import actors
 from kinanti.i18n import t
-from kinanti.settings import Settings, get_settings
+from kinanti.orchestration.gates import decide
+from kinanti.orchestration.runs import paused_runs
+from kinanti.publish import Sweep, publish
+from kinanti.settings import Settings, scoped_environment
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "mataram"
 RECORDED_STAGES = (
@@ -60,30 +63,6 @@ class DriveReport:
     unfinished: list[str] = field(default_factory=list)
 
 
-def paused_runs(flow_run_ids: list[str]) -> set[str]:
-    """Which of these flow runs are paused (suspended at a gate), in one API call."""
-    if not flow_run_ids:
-        return set()
-    from prefect import get_client
-    from prefect.client.schemas.filters import (
-        FlowRunFilter,
-        FlowRunFilterId,
-        FlowRunFilterState,
-        FlowRunFilterStateType,
-    )
-    from prefect.client.schemas.objects import StateType
-
-    with get_client(sync_client=True) as client:
-        runs = client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(
-                id=FlowRunFilterId(any_=[UUID(i) for i in flow_run_ids]),
-                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED])),
-            ),
-            limit=200,
-        )
-    return {str(r.id) for r in runs}
-
-
 def drive(
     engine: Engine,
     settings: Settings,
@@ -96,27 +75,25 @@ def drive(
 ) -> DriveReport:
     """Scripted reviewer and units: decide every gate of ``plans``' innovations as planned,
     through the same resume path as ``kinanti decide``, until all are settled."""
-    from kinanti.engine.announce import announce
-    from kinanti.engine.handoff import start_pending
-
     rng = random.Random(seed)
     cast = actors.Cast.load(engine)
     report = DriveReport()
-    start_pending(engine, codes=list(plans))
+    with unit_of_work(engine) as session:  # the submissions' hand-offs
+        publish(Committed(handoff_ids=queries.pending_handoffs(session, plans)), engine=engine)
     sent: set[tuple[int, int]] = set()
     prepared: set[tuple[str, str]] = set()
     pending = set(plans)
     deadline = time.monotonic() + timeout
     while pending and time.monotonic() < deadline:
-        gates: list[state.Step] = []
+        waiting: list[progress.Step] = []
         for code in sorted(pending):
-            step = state.next_step(engine, code)
+            with unit_of_work(engine) as session:
+                step = progress.next_step(session, code)
             if step.action in ("ended", "finished"):
                 pending.discard(code)
             elif step.action == "waiting_for_unit":
                 officer = actors.unit_officer(engine, cast, code)
-                announce(engine, actors.fix_and_resubmit(engine, code, officer))
-                start_pending(engine, codes=[code])
+                publish(actors.fix_and_resubmit(engine, code, officer), engine=engine)
                 report.resubmitted += 1
                 on_decision(f"{code}: unit resubmitted")
             elif (
@@ -124,9 +101,9 @@ def drive(
                 and step.gate_flow_run_id
                 and (step.gate_id, step.gate_attempts) not in sent
             ):
-                gates.append(step)
-        paused = paused_runs([s.gate_flow_run_id for s in gates if s.gate_flow_run_id])
-        for step in gates:
+                waiting.append(step)
+        paused = paused_runs([s.gate_flow_run_id for s in waiting if s.gate_flow_run_id])
+        for step in waiting:
             if step.gate_flow_run_id not in paused:
                 continue
             code = step.code
@@ -139,15 +116,15 @@ def drive(
             if refuse_once == code and report.refused == 0:
                 try:  # the owning unit's officer tries to approve its own innovation
                     officer = actors.unit_officer(engine, cast, code)
-                    decide(engine, code, decision, reviewer=officer, reason="", wait_seconds=0)
-                except services.KinantiError as exc:
+                    decide(engine, code, decision, decider=officer, reason="", wait_seconds=0)
+                except KinantiError as exc:
                     report.refused += 1
                     on_decision(f"{code}: refused ({type(exc).__name__})")
             decide(
                 engine,
                 code,
                 decision,
-                reviewer=cast.decider(step.stage, rng),
+                decider=cast.decider(step.stage, rng),
                 reason=actors.REASONS[decision],
                 scorecard=actors.scorecard(rng) if step.stage is Stage.DEVELOPMENT else None,
                 wait_seconds=0,
@@ -166,15 +143,16 @@ def record_at_stage(
     """Carry an innovation to ``target`` through the domain services (no Prefect): each
     stage's work, then an approval by a (scripted) reviewer. The target stage's own work
     is left to the lifecycle run the reconciler starts."""
-    import datetime as dt
-
     cast = actors.Cast.load(engine)
     params = StageParams(
-        dt.timedelta(days=settings.gate_timeout_days), None, dt.datetime.now(dt.UTC).date()
+        dt.timedelta(days=settings.gate_timeout_days),
+        None,
+        dt.datetime.now(settings.zone).date(),
+        settings.zone,
     )
     for stage in RECORDED_STAGES[: RECORDED_STAGES.index(target)]:
         with unit_of_work(engine) as session:
-            innovation = services.get_innovation(session, code, for_update=True)
+            innovation = queries.get_innovation(session, code, for_update=True)
             completion = complete_stage(session, innovation, 1, params)
             gate_id = completion.gate_id
             if completion.auto_revised:
@@ -182,21 +160,22 @@ def record_at_stage(
         if stage is not Stage.PLANNING:
             actors.prepare_for_gate(engine, settings, cast, code, stage, rng)
         with unit_of_work(engine) as session:
-            innovation = services.get_innovation(session, code, for_update=True)
+            innovation = queries.get_innovation(session, code, for_update=True)
             if stage is Stage.DEVELOPMENT:
-                services.record_evaluation(
+                innovations.record_evaluation(
                     session, innovation, actors.scorecard(rng), evaluator=cast.verifier
                 )
                 session.flush()
             assert gate_id is not None
-            decided = services.decide_gate(
+            decided = gates.decide_gate(
                 session,
                 gate_id,
-                decision=GateDecisionKind.APPROVE,
-                reviewer_email=cast.decider(stage, rng),
-                reason="Tercatat (data contoh)",
-                channel="import",
-                flow_run_id=None,
+                gates.DecisionCommand(
+                    GateDecisionKind.APPROVE,
+                    reason="Tercatat (data contoh)",
+                    channel="import",
+                    decider=cast.decider(stage, rng),
+                ),
                 continue_in_run=False,
             )
         if not decided.accepted:  # e.g. Brida's own innovation: no Brida reviewer may decide
@@ -204,31 +183,49 @@ def record_at_stage(
 
 
 def run_demo(settings: Settings, *, live: int, seed: int, keep: bool) -> None:
-    """Everything ``make run`` does; prints a summary and where to look."""
-    from kinanti import db
-    from kinanti.engine.handoff import LIFECYCLE_DEPLOYMENT
-    from kinanti.engine.runtime import (
-        prefect_api,
-        spawn_runner,
-        stop_process_group,
-        wait_for_deployments,
-    )
-    from kinanti.importers import import_file
-
+    """Everything ``make run`` does; prints a summary and where to look. The demo's home,
+    database and outbox are set for its duration only."""
     console = Console()
-    lang = settings.language
     started = time.monotonic()
     home = settings.home.resolve() / "demo"
     if home.exists():
         shutil.rmtree(home)
     home.mkdir(parents=True)
-    os.environ["KINANTI_HOME"] = str(home)
-    os.environ["KINANTI_DATABASE_URL"] = f"sqlite:///{home / 'kinanti.db'}"
-    os.environ["KINANTI_EMAIL_BACKEND"] = "file"
-    os.environ["PREFECT_HOME"] = str(home / "prefect")
-    get_settings.cache_clear()
+    demo_env = {
+        "KINANTI_HOME": str(home),
+        "KINANTI_DATABASE_URL": f"sqlite:///{home / 'kinanti.db'}",
+        "KINANTI_EMAIL_BACKEND": "file",
+        "PREFECT_HOME": str(home / "prefect"),
+    }
     get_engine.cache_clear()
-    settings = get_settings()
+    try:
+        with scoped_environment(demo_env) as demo_settings:
+            _run(console, demo_settings, home, live=live, seed=seed, keep=keep, started=started)
+    finally:
+        get_engine.cache_clear()
+
+
+def _run(
+    console: Console,
+    settings: Settings,
+    home: Path,
+    *,
+    live: int,
+    seed: int,
+    keep: bool,
+    started: float,
+) -> None:
+    from kinanti import db
+    from kinanti.importers import import_file
+    from kinanti.orchestration.handoff import LIFECYCLE_DEPLOYMENT
+    from kinanti.orchestration.runtime import (
+        prefect_api,
+        spawn_runner,
+        stop_process_group,
+        wait_for_deployments,
+    )
+
+    lang = settings.language
     engine = get_engine()
     console.print(t("demo.start", lang, home=home))
     db.upgrade()
@@ -239,6 +236,8 @@ def run_demo(settings: Settings, *, live: int, seed: int, keep: bool) -> None:
     ):
         report = import_file(kind, EXAMPLES / name)  # type: ignore[arg-type]
         console.print(t("demo.imported", lang, kind=kind, n=report.created))
+    with unit_of_work(engine) as session:  # the example city's year (its latest proposals)
+        year = session.scalar(select(func.max(Innovation.year))) or dt.date.today().year
 
     rng = random.Random(seed)
     with unit_of_work(engine) as session:
@@ -271,7 +270,7 @@ def run_demo(settings: Settings, *, live: int, seed: int, keep: bool) -> None:
             for c in session.scalars(select(Innovation.code).order_by(Innovation.code))
             if c not in plans
         ]
-    actors.fill_region_spd(engine, settings, actors.Cast.load(engine), 2026, rng)
+    actors.fill_region_spd(engine, settings, actors.Cast.load(engine), year, rng)
     for code in recorded:
         record_at_stage(engine, settings, code, rng.choice(RECORDED_STAGES[:4]), rng)
     console.print(t("demo.recorded", lang, n=len(recorded), live=len(plans)))
@@ -307,15 +306,13 @@ def run_demo(settings: Settings, *, live: int, seed: int, keep: bool) -> None:
                 )
                 _wait_settled(engine, list(plans), timeout=30)
                 progress.update(task, completed=total)
-            from kinanti.engine.announce import announce
-
-            announce(engine, limit=100_000)
+            publish(Committed(), engine=engine, sweep=Sweep.EVENTS)  # what the runs left
         finally:
             stop_process_group(runner)
-        from notifications.dispatch import deliver_pending
-
-        deliver_pending(engine, settings.mail_config())
-        _summary(console, engine, settings, outcome, api_url, home, time.monotonic() - started)
+        publish(Committed(), engine=engine, sweep=Sweep.EMAILS)
+        _summary(
+            console, engine, settings, outcome, api_url, home, time.monotonic() - started, year
+        )
         if keep:
             console.print(t("demo.keep", lang))
             try:
@@ -323,6 +320,11 @@ def run_demo(settings: Settings, *, live: int, seed: int, keep: bool) -> None:
                     time.sleep(3600)
             except KeyboardInterrupt:
                 pass
+
+
+def _step(engine: Engine, code: str) -> progress.Step:
+    with unit_of_work(engine) as session:
+        return progress.next_step(session, code)
 
 
 def _wait_settled(engine: Engine, codes: list[str], timeout: float) -> None:
@@ -339,10 +341,7 @@ def _wait_settled(engine: Engine, codes: list[str], timeout: float) -> None:
     busy = [StateType.SCHEDULED, StateType.PENDING, StateType.RUNNING]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        settled = all(
-            state.next_step(engine, c).action in ("ended", "finished", "waiting_for_unit")
-            for c in codes
-        )
+        settled = all(_step(engine, c).settled for c in codes)
         if settled:
             with get_client(sync_client=True) as client:
                 running = client.count_flow_runs(
@@ -363,6 +362,7 @@ def _summary(
     api_url: str,
     home: Path,
     seconds: float,
+    year: int,
 ) -> None:
     from rich.table import Table
 
@@ -385,7 +385,7 @@ def _summary(
             )
         )
         emails = Counter(s.value for s in session.scalars(select(OutboxMessage.status)))
-        iid_line = _iid_line(session, lang)
+        iid_line = _iid_line(session, lang, year)
     table = Table(title=t("demo.summary_title", lang))
     table.add_column(t("demo.col_stage", lang))
     table.add_column(t("demo.col_outcome", lang))
@@ -397,7 +397,7 @@ def _summary(
         table.add_row(stage, out, str(n))
     console.print(table)
     outbox_dir = settings.resolved_outbox_dir
-    report_path = _write_report(settings, home)
+    report_path = _write_report(settings, home, year)
     console.print(
         t(
             "demo.figures",
@@ -427,10 +427,10 @@ def _summary(
         console.print(t("demo.unfinished", lang, codes=", ".join(outcome.unfinished)))
 
 
-def _iid_line(session: object, lang: str) -> str:
+def _iid_line(session: object, lang: str, year: int) -> str:
     from domain.iid.portfolio import portfolio_figures
 
-    figures = portfolio_figures(session, 2026)  # type: ignore[arg-type]
+    figures = portfolio_figures(session, year)  # type: ignore[arg-type]
     return t(
         "demo.iid",
         lang,
@@ -439,15 +439,16 @@ def _iid_line(session: object, lang: str) -> str:
         verified=f"{figures.verified.iid:.2f}",
         verified_band=figures.verified.band.value,
         n=figures.claimed.n,
+        year=year,
     )
 
 
-def _write_report(settings: Settings, home: Path) -> Path:
+def _write_report(settings: Settings, home: Path, year: int) -> Path:
     from kinanti.reports import build_report
 
     with unit_of_work(get_engine()) as session:
         files = build_report(
-            session, 2026, home / "report", settings=settings, lang=settings.language.value
+            session, year, home / "report", settings=settings, lang=settings.language.value
         )
     return files.html
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 08:07:33.107085
+Create Date: 2026-12-01 09:25:35.784069
 """
 from __future__ import annotations
 
@@ -306,6 +306,25 @@ def upgrade() -> None:
     with op.batch_alter_table('stage_work', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_stage_work_innovation_id'), ['innovation_id'], unique=False)
 
+    op.create_table('decision_proofs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('gate_id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('os_user', sa.String(length=64), nullable=True),
+    sa.Column('created_at', domain.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', domain.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('used_at', domain.models.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['gate_id'], ['gate_requests.id'], name=op.f('fk_decision_proofs_gate_id_gate_requests')),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_decision_proofs_person_id_people')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_decision_proofs')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_decision_proofs_token_hash'))
+    )
+    with op.batch_alter_table('decision_proofs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_decision_proofs_gate_id'), ['gate_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_decision_proofs_person_id'), ['person_id'], unique=False)
+
     op.create_table('gate_decisions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('gate_id', sa.Integer(), nullable=False),
@@ -314,7 +333,9 @@ def upgrade() -> None:
     sa.Column('reason', sa.Text(), nullable=True),
     sa.Column('accepted', sa.Boolean(), nullable=False),
     sa.Column('refusal', sa.Text(), nullable=True),
+    sa.Column('refusal_code', sa.String(length=64), nullable=True),
     sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('os_user', sa.String(length=64), nullable=True),
     sa.Column('flow_run_id', sa.String(length=64), nullable=True),
     sa.Column('occurred_at', domain.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['gate_id'], ['gate_requests.id'], name=op.f('fk_gate_decisions_gate_id_gate_requests')),
@@ -332,6 +353,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_gate_decisions_gate_id'))
 
     op.drop_table('gate_decisions')
+    with op.batch_alter_table('decision_proofs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_decision_proofs_person_id'))
+        batch_op.drop_index(batch_op.f('ix_decision_proofs_gate_id'))
+
+    op.drop_table('decision_proofs')
     with op.batch_alter_table('stage_work', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_stage_work_innovation_id'))
 

@@ -1,20 +1,22 @@
-"""Gates seen from outside the flow: the form text, deciding from the CLI, reopening.
+"""Gates seen from outside the flow: the form text, deciding (CLI, portal), reopening.
 
-A decision from the CLI goes through the same path as the Prefect UI: it resumes the
-suspended flow run with the same input model. The domain rules are checked here first, so a
-refused decision is reported at once and the gate keeps waiting.
+A decision from the CLI or the portal goes through the same path as the Prefect UI form: it
+resumes the suspended flow run with the same input model, carrying a one-time proof of who
+decides. The domain rules are checked here first, so a refused decision is reported at once
+and the gate keeps waiting.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID
 
+from prefect.client.schemas.objects import StateType
 from sqlalchemy import Engine, func, select
 
-from domain import lifecycle, services
+from domain import changes, gates, lifecycle, queries
 from domain.enums import GateDecisionKind, GateStatus, Language, Stage
 from domain.errors import GateNotOpenError, KinantiError
 from domain.models import (
@@ -25,8 +27,9 @@ from domain.models import (
     Innovation,
     Unit,
 )
-from domain.schemas import GateDecisionIn, ScorecardIn
+from domain.schemas import ScorecardIn
 from kinanti.db import unit_of_work
+from kinanti.publish import publish
 
 STAGE_LABEL = {
     Stage.PLANNING: "Perencanaan (planning)",
@@ -47,7 +50,7 @@ def describe_gate(engine: Engine, gate_id: int) -> str:
         gate = session.get_one(GateRequest, gate_id)
         innovation = session.get_one(Innovation, gate.innovation_id)
         unit = session.get_one(Unit, innovation.unit_id)
-        problems = services.proposal_problems_of(innovation)
+        problems = queries.proposal_problems_of(innovation)
         scorecards = session.scalar(
             select(func.count(Evaluation.id)).where(Evaluation.innovation_id == innovation.id)
         )
@@ -75,7 +78,7 @@ def describe_gate(engine: Engine, gate_id: int) -> str:
             f"akta: {innovation.adopting_act.value if innovation.adopting_act else '-'}",
             "",
             "**Periksa (check):**",
-            *[f"- {item}" for item in services.GATE_CHECKLIST[gate.stage][Language.ID]],
+            *[f"- {item}" for item in lifecycle.GATE_CHECKLIST[gate.stage][Language.ID]],
         ]
         if gate.stage is Stage.PLANNING and problems:
             lines += ["", "**Kekurangan proposal:**", *[f"- {p}" for p in problems]]
@@ -85,6 +88,10 @@ def describe_gate(engine: Engine, gate_id: int) -> str:
             "",
             f"Yang berwenang memutus (may decide): {deciders}. Unit pemilik tidak boleh "
             "memutus inovasinya sendiri. `revise` dan `reject` wajib beralasan.",
+            "",
+            "**Kode keputusan (decision code):** wajib. Buka gerbang ini di portal Kinanti "
+            "(masuk dengan akun Anda) untuk memutus, atau untuk mendapat kode sekali pakai. "
+            "Email yang diketik tidak diterima sebagai bukti identitas.",
         ]
         if gate.stage is Stage.DEVELOPMENT:
             lines.append("Untuk `approve`, isi scorecard uji coba (lima kriteria PP 38/2017, 1-5).")
@@ -93,13 +100,17 @@ def describe_gate(engine: Engine, gate_id: int) -> str:
 
 @dataclass(frozen=True)
 class DecisionReceipt:
+    """What ``decide`` did. ``via`` is "resume" (the waiting flow run recorded it) or
+    "database" (the run was gone: recorded here and handed off)."""
+
     innovation_code: str
     stage: Stage
     decision: GateDecisionKind
     flow_run_id: str | None
-    via: str  # "resume" (the flow run recorded it) or "database" (the run was lost)
+    via: str
     recorded: bool
     refusal: str | None = None
+    refusal_code: str | None = None
     new_stage: Stage | None = None
 
 
@@ -108,68 +119,68 @@ def decide(
     code: str,
     decision: GateDecisionKind,
     *,
-    reviewer: str,
-    reason: str,
+    decider: str,
+    reason: str = "",
     scorecard: ScorecardIn | None = None,
+    channel: str = "cli",
+    os_user: str | None = None,
     wait_seconds: float = 30.0,
 ) -> DecisionReceipt:
-    """Decide the open gate of ``code`` as ``reviewer`` through the waiting flow run.
+    """Decide the open gate of ``code`` as ``decider`` (a person the caller has proven: the
+    portal's signed-in person, or the operator's ``--as`` on the server's CLI).
 
-    Checks the rules first (a refused decision raises and the gate keeps waiting), then
-    resumes the suspended run with the same input the UI form sends. If the run is gone
-    (Prefect lost it or its wait ran out), the decision is recorded in the database and the
-    next stage is handed off durably. Waits up to ``wait_seconds`` for the run to record it.
+    The domain's rules are checked first (``domain.gates.check_decision``): a refused
+    decision raises its typed error and the gate keeps waiting. Then a one-time decision
+    proof is issued and the suspended run is resumed with it, the same input the Prefect
+    form takes; the run applies it through ``domain.gates.decide_gate``. If the run is gone
+    (Prefect lost it, or its wait ran out), the decision is applied here through the same
+    function and published through ``kinanti.publish``. Waits up to ``wait_seconds`` for
+    the run to record it.
     """
-    GateDecisionIn(decision=decision.value, reason=reason, reviewer=reviewer)
-    if decision is not GateDecisionKind.APPROVE and not reason.strip():
-        raise KinantiError(f"a reason (--reason) is required to {decision.value}")
+    command = gates.DecisionCommand(
+        decision, reason=reason, channel=channel, scorecard=scorecard, os_user=os_user
+    )
     with unit_of_work(engine) as session:
-        innovation = services.get_innovation(session, code)
-        gate = services.open_gate_of(session, innovation)
-        reviewer_person = services.get_person(session, reviewer)
-        facts = services.gate_facts(session, gate, reviewer_person)
-        if scorecard is not None and gate.stage is Stage.DEVELOPMENT:
-            facts = _with_scorecard(facts)
-        lifecycle.check_gate_decision(facts, decision)
+        innovation = queries.get_innovation(session, code)
+        gate = queries.open_gate_of(session, innovation)
+        person = queries.get_person(session, decider)
+        gates.check_decision(session, gate, command, person)
+        proof = gates.issue_decision_proof(session, gate, person, channel=channel, os_user=os_user)
         gate_id, stage, run_id, attempts = gate.id, gate.stage, gate.flow_run_id, gate.attempts
-
-    run_input: dict[str, Any] = {
-        "decision": decision.value,
-        "reason": reason,
-        "reviewer_email": reviewer,
-        "channel": "cli",
-    }
+    command = replace(command, proof=proof)
+    run_input: dict[str, Any] = {"decision": decision.value, "reason": reason, "proof": proof}
     if scorecard is not None:
-        run_input.update(scorecard.model_dump(exclude_none=True))
+        run_input.update(scorecard.model_dump(exclude_none=True, exclude={"notes"}))
     if run_id and _resume(run_id, run_input):
-        recorded, refusal, new_stage = _wait_for_record(
-            engine, gate_id, attempts, code, wait_seconds
-        )
+        recorded, last, new_stage = _wait_for_record(engine, gate_id, attempts, wait_seconds)
         return DecisionReceipt(
-            code, stage, decision, run_id, "resume", recorded, refusal, new_stage
+            code,
+            stage,
+            decision,
+            run_id,
+            "resume",
+            recorded,
+            last.refusal if last else None,
+            last.refusal_code if last else None,
+            new_stage,
         )
-    return _decide_in_database(engine, code, gate_id, decision, reviewer, reason, scorecard)
-
-
-def _with_scorecard(facts: lifecycle.GateFacts) -> lifecycle.GateFacts:
-    from dataclasses import replace
-
-    return replace(facts, has_trial_scorecard=True)
+    return _decide_in_database(engine, code, gate_id, command)
 
 
 def _resume(flow_run_id: str, run_input: dict[str, Any]) -> bool:
     """Resume the suspended run with ``run_input``; ``False`` if it is not waiting any more."""
     from prefect import get_client
-    from prefect.client.schemas.objects import StateType
     from prefect.exceptions import ObjectNotFound
     from prefect.flow_runs import resume_flow_run
+
+    from kinanti.orchestration.runs import is_live
 
     try:
         with get_client(sync_client=True) as client:
             run = client.read_flow_run(UUID(flow_run_id))
     except ObjectNotFound:
         return False
-    if run.state is None or run.state.type is not StateType.PAUSED:
+    if run.state is None or run.state.type is not StateType.PAUSED or not is_live(run):
         return False
     try:
         resume_flow_run(UUID(flow_run_id), run_input=run_input)
@@ -181,8 +192,8 @@ def _resume(flow_run_id: str, run_input: dict[str, Any]) -> bool:
 
 
 def _wait_for_record(
-    engine: Engine, gate_id: int, attempts_before: int, code: str, wait_seconds: float
-) -> tuple[bool, str | None, Stage | None]:
+    engine: Engine, gate_id: int, attempts_before: int, wait_seconds: float
+) -> tuple[bool, GateDecisionRecord | None, Stage | None]:
     deadline = time.monotonic() + wait_seconds
     while time.monotonic() < deadline:
         with unit_of_work(engine) as session:
@@ -194,73 +205,48 @@ def _wait_for_record(
                     .order_by(GateDecisionRecord.id.desc())
                     .limit(1)
                 ).one()
-                stage = services.get_innovation(session, code).stage
-                return True, last.refusal, stage
+                stage = session.get_one(Innovation, gate.innovation_id).stage
+                session.expunge(last)
+                return True, last, stage
         time.sleep(0.25)
     return False, None, None
 
 
 def _decide_in_database(
-    engine: Engine,
-    code: str,
-    gate_id: int,
-    decision: GateDecisionKind,
-    reviewer: str,
-    reason: str,
-    scorecard: ScorecardIn | None,
+    engine: Engine, code: str, gate_id: int, command: gates.DecisionCommand
 ) -> DecisionReceipt:
-    """The run waiting at the gate is gone: record the decision here, hand off durably."""
-    from kinanti.engine.handoff import start_pending
-
+    """The run waiting at the gate is gone: apply the decision here, then publish."""
     with unit_of_work(engine) as session:
-        innovation = services.get_innovation(session, code, for_update=True)
-        if scorecard is not None:
-            services.record_evaluation(
-                session, innovation, scorecard, evaluator=reviewer, stage=Stage.DEVELOPMENT
-            )
-            session.flush()
-        outcome = services.decide_gate(
-            session,
-            gate_id,
-            decision=decision,
-            reviewer_email=reviewer,
-            reason=reason,
-            channel="cli",
-            flow_run_id=None,
-            continue_in_run=False,
-        )
+        outcome = gates.decide_gate(session, gate_id, command, continue_in_run=False)
+        committed = outcome.result.committed(session)
         stage = outcome.gate.stage
-        new_stage = innovation.stage
-        event_ids = [e.id for e in outcome.result.events]
-        outbox_ids = outcome.result.outbox_ids
-    _after_commit(engine, event_ids, outbox_ids)
-    start_pending(engine)
+        new_stage = session.get_one(Innovation, outcome.gate.innovation_id).stage
+        refusal = outcome.refusal
+    publish(committed, engine=engine)
     return DecisionReceipt(
-        code, stage, decision, None, "database", outcome.accepted, outcome.refusal, new_stage
+        code,
+        stage,
+        command.decision,
+        None,
+        "database",
+        outcome.accepted,
+        refusal.message(Language.ID) if refusal else None,
+        refusal.code if refusal else None,
+        new_stage,
     )
-
-
-def _after_commit(engine: Engine, event_ids: list[int], outbox_ids: list[int]) -> None:
-    from kinanti.engine.announce import announce
-    from kinanti.settings import get_settings
-    from notifications.dispatch import deliver_pending
-
-    announce(engine, event_ids)
-    if outbox_ids:
-        deliver_pending(engine, get_settings().mail_config(), ids=outbox_ids)
 
 
 def reopen(engine: Engine, code: str) -> str:
     """Start a new lifecycle run for an innovation whose gate run was lost or timed out."""
-    from kinanti.engine.handoff import start_pending
-
     with unit_of_work(engine) as session:
-        innovation = services.get_innovation(session, code, for_update=True)
+        innovation = queries.get_innovation(session, code, for_update=True)
         if innovation.outcome is not None:
             raise GateNotOpenError(f"{code} has ended ({innovation.outcome.value})")
-        gate = services.current_gate(session, innovation)
+        gate = queries.current_gate(session, innovation)
         if gate is None or gate.status is not GateStatus.OPEN:
             raise GateNotOpenError(f"{code} has no open gate to reopen")
-        services.request_stage_start(session, innovation)
-    started = start_pending(engine)
+        result = changes.ChangeResult()
+        changes.request_stage_start(session, innovation, result)
+        committed = result.committed(session)
+    started = publish(committed, engine=engine).started
     return started[-1].flow_run_id if started else ""

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, select
 
-from domain import services
+from domain import queries, submission
+from domain.changes import Committed
 from domain.enums import AdoptingAct, GateDecisionKind, Role, Stage
 from domain.evidence import EvidenceStore, claim_indicator, verify_claim
 from domain.iid.catalogue import catalogue_for_year
@@ -88,7 +89,7 @@ class Cast:
 def unit_officer(engine: Engine, cast: Cast, code: str) -> str:
     """The owning unit's officer (or a Brida operator acting for a unit without one)."""
     with unit_of_work(engine) as session:
-        innovation = services.get_innovation(session, code)
+        innovation = queries.get_innovation(session, code)
         return cast.officers.get(innovation.unit_id, cast.verifier)
 
 
@@ -99,7 +100,7 @@ def prepare_for_gate(
     officer = unit_officer(engine, cast, code)
     store = EvidenceStore(settings.resolved_evidence_dir, settings.evidence_max_bytes)
     with unit_of_work(engine) as session:
-        innovation = services.get_innovation(session, code, for_update=True)
+        innovation = queries.get_innovation(session, code, for_update=True)
         if stage is Stage.DEPLOYMENT and innovation.adopting_act is None:
             act = rng.choice(list(AdoptingAct))
             innovation.adopting_act = act
@@ -167,10 +168,10 @@ def fill_region_spd(
         return len(catalogue.spd)
 
 
-def fix_and_resubmit(engine: Engine, code: str, officer: str) -> list[int]:
-    """As the unit: complete the design narrative and resubmit; returns event ids."""
+def fix_and_resubmit(engine: Engine, code: str, officer: str) -> Committed:
+    """As the unit: complete the design narrative and resubmit; returns what to publish."""
     with unit_of_work(engine) as session:
-        innovation = services.get_innovation(session, code, for_update=True)
+        innovation = queries.get_innovation(session, code, for_update=True)
         while len((innovation.design or "").split()) < 300:
             innovation.design = (innovation.design or "") + FULL_DESIGN_APPENDIX
         innovation.goals = innovation.goals or "Mempercepat dan mempermudah layanan bagi warga."
@@ -180,9 +181,8 @@ def fix_and_resubmit(engine: Engine, code: str, officer: str) -> list[int]:
             from decimal import Decimal
 
             innovation.budget = Decimal("15000000")
-        result = services.resubmit(session, innovation, actor=officer, note="Dilengkapi")
-        session.flush()
-        return [e.id for e in result.events]
+        result = submission.resubmit(session, innovation, actor=officer, note="Dilengkapi")
+        return result.committed(session)
 
 
 def scorecard(rng: random.Random) -> ScorecardIn:

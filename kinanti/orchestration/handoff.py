@@ -46,10 +46,14 @@ def run_tags(unit_code: str, stage: str) -> list[str]:
 
 
 def start_pending(
-    engine: Engine, *, limit: int = 200, codes: Iterable[str] | None = None
+    engine: Engine,
+    *,
+    limit: int = 200,
+    codes: Iterable[str] | None = None,
+    ids: Iterable[int] | None = None,
 ) -> list[StartedRun]:
-    """Start a lifecycle run for every pending hand-off row (of ``codes``, if given) and
-    record the run on the row."""
+    """Start a lifecycle run for every pending hand-off row (those ``ids``, or of ``codes``,
+    if given) and record the run on the row."""
     from prefect.client.schemas.objects import FlowRun
     from prefect.deployments import run_deployment
 
@@ -64,6 +68,8 @@ def start_pending(
         )
         if codes is not None:
             stmt = stmt.where(Innovation.code.in_(list(codes)))
+        if ids is not None:
+            stmt = stmt.where(StageStart.id.in_(list(ids)))
         rows = session.execute(stmt).all()
         pending = [
             (

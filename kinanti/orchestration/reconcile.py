@@ -15,13 +15,14 @@ from uuid import UUID
 
 from sqlalchemy import Engine, func, select
 
-from domain import services
+from domain import changes, progress, queries
+from domain.changes import ChangeResult
 from domain.enums import StageStartStatus
 from domain.models import Innovation, StageStart, utcnow
 from kinanti.db import unit_of_work
-from kinanti.engine import state
-from kinanti.engine.announce import announce
-from kinanti.engine.handoff import StartedRun, start_pending
+from kinanti.orchestration.handoff import StartedRun
+from kinanti.orchestration.runs import live_run_at_gate
+from kinanti.publish import Sweep, publish
 
 
 @dataclass
@@ -51,7 +52,8 @@ def reconcile(engine: Engine, *, stuck_after: dt.timedelta) -> ReconcileReport:
     from prefect.exceptions import ObjectNotFound
     from prefect.states import Crashed, Scheduled
 
-    report = ReconcileReport(announced=announce(engine))
+    report = ReconcileReport()
+    replaced = ChangeResult()
     with unit_of_work(engine) as session:
         latest = (
             select(func.max(StageStart.id))
@@ -70,15 +72,18 @@ def reconcile(engine: Engine, *, stuck_after: dt.timedelta) -> ReconcileReport:
                 run = client.read_flow_run(UUID(run_id)) if run_id else None
             except ObjectNotFound:
                 run = None
-            step = state.next_step(engine, code)
-            settled = step.action in ("ended", "finished", "waiting_for_unit")
+            with unit_of_work(engine) as session:
+                step = progress.next_step(session, code)
             run_state = run.state if run is not None else None
             if run_state is None or run_state.is_final():
-                if settled or _gate_waits_in_live_run(client, step, run_id):
+                waits = step.action == "gate" and live_run_at_gate(
+                    client, step.gate_flow_run_id, other_than=run_id
+                )
+                if step.settled or waits:
                     _close(engine, row_id)
                     report.closed += 1
                 else:
-                    _replace(engine, code, row_id)
+                    _replace(engine, code, row_id, replaced)
                     report.replaced.append(code)
                 continue
             age = now - (run_state.timestamp or now)
@@ -98,23 +103,13 @@ def reconcile(engine: Engine, *, stuck_after: dt.timedelta) -> ReconcileReport:
                     Crashed(message="No process is running this flow run (Kinanti reconciler)"),
                     force=True,
                 )
-                _replace(engine, code, row_id)
+                _replace(engine, code, row_id, replaced)
                 report.replaced.append(code)
-    report.started = start_pending(engine)
+    with unit_of_work(engine) as session:
+        committed = replaced.committed(session)
+    published = publish(committed, engine=engine, sweep=Sweep.EVENTS | Sweep.HANDOFFS)
+    report.announced, report.started = published.announced, published.started
     return report
-
-
-def _gate_waits_in_live_run(client: object, step: state.Step, run_id: str | None) -> bool:
-    """True when another run (not ``run_id``) is alive and waiting at the step's gate."""
-    from prefect.exceptions import ObjectNotFound
-
-    if step.action != "gate" or not step.gate_flow_run_id or step.gate_flow_run_id == run_id:
-        return False
-    try:
-        other = client.read_flow_run(UUID(step.gate_flow_run_id))  # type: ignore[attr-defined]
-    except ObjectNotFound:
-        return False
-    return other.state is not None and not other.state.is_final()
 
 
 def _close(engine: Engine, row_id: int) -> None:
@@ -124,7 +119,7 @@ def _close(engine: Engine, row_id: int) -> None:
         row.done_at = utcnow()
 
 
-def _replace(engine: Engine, code: str, row_id: int) -> None:
+def _replace(engine: Engine, code: str, row_id: int, result: ChangeResult) -> None:
     """Retire the row of a dead run and record a new hand-off for the same stage."""
     with unit_of_work(engine) as session:
         row = session.get_one(StageStart, row_id, with_for_update=True)
@@ -132,5 +127,5 @@ def _replace(engine: Engine, code: str, row_id: int) -> None:
             return
         row.status = StageStartStatus.DONE
         row.done_at = utcnow()
-        innovation = services.get_innovation(session, code, for_update=True)
-        services.request_stage_start(session, innovation)
+        innovation = queries.get_innovation(session, code, for_update=True)
+        changes.request_stage_start(session, innovation, result)

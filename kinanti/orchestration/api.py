@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from domain.errors import KinantiError
-from kinanti.engine.runtime import api_healthy
+from kinanti.orchestration.runtime import api_healthy
 from kinanti.settings import Settings
 
 

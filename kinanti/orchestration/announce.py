@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, or_, select, update
 
 from domain.models import DomainEventRecord, Innovation, Unit, utcnow
 from kinanti.db import unit_of_work
@@ -26,11 +26,12 @@ def announce(
     engine: Engine,
     ids: Sequence[int] | None = None,
     *,
-    innovation_code: str | None = None,
+    innovation_ids: Sequence[int] = (),
     limit: int = 1000,
 ) -> int:
-    """Emit the unannounced events (``ids``, or those of one innovation, or all), mark them
-    announced; return the count."""
+    """Emit the unannounced events (``ids`` and every unannounced event of
+    ``innovation_ids``; all of them when both are ``None``/empty), mark them announced;
+    return the count."""
     from prefect.events import emit_event
 
     with unit_of_work(engine) as session:
@@ -42,12 +43,15 @@ def announce(
             .order_by(DomainEventRecord.id)
             .limit(limit)
         )
-        if innovation_code is not None:
-            stmt = stmt.where(Innovation.code == innovation_code)
-        elif ids is not None:
-            if not ids:
+        if ids is not None or innovation_ids:
+            if not ids and not innovation_ids:
                 return 0
-            stmt = stmt.where(DomainEventRecord.id.in_(list(ids)))
+            stmt = stmt.where(
+                or_(
+                    DomainEventRecord.id.in_(list(ids or ())),
+                    DomainEventRecord.innovation_id.in_(list(innovation_ids)),
+                )
+            )
         rows = session.execute(stmt).all()
         tag = str(engine.url.render_as_string(hide_password=True))
         for record, innovation, unit in rows:

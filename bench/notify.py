@@ -309,7 +309,9 @@ def main() -> None:
             with engine.begin() as conn:
                 conn.execute(insert(OutboxMessage), rows)
 
-            renderer = Renderer(base_url=config.base_url, region_name=config.region_name)
+            renderer = Renderer(
+                base_url=config.base_url, zone=config.zone, region_name=config.region_name
+            )
             prepared = []
             for row in rows:
                 rendered = renderer.render(row["template"], row["language"], row["context"])

@@ -136,6 +136,7 @@ class Settings(BaseSettings):
             mail_from=self.mail_from,
             region_code=self.region_code,
             region_name=self.region_name,
+            zone=self.zone,
             base_url=self.base_url,
             brida_email=self.brida_email,
             language=self.language,

@@ -8,6 +8,7 @@ defaults live in one place, the settings; here every field is required.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import tzinfo
 from pathlib import Path
 from typing import Literal
 
@@ -36,6 +37,7 @@ class MailConfig:
       ``outbox_dir``, the embedded default);
     - ``mail_from``: the From header (``Name <addr>`` or ``addr``);
     - ``region_code`` / ``region_name``: the Message-ID's domain part and the footer;
+    - ``zone``: the region's time zone, in which emails show times;
     - ``base_url``: base of every link in an email;
     - ``brida_email`` / ``language``: Brida's desk, told about failed deliveries, and the
       language it is told in;
@@ -51,6 +53,7 @@ class MailConfig:
     mail_from: str
     region_code: str
     region_name: str
+    zone: tzinfo
     base_url: str
     brida_email: str
     language: Language

@@ -173,9 +173,6 @@ _LABELS: dict[Language, dict[str, str]] = {
     },
 }
 
-#: Times are shown in the region's local time (Kota Mataram: WITA, UTC+8, no DST).
-DISPLAY_TZ = dt.timezone(dt.timedelta(hours=8), "WITA")
-
 _HEADER_UNSAFE = re.compile(r"[\x00-\x1f\x7f]+")
 
 
@@ -202,10 +199,12 @@ def clean_header(value: str) -> str:
 
 
 class Labels:
-    """Language-bound helpers available in templates as ``L``."""
+    """Language-bound helpers available in templates as ``L``; times are shown in
+    ``zone`` (the region's time zone)."""
 
-    def __init__(self, language: Language) -> None:
+    def __init__(self, language: Language, zone: dt.tzinfo) -> None:
         self.language = language
+        self.zone = zone
 
     def stage(self, stage: Stage | str | None) -> str:
         if stage is None:
@@ -222,7 +221,7 @@ class Labels:
         if value is None:
             return "-"
         if isinstance(value, dt.datetime) and value.tzinfo is not None:
-            value = value.astimezone(DISPLAY_TZ)
+            value = value.astimezone(self.zone)
         if self.language is Language.ID:
             text = f"{value.day} {_MONTHS_ID[value.month - 1]} {value.year}"
         else:
@@ -276,16 +275,19 @@ def validate_context(template: str, context: dict[str, Any]) -> EmailContext:
 
 
 class Renderer:
-    """Renders templates with links built from ``base_url``; reuse one per process/batch."""
+    """Renders templates with links built from ``base_url`` and times in ``zone``; reuse
+    one per process/batch."""
 
-    def __init__(self, *, base_url: str, region_name: str = "Kota Mataram") -> None:
+    def __init__(
+        self, *, base_url: str, zone: dt.tzinfo, region_name: str = "Kota Mataram"
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.region_name = region_name
         self.env = environment()
         #: Per (template, language): the compiled text and HTML templates, looked up once.
         self._templates: dict[tuple[str, Language], tuple[jinja2.Template, jinja2.Template]] = {}
         #: Per language: the ``L`` helpers and the footer (they depend on nothing else).
-        self._labels = {lang: Labels(lang) for lang in Language}
+        self._labels = {lang: Labels(lang, zone) for lang in Language}
         self._footers = {
             lang: _LABELS[lang]["footer"].format(region=region_name) for lang in Language
         }

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 
 from domain.enums import GateDecisionKind, Language, Outcome, Role, Stage
 from domain.errors import (
@@ -15,6 +16,8 @@ from domain.errors import (
     NotAuthorizedError,
     RequirementMissingError,
 )
+from domain.profile import MIN_DESIGN_WORDS as MIN_DESIGN_WORDS
+from domain.profile import GapKind, ProfileFields, profile_gaps
 
 STAGE_ORDER: tuple[Stage, ...] = (
     Stage.PLANNING,
@@ -164,9 +167,6 @@ def check_gate_decision(facts: GateFacts, decision: GateDecisionKind) -> None:
             raise RequirementMissingError(code="gate.requirements_missing", parts=parts)
 
 
-MIN_DESIGN_WORDS = 300
-
-
 _PROBLEM_TEXT: Mapping[str, Mapping[Language, str]] = {
     "design": {
         Language.EN: "design narrative (rancang bangun) has {words} words; at least {min} "
@@ -203,24 +203,26 @@ def proposal_problems(
     language: Language = Language.EN,
 ) -> tuple[str, ...]:
     """What a proposal lacks before the planning gate (national profile, PP 38/2017), in
-    ``language`` (English for errors; the unit's language for the revise reason it gets)."""
+    ``language`` (English for errors; the unit's language for the revise reason it gets).
+    The checks are ``domain.profile.profile_gaps``; this words them."""
+    fields = ProfileFields(
+        title=title,
+        design=design,
+        goals=goals,
+        benefits=benefits,
+        budget=None if budget is None else Decimal(str(budget)),
+        urusan_main=urusan_main or "",
+        tematik=tematik,
+    )
     problems: list[str] = []
-    words = len((design or "").split())
-    if words < MIN_DESIGN_WORDS:
-        problems.append(_PROBLEM_TEXT["design"][language].format(words=words, min=MIN_DESIGN_WORDS))
-    for key, value in (
-        ("goals", goals),
-        ("benefits", benefits),
-        ("urusan_main", urusan_main),
-        ("tematik", tematik),
-        ("title", title),
-    ):
-        if not value or not str(value).strip():
-            problems.append(
-                _PROBLEM_TEXT["empty"][language].format(name=_FIELD_NAMES[key][language])
-            )
-    if budget is None:
-        problems.append(_PROBLEM_TEXT["budget"][language])
+    for gap in profile_gaps(fields):
+        if gap.kind is GapKind.DESIGN_WORDS:
+            text = _PROBLEM_TEXT["design"][language].format(words=gap.words, min=gap.minimum)
+        elif gap.kind is GapKind.NO_BUDGET:
+            text = _PROBLEM_TEXT["budget"][language]
+        else:
+            text = _PROBLEM_TEXT["empty"][language].format(name=_FIELD_NAMES[gap.field][language])
+        problems.append(text)
     return tuple(problems)
 
 

@@ -331,6 +331,8 @@ class IndicatorClaim(TimestampMixin, Base):
     verified_by: Mapped[str | None] = mapped_column(String(254))
     verified_at: Mapped[dt.datetime | None] = mapped_column()
     claimed_by: Mapped[str | None] = mapped_column(String(254))
+    # The measurement basis chosen, for an indicator with alternative bases (issue 12).
+    measurement_basis: Mapped[str | None] = mapped_column(String(40))
 
 
 class Consultation(TimestampMixin, Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from domain import lifecycle
+from domain import lifecycle, profile
 from domain.changes import ChangeResult, record_event, record_history, request_stage_start
 from domain.enums import (
     Role,
@@ -46,6 +46,12 @@ _PROFILE_FIELDS = (
 )
 
 
+def _ref(session: Session, innovation: Innovation | None) -> profile.InnovationRef | None:
+    if innovation is None:
+        return None
+    return profile.InnovationRef(innovation.code, get_unit(session, innovation.unit_id).code)
+
+
 def submit_innovation(
     session: Session,
     data: InnovationIn,
@@ -61,25 +67,27 @@ def submit_innovation(
     unit = (units_by_code or {}).get(data.unit) or session.scalar(
         select(Unit).where(Unit.code == data.unit)
     )
-    if unit is None:
-        raise ValidationError(f"unit {data.unit!r} does not exist; import it first")
-    if not unit.active:
-        raise ValidationError(f"unit {data.unit!r} is inactive and cannot submit innovations")
-    origin_id: int | None = None
-    if data.origin:
-        origin = session.scalar(select(Innovation).where(Innovation.code == data.origin))
-        if origin is None:
-            raise ValidationError(f"origin innovation {data.origin!r} does not exist")
-        if origin.unit_id == unit.id:
-            raise ValidationError("a unit cannot replicate its own innovation")
-        origin_id = origin.id
-    values = {name: getattr(data, name) for name in _PROFILE_FIELDS}
+    origin = (
+        session.scalar(select(Innovation).where(Innovation.code == data.origin))
+        if data.origin
+        else None
+    )
     innovation = session.scalar(select(Innovation).where(Innovation.code == data.code))
+    problems = profile.submission_problems(
+        code=data.code,
+        unit_code=data.unit,
+        origin_code=data.origin,
+        unit=profile.UnitRef(unit.id, unit.code, unit.active) if unit else None,
+        registered=_ref(session, innovation),
+        origin=_ref(session, origin),
+    )
+    if problems:
+        taken = any(p.kind is profile.ProblemKind.CODE_TAKEN for p in problems)
+        raise (ConflictError if taken else ValidationError)("; ".join(map(str, problems)))
+    assert unit is not None
+    origin_id = origin.id if origin is not None else None
+    values = {name: getattr(data, name) for name in _PROFILE_FIELDS}
     if innovation is not None:
-        if innovation.unit_id != unit.id:
-            raise ConflictError(
-                f"innovation {data.code} belongs to another unit; codes must be unique"
-            )
         changed = False
         for name, value in values.items():
             if getattr(innovation, name) != value:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.enums import Language, Stage
@@ -39,7 +39,9 @@ class Settings(BaseSettings):
         "Asia/Makassar", description="The region's time zone (IANA name; Kota Mataram: WITA)"
     )
     base_url: str = Field(
-        "http://127.0.0.1:4200", description="Base URL of the Prefect UI used in email links"
+        "http://127.0.0.1:4200",
+        description="Base URL of the Prefect UI used in email links; default: the local "
+        "server of `kinanti serve` (http://127.0.0.1:<prefect_port>)",
     )
 
     gate_timeout_days: float = Field(14, gt=0, description="How long a gate waits (days)")
@@ -77,6 +79,9 @@ class Settings(BaseSettings):
         600, gt=0, description="A run Pending/Running this long with no progress is replaced"
     )
     reconcile_every_seconds: int = Field(60, gt=0, description="Reconciler schedule")
+    prefect_port: int = Field(
+        4200, gt=0, lt=65536, description="Port of the local Prefect server `kinanti serve` runs"
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -96,6 +101,11 @@ class Settings(BaseSettings):
     def zone(self) -> ZoneInfo:
         """The region's time zone."""
         return ZoneInfo(self.timezone)
+    @model_validator(mode="after")
+    def _links_follow_the_local_server(self) -> Settings:
+        if "base_url" not in self.model_fields_set:
+            self.base_url = f"http://127.0.0.1:{self.prefect_port}"
+        return self
 
     @property
     def resolved_database_url(self) -> str:
@@ -136,12 +146,12 @@ class Settings(BaseSettings):
             mail_from=self.mail_from,
             region_code=self.region_code,
             region_name=self.region_name,
-            zone=self.zone,
             base_url=self.base_url,
             brida_email=self.brida_email,
             language=self.language,
             batch_size=self.outbox_batch_size,
             max_attempts=self.outbox_max_attempts,
+            zone=self.zone,
         )
 
 

@@ -37,13 +37,13 @@ class MailConfig:
       ``outbox_dir``, the embedded default);
     - ``mail_from``: the From header (``Name <addr>`` or ``addr``);
     - ``region_code`` / ``region_name``: the Message-ID's domain part and the footer;
-    - ``zone``: the region's time zone, in which emails show times;
     - ``base_url``: base of every link in an email;
     - ``brida_email`` / ``language``: Brida's desk, told about failed deliveries, and the
       language it is told in;
     - ``evidence_dir``: the only folder attachments may come from;
     - ``batch_size`` / ``max_attempts``: rows claimed at a time, attempts before a row
-      fails for good.
+      fails for good;
+    - ``zone``: the region's time zone, for the times an email shows.
     """
 
     backend: Literal["file", "smtp"]
@@ -53,9 +53,9 @@ class MailConfig:
     mail_from: str
     region_code: str
     region_name: str
-    zone: tzinfo
     base_url: str
     brida_email: str
     language: Language
     batch_size: int
+    zone: tzinfo
     max_attempts: int

@@ -126,6 +126,10 @@ class ComplianceContext(RunContext):
     innovations_counted: int = 0
     deadline: dt.date | None = None
     reason: str | None = None
+    #: The reason's key and values in the translation tables (``compliance.<key>``), so
+    #: each recipient reads it in their language; ``reason`` is the English fallback.
+    reason_key: str | None = None
+    reason_values: dict[str, str | int] = Field(default_factory=dict)
 
 
 class ComplianceWarningContext(ComplianceContext):

@@ -24,6 +24,7 @@ from domain.enums import ComplianceStatus, GateDecisionKind, Language, Stage
 from domain.errors import ValidationError
 from notifications.contexts import (
     CONTEXT_MODELS,
+    ComplianceContext,
     DigestContext,
     EmailContext,
 )
@@ -199,12 +200,11 @@ def clean_header(value: str) -> str:
 
 
 class Labels:
-    """Language-bound helpers available in templates as ``L``; times are shown in
-    ``zone`` (the region's time zone)."""
+    """Language-bound helpers available in templates as ``L``."""
 
     def __init__(self, language: Language, zone: dt.tzinfo) -> None:
         self.language = language
-        self.zone = zone
+        self.zone = zone  # times are shown in the region's local time
 
     def stage(self, stage: Stage | str | None) -> str:
         if stage is None:
@@ -234,6 +234,14 @@ class Labels:
 
     def guidance(self, stage: Stage | str) -> tuple[str, str]:
         return STAGE_GUIDANCE[self.language][Stage(stage)]
+
+    def reason(self, context: ComplianceContext) -> str | None:
+        """A compliance reason in this language (the CLI's translation tables)."""
+        if context.reason_key is None:
+            return context.reason
+        from kinanti.i18n import t  # the one table of compliance reasons
+
+        return t(f"compliance.{context.reason_key}", self.language, **context.reason_values)
 
 
 @lru_cache(maxsize=1)
@@ -275,8 +283,8 @@ def validate_context(template: str, context: dict[str, Any]) -> EmailContext:
 
 
 class Renderer:
-    """Renders templates with links built from ``base_url`` and times in ``zone``; reuse
-    one per process/batch."""
+    """Renders templates with links built from ``base_url`` and times in the region's time
+    zone; reuse one per process/batch."""
 
     def __init__(
         self, *, base_url: str, zone: dt.tzinfo, region_name: str = "Kota Mataram"

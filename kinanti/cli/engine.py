@@ -83,14 +83,17 @@ def register(app: typer.Typer) -> None:
         settings = get_settings()
         settings.home.mkdir(parents=True, exist_ok=True)
         db.upgrade()
+        # SIGINT stops serve like SIGTERM: until the runner starts, exit (stopping the
+        # server in `finally`); then the runner's own SIGTERM handler shuts it down cleanly
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        signal.signal(signal.SIGINT, lambda *_: signal.raise_signal(signal.SIGTERM))
         if runner_only:
             configure_prefect_env(settings)
             from kinanti.orchestration.serve import serve_all
 
             serve_all(settings, _names(only))
             return
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        with prefect_api(settings) as url:
+        with prefect_api(settings, fixed_port=True) as url:
             api_url_file(settings).write_text(url)
             ui = url.removesuffix("/api")
             _console().print(t("engine.serving", settings.language, ui=ui))

@@ -293,10 +293,7 @@ def _print_detail(d: views.InnovationDetail, lang: Language) -> None:
         ("budget", _money(d.budget)),
         ("trial_start", _when(d.trial_start)),
         ("implementation_start", _when(d.implementation_start)),
-        (
-            "adopting_act",
-            " ".join(x for x in (d.adopting_act, d.adopting_act_number) if x) or "-",
-        ),
+        ("adopting_act", views.adopting_act_text(d.adopting_act, d.adopting_act_number) or "-"),
         ("consultation", _yes(d.consultation_requested, lang)),
         ("origin", d.origin or "-"),
         ("replicas", ", ".join(d.replicas) or "-"),

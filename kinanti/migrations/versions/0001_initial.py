@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 09:25:35.784069
+Create Date: 2026-12-01 09:56:14.734032
 """
 from __future__ import annotations
 
@@ -215,6 +215,7 @@ def upgrade() -> None:
     sa.Column('verified_by', sa.String(length=254), nullable=True),
     sa.Column('verified_at', domain.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('claimed_by', sa.String(length=254), nullable=True),
+    sa.Column('measurement_basis', sa.String(length=40), nullable=True),
     sa.Column('created_at', domain.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', domain.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['innovation_id'], ['innovations.id'], name=op.f('fk_indicator_claims_innovation_id_innovations')),

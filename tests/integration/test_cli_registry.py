@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from kinanti.db import get_engine
 from kinanti.settings import get_settings
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "mataram"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "mataram"
 
 
 def _env(home: Path, url: str, language: str = "id") -> dict[str, str]:

@@ -23,7 +23,7 @@ from kinanti.orchestration.runs import paused_runs
 from kinanti.orchestration.runtime import spawn_runner, stop_process_group, wait_for_deployments
 from kinanti.settings import get_settings
 from tests.conftest import BACKENDS
-from tests.engine_support import (
+from tests.support.engine_support import (
     HEAD,
     REVIEWER,
     kinanti_env,

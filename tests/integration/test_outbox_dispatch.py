@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import Engine, create_engine, delete, select, text, update
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 
 from domain.enums import Language, OutboxStatus
@@ -36,9 +36,10 @@ from notifications.config import MailConfig
 from notifications.dispatch import claim, deliver_pending, requeue_failed
 from notifications.mime import message_id_for
 from notifications.smtp import SmtpSender
-from tests.conftest import BACKENDS, PG_ADMIN_URL
+from tests.conftest import BACKENDS
+from tests.support import postgres
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BRIDA = "brida.desk@mataramkota.go.id"
 
 
@@ -124,18 +125,9 @@ def outbox_db_url(
         upgrade(url)
         yield url
         return
-    name = f"kinanti_outbox_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rpartition("/")[0] + "/" + name
-    upgrade(url)
-    try:
+    with postgres.temporary_database("kinanti_outbox") as url:
+        upgrade(url)
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from domain.models import (
 )
 from domain.schemas import ScorecardIn
 from kinanti.db import make_engine, unit_of_work, upgrade
-from tests.factories import Factory
+from tests.support.factories import Factory
 
 TIMEOUT = dt.timedelta(days=14)
 
@@ -154,13 +154,13 @@ def test_resubmitting_a_changed_profile_updates_it_and_records_an_event(
 def test_submitting_for_an_unknown_unit_is_refused(session: Session, make: Factory) -> None:
     unit = make.unit()
     data = make.innovation_in(unit).model_copy(update={"unit": "NOPE"})
-    with pytest.raises(ValidationError, match="'NOPE' does not exist"):
+    with pytest.raises(ValidationError, match="unknown unit code 'NOPE'"):
         submission.submit_innovation(session, data, actor="a@mataramkota.go.id")
 
 
 def test_a_code_of_another_unit_is_a_conflict(session: Session, make: Factory) -> None:
     make.innovation(make.unit(), code="SAMA-T")
-    with pytest.raises(ConflictError, match="belongs to another unit"):
+    with pytest.raises(ConflictError, match="already registered for unit"):
         submission.submit_innovation(
             session, make.innovation_in(make.unit(), code="SAMA-T"), actor="a@mataramkota.go.id"
         )

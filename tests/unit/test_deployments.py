@@ -10,7 +10,7 @@ import yaml
 from flows.deployments import DEPLOYMENTS
 from kinanti.settings import Settings
 
-PREFECT_YAML = Path(__file__).resolve().parents[1] / "prefect.yaml"
+PREFECT_YAML = Path(__file__).resolve().parents[2] / "prefect.yaml"
 
 
 def _declared() -> dict[str, dict[str, Any]]:

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("domain", "kinanti", "flows", "tasks", "notifications")
 
 
@@ -115,7 +115,7 @@ def test_cli_decision_prefect_resume_and_reconciler_share_one_decision_and_publi
     from kinanti.orchestration.reconcile import reconcile
     from kinanti.settings import get_settings
     from tasks.lifecycle import apply_gate_decision, publish_change
-    from tests.engine_support import REVIEWER, kinanti_env, load_city, new_database, submit
+    from tests.support.engine_support import REVIEWER, kinanti_env, load_city, new_database, submit
 
     monkeypatch.setenv("PREFECT_API_URL", prefect_api)  # as an operator's shell has it
     with new_database("sqlite", tmp_path) as url, kinanti_env(tmp_path, url):

@@ -19,7 +19,7 @@ from domain.models import GateRequest, Innovation, OutboxMessage, utcnow
 from kinanti.db import get_engine, make_engine, upgrade
 from kinanti.settings import Settings, get_settings
 from notifications.reminders import queue_reminders
-from tests.factories import Factory
+from tests.support.factories import Factory
 
 NOW = utcnow()
 

@@ -18,7 +18,7 @@ from domain.progress import Step, next_step
 from domain.stages import STAGE_WORK, StageParams, complete_stage
 from flows.lifecycle import STAGE_FLOWS
 from kinanti.orchestration.handoff import idempotency_key
-from tests.factories import Factory
+from tests.support.factories import Factory
 
 PARAMS = StageParams(
     dt.timedelta(days=14), "run-1", dt.date(2026, 11, 28), ZoneInfo("Asia/Makassar")

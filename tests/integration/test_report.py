@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import shutil
 import struct
 import subprocess
 import zlib
@@ -22,10 +21,9 @@ from domain.iid.catalogue import catalogue_for_year
 from domain.models import IndicatorClaim, OutboxMessage, StageHistory
 from kinanti.reports import build_report
 from kinanti.settings import Settings, get_settings
-from tests.factories import Factory
+from tests.support.factories import Factory
 
 YEAR = 2026
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 def populate(session: Session, make: Factory) -> None:
@@ -137,12 +135,13 @@ def _png_pixels(path: Path) -> tuple[int, int, bytes]:
     return width, height, zlib.decompress(idat)
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed")
-def test_report_renders_in_headless_chromium(report_dir: Path, tmp_path: Path) -> None:
+def test_report_renders_in_headless_chromium(
+    report_dir: Path, tmp_path: Path, chromium: str
+) -> None:
     png = tmp_path / "report.png"
     result = subprocess.run(
         [
-            CHROMIUM,
+            chromium,
             "--headless",
             "--no-sandbox",
             "--disable-gpu",

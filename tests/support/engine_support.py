@@ -7,14 +7,11 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-
-from sqlalchemy import create_engine, text
 
 from domain.enums import Bentuk, Initiator, Jenis
 from domain.progress import Step, next_step
@@ -27,10 +24,7 @@ from kinanti.demo.run import EXAMPLES
 from kinanti.importers import import_file
 from kinanti.orchestration.runs import paused_runs
 from kinanti.settings import get_settings
-
-PG_ADMIN_URL = os.environ.get(
-    "KINANTI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+from tests.support import postgres
 
 REVIEWER = "hendriani.brida@mataramkota.go.id"
 REVIEWER_2 = "sahnan.brida@mataramkota.go.id"
@@ -46,20 +40,12 @@ def new_database(backend: str, folder: Path) -> Iterator[str]:
         db.upgrade(url)
         yield url
         return
-    name = f"kinanti_e2e_{uuid.uuid4().hex[:10]}"
-    base = PG_ADMIN_URL.rpartition("/")[0]
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        url = f"{base}/{name}"
-        db.upgrade(url)
-        yield url
+        with postgres.temporary_database("kinanti_e2e") as url:
+            db.upgrade(url)
+            yield url
     finally:
         get_engine.cache_clear()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @contextlib.contextmanager

@@ -38,7 +38,7 @@ from kinanti.orchestration.handoff import LIFECYCLE_DEPLOYMENT, start_pending
 from kinanti.orchestration.runtime import spawn_runner, stop_process_group, wait_for_deployments
 from kinanti.settings import get_settings
 from tests.conftest import BACKENDS
-from tests.engine_support import (
+from tests.support.engine_support import (
     HEAD,
     OPERATOR,
     REVIEWER,
@@ -105,7 +105,12 @@ def _ui_input(step: Step, proof: str, decision: str = "approve", **extra: Any) -
     return data
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+# one world per backend, built once: under xdist (--dist loadgroup) all the tests of one
+# backend's world go to the same worker, and the two worlds to different workers
+@pytest.fixture(
+    scope="module",
+    params=[pytest.param(b, marks=pytest.mark.xdist_group(f"world-{b}")) for b in BACKENDS],
+)
 def world(
     request: pytest.FixtureRequest, prefect_api: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[World]:

@@ -13,15 +13,21 @@ stdlib`` builds the same message (headers, parts, quoted-printable) with
 ``EmailMessage`` and ``email.policy.SMTP``, ``--mime compat32`` with the legacy
 ``email.mime`` classes. 5,000 messages through ``deliver_pending`` to a local aiosmtpd
 against a plain smtplib loop, best of 3 alternating rounds, on the shared 2-core
-machine (2026-12-01, load average 6-11 from other work, so the figures are noisy):
+machine (2026-12-01, load average 6-20 from other work, so each figure is noisy; each
+row is one run):
 
-==============================  ===========  ==========  =====================
-builder                         Kinanti      plain loop  ratio (target >= 0.5)
-==============================  ===========  ==========  =====================
-this module (``kinanti``)       13.81 s      9.20 s      0.666
-``EmailMessage``, policy.SMTP   42.94 s      11.42 s     0.266
-``email.mime``, compat32        34.46 s      15.90 s     0.462
-==============================  ===========  ==========  =====================
+==============================  =================  ==========  =====================
+builder (``--mime``)            Kinanti            plain loop  ratio (target >= 0.5)
+==============================  =================  ==========  =====================
+this module (``kinanti``)       13.81 s            9.20 s      0.666
+this module (``kinanti``)       12.44 s            8.80 s      0.708
+this module (``kinanti``)       37.04 s            23.98 s     0.647
+this module (``kinanti``)       21.78 s            12.49 s     0.573
+``EmailMessage`` (``stdlib``)   42.94 s            11.42 s     0.266
+``EmailMessage`` (``stdlib``)   40.35 s            10.64 s     0.264
+``email.mime`` (``compat32``)   34.46 s            15.90 s     0.462
+``email.mime`` (``compat32``)   52.55 s            22.16 s     0.422
+==============================  =================  ==========  =====================
 
 Building alone, 1,000 realistic messages in one process: 0.07-0.10 ms a message here,
 2.2-3.1 ms with ``EmailMessage`` (every header is parsed when set and parsed again to

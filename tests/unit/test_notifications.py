@@ -172,6 +172,9 @@ def test_consultation_time_is_shown_in_local_time(renderer: Renderer) -> None:
     email = renderer.render("consultation_booked", "id", CONTEXTS["consultation_booked"])
     assert "2 Desember 2026 09:30 WITA" in email.text
     assert "Dr. Lalu Ahmad Zaini" in email.html
+    elsewhere = Renderer(base_url=BASE_URL, zone=ZoneInfo("Asia/Jakarta"))
+    email = elsewhere.render("consultation_booked", "en", CONTEXTS["consultation_booked"])
+    assert "2 December 2026 08:30 WIB" in email.text
 
 
 def test_a_context_that_does_not_fit_names_the_template_and_the_field(renderer: Renderer) -> None:

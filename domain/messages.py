@@ -1,4 +1,5 @@
-"""Messages of the domain's errors, per code, in Bahasa Indonesia and English.
+"""Messages of the domain (its errors, its compliance reasons), per code, in Bahasa
+Indonesia and English.
 
 A translation table (data): ``render(code, language, params)`` formats the message of an
 error code. A parameter may be a list (joined with "; ") or a mapping by language (the
@@ -61,6 +62,30 @@ MESSAGES: Mapping[str, Mapping[Language, str]] = {
     "gate.decided_already": {
         _EN: "the {stage} gate of {innovation} was already decided ({status}); nothing changed",
         _ID: "gerbang {stage} untuk {innovation} sudah diputus ({status}); tidak ada yang berubah",
+    },
+    # compliance reasons (``domain.compliance`` verdict keys): the CLI, reports and emails
+    "compliance.exempt": {_ID: "{reason}", _EN: "{reason}"},
+    "compliance.compliant": {
+        _ID: "{counted} inovasi mencapai tahap hitung pada {year}",
+        _EN: "{counted} innovation(s) reached the stage in {year}",
+    },
+    "compliance.non_compliant": {
+        _ID: "tidak ada inovasi yang dilaksanakan pada {year}",
+        _EN: "no innovation carried out in {year}",
+    },
+    "compliance.at_risk_late": {
+        _ID: "belum ada inovasi yang mencapai tahap hitung ({in_progress} sedang "
+        "berjalan); tahun berakhir {year}-12-31",
+        _EN: "no innovation has reached the counting stage yet ({in_progress} in "
+        "progress); the year ends on {year}-12-31",
+    },
+    "compliance.on_track": {
+        _ID: "{in_progress} inovasi sedang berjalan",
+        _EN: "{in_progress} innovation(s) in progress",
+    },
+    "compliance.not_started": {
+        _ID: "belum ada inovasi yang dimulai",
+        _EN: "no innovation started yet",
     },
     "person.unknown": {
         _EN: "person {email!r} is not registered (see `kinanti people list`)",

@@ -7,6 +7,7 @@ raises ``KeyError`` in tests.
 from __future__ import annotations
 
 from domain.enums import Language
+from domain.messages import MESSAGES as DOMAIN_MESSAGES
 
 MESSAGES: dict[str, dict[Language, str]] = {
     "db.upgraded": {
@@ -285,29 +286,6 @@ MESSAGES: dict[str, dict[Language, str]] = {
         Language.EN: "Empty seats (kursi kosong): 0 (n = {n} has reached k = {k})",
     },
     "iid.mandatory_missing": {Language.ID: "wajib kosong", Language.EN: "mandatory missing"},
-    "compliance.exempt": {Language.ID: "{reason}", Language.EN: "{reason}"},
-    "compliance.compliant": {
-        Language.ID: "{counted} inovasi mencapai tahap hitung pada {year}",
-        Language.EN: "{counted} innovation(s) reached the stage in {year}",
-    },
-    "compliance.non_compliant": {
-        Language.ID: "tidak ada inovasi yang dilaksanakan pada {year}",
-        Language.EN: "no innovation carried out in {year}",
-    },
-    "compliance.at_risk_late": {
-        Language.ID: "belum ada inovasi yang mencapai tahap hitung ({in_progress} sedang "
-        "berjalan); tahun berakhir {year}-12-31",
-        Language.EN: "no innovation has reached the counting stage yet ({in_progress} in "
-        "progress); the year ends on {year}-12-31",
-    },
-    "compliance.on_track": {
-        Language.ID: "{in_progress} inovasi sedang berjalan",
-        Language.EN: "{in_progress} innovation(s) in progress",
-    },
-    "compliance.not_started": {
-        Language.ID: "belum ada inovasi yang dimulai",
-        Language.EN: "no innovation started yet",
-    },
     "readiness.title": {
         Language.ID: "Kesiapan pengumpulan nasional {year}: {ready} dari {total} inovasi siap",
         Language.EN: "Readiness for the national collection {year}: {ready} of {total} "
@@ -392,7 +370,10 @@ MESSAGES: dict[str, dict[Language, str]] = {
 
 
 def t(key: str, lang: Language | str = Language.ID, /, **values: object) -> str:
-    """The message ``key`` in ``lang`` (falls back to Indonesian), formatted with values."""
-    entry = MESSAGES[key]
+    """The message ``key`` in ``lang`` (falls back to Indonesian), formatted with values.
+
+    Keys the domain owns (its errors, compliance reasons) come from ``domain.messages``.
+    """
+    entry = MESSAGES.get(key) or DOMAIN_MESSAGES[key]
     text = entry.get(Language(lang), entry[Language.ID])
     return text.format(**values)

@@ -22,6 +22,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from domain.enums import ComplianceStatus, GateDecisionKind, Language, Stage
 from domain.errors import ValidationError
+from domain.messages import render as render_message
 from notifications.contexts import (
     CONTEXT_MODELS,
     ComplianceContext,
@@ -236,12 +237,13 @@ class Labels:
         return STAGE_GUIDANCE[self.language][Stage(stage)]
 
     def reason(self, context: ComplianceContext) -> str | None:
-        """A compliance reason in this language (the CLI's translation tables)."""
+        """A compliance reason in this language (the domain's table of reasons)."""
         if context.reason_key is None:
             return context.reason
-        from kinanti.i18n import t  # the one table of compliance reasons
-
-        return t(f"compliance.{context.reason_key}", self.language, **context.reason_values)
+        text = render_message(
+            f"compliance.{context.reason_key}", self.language, context.reason_values
+        )
+        return text if text is not None else context.reason
 
 
 @lru_cache(maxsize=1)

@@ -266,7 +266,7 @@ def test_compliance_reasons_come_in_the_readers_language(
 def test_every_blocker_and_compliance_reason_has_both_languages() -> None:
     from domain.compliance import REASONS
     from domain.iid.readiness import Blocker
-    from kinanti.i18n import MESSAGES
+    from domain.messages import MESSAGES  # the domain owns its reasons
 
     for key in REASONS:
         assert set(MESSAGES[f"compliance.{key}"]) == {"id", "en"}

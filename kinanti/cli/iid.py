@@ -306,11 +306,16 @@ def _register_evidence(app: typer.Typer) -> None:
                 basis=basis,
             )
             claim = change.claim
-            text = (
-                f"{code or 'SPD'} {claim.indicator} {claim.year}: level {claim.claimed_level}, "
-                f"{claim.status.value}"
+            lang = _language()
+            text = t(
+                "evidence.claimed",
+                lang,
+                target=code or "SPD",
+                indicator=claim.indicator,
+                year=claim.year,
+                level=claim.claimed_level,
+                status=t(f"evidence.status.{claim.status.value}", lang),
             ) + (f" [{claim.measurement_basis}]" if claim.measurement_basis else "")
-        lang = _language()
         if not change.changed:
             text += f" ({t('evidence.unchanged', lang)})"
         elif change.reset:
@@ -349,10 +354,20 @@ def _register_evidence(app: typer.Typer) -> None:
                 level=level,
                 year=year,
             )
-            text = f"{code or 'SPD'} {claim.indicator} {claim.year}: {claim.status.value}" + (
-                f" (level {claim.verified_level})" if claim.verified_level else ""
+            lang = _language()
+            text = t(
+                "evidence.verified",
+                lang,
+                target=code or "SPD",
+                indicator=claim.indicator,
+                year=claim.year,
+                status=t(f"evidence.status.{claim.status.value}", lang),
+            ) + (
+                t("evidence.verified_level", lang, level=claim.verified_level)
+                if claim.verified_level
+                else ""
             )
-        _console().print(text)
+        _console().print(text, markup=False)
 
     @group.command("list")
     def list_(
@@ -376,13 +391,21 @@ def _register_evidence(app: typer.Typer) -> None:
             _print_json([v.__dict__ for v in views])
             return
         console = _console()
+        lang = _language()
         for v in views:
-            mark = "*" if v.mandatory else " "
-            console.print(
-                f"{v.year} {v.indicator:<28}{mark} claimed {v.claimed_level} "
-                f"verified {v.verified_level or '-'} {v.status:<8} {v.evidence or ''}"
-                + (f"  ({v.reason})" if v.reason else "")
+            row = t(
+                "evidence.row",
+                lang,
+                year=v.year,
+                indicator=f"{v.indicator:<28}",
+                mark="*" if v.mandatory else " ",
+                claimed=v.claimed_level,
+                verified=v.verified_level or "-",
+                status=f"{t(f'evidence.status.{v.status}', lang):<10}",
+                evidence=v.evidence or "",
             )
+            basis = f" [{v.measurement_basis}]" if v.measurement_basis else ""
+            console.print(row + basis + (f"  ({v.reason})" if v.reason else ""), markup=False)
         if not views:
             console.print(t("evidence.none", _language()))
 

@@ -201,7 +201,7 @@ def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("KINANTI_DATABASE_URL", url)
     from kinanti.cli import console
 
-    monkeypatch.setattr(console, "width", 200)  # a wide terminal, whatever ran before
+    monkeypatch.setattr(console, "_width", 200)  # a wide terminal; restored to auto after
     get_settings.cache_clear()
     get_engine.cache_clear()
     yield url

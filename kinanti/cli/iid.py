@@ -307,15 +307,8 @@ def _register_evidence(app: typer.Typer) -> None:
             )
             claim = change.claim
             lang = _language()
-            text = t(
-                "evidence.claimed",
-                lang,
-                target=code or "SPD",
-                indicator=claim.indicator,
-                year=claim.year,
-                level=claim.claimed_level,
-                status=t(f"evidence.status.{claim.status.value}", lang),
-            ) + (f" [{claim.measurement_basis}]" if claim.measurement_basis else "")
+            text = _claim_line("evidence.claimed", claim, code, lang, level=claim.claimed_level)
+            text += f" [{claim.measurement_basis}]" if claim.measurement_basis else ""
         if not change.changed:
             text += f" ({t('evidence.unchanged', lang)})"
         elif change.reset:
@@ -355,18 +348,9 @@ def _register_evidence(app: typer.Typer) -> None:
                 year=year,
             )
             lang = _language()
-            text = t(
-                "evidence.verified",
-                lang,
-                target=code or "SPD",
-                indicator=claim.indicator,
-                year=claim.year,
-                status=t(f"evidence.status.{claim.status.value}", lang),
-            ) + (
-                t("evidence.verified_level", lang, level=claim.verified_level)
-                if claim.verified_level
-                else ""
-            )
+            text = _claim_line("evidence.verified", claim, code, lang)
+            if claim.verified_level:
+                text += t("evidence.verified_level", lang, level=claim.verified_level)
         _console().print(text, markup=False)
 
     @group.command("list")
@@ -410,6 +394,21 @@ def _register_evidence(app: typer.Typer) -> None:
             console.print(t("evidence.none", _language()))
 
     app.add_typer(group, name="evidence")
+
+
+def _claim_line(key: str, claim: Any, code: str | None, lang: str, **values: object) -> str:
+    """One claim as a line: ``<code or SPD> <indicator> <year>: ... <status>``."""
+    status = t(f"evidence.status.{claim.status.value}", lang)
+    target = code or "SPD"
+    return t(
+        key,
+        lang,
+        target=target,
+        indicator=claim.indicator,
+        year=claim.year,
+        status=status,
+        **values,
+    )
 
 
 def _target(args: list[str], spd: str | None) -> tuple[str | None, str]:

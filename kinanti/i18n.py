@@ -349,6 +349,24 @@ MESSAGES: dict[str, dict[Language, str]] = {
         Language.ID: "IID diklaim:       {iid} ({band})",
         Language.EN: "Claimed IID:  {iid} ({band})",
     },
+    "evidence.claimed": {
+        Language.ID: "{target} {indicator} {year}: tingkat {level}, {status}",
+        Language.EN: "{target} {indicator} {year}: level {level}, {status}",
+    },
+    "evidence.verified": {
+        Language.ID: "{target} {indicator} {year}: {status}",
+        Language.EN: "{target} {indicator} {year}: {status}",
+    },
+    "evidence.verified_level": {Language.ID: " (tingkat {level})", Language.EN: " (level {level})"},
+    "evidence.row": {
+        Language.ID: "{year} {indicator}{mark} diklaim {claimed} terverifikasi {verified} "
+        "{status} {evidence}",
+        Language.EN: "{year} {indicator}{mark} claimed {claimed} verified {verified} "
+        "{status} {evidence}",
+    },
+    "evidence.status.pending": {Language.ID: "menunggu", Language.EN: "pending"},
+    "evidence.status.accepted": {Language.ID: "diterima", Language.EN: "accepted"},
+    "evidence.status.rejected": {Language.ID: "ditolak", Language.EN: "rejected"},
     "evidence.unchanged": {Language.ID: "tidak berubah", Language.EN: "unchanged"},
     "evidence.reset": {Language.ID: "verifikasi diulang", Language.EN: "verification reset"},
     "evidence.none": {Language.ID: "(belum ada klaim)", Language.EN: "(no claims)"},

@@ -101,6 +101,7 @@ class Settings(BaseSettings):
     def zone(self) -> ZoneInfo:
         """The region's time zone."""
         return ZoneInfo(self.timezone)
+
     @model_validator(mode="after")
     def _links_follow_the_local_server(self) -> Settings:
         if "base_url" not in self.model_fields_set:

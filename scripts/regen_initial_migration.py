@@ -19,7 +19,7 @@ target.unlink(missing_ok=True)
 later = [
     path
     for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py"))
-    if not path.name.startswith("0001_")
+    if not path.name.startswith(("0001_", "_"))  # later migrations, not __init__.py
 ]
 aside = Path(tempfile.mkdtemp())
 for path in later:

@@ -306,11 +306,9 @@ def _register_evidence(app: typer.Typer) -> None:
                 basis=basis,
             )
             claim = change.claim
-            text = (
-                f"{code or 'SPD'} {claim.indicator} {claim.year}: level {claim.claimed_level}, "
-                f"{claim.status.value}"
-            ) + (f" [{claim.measurement_basis}]" if claim.measurement_basis else "")
-        lang = _language()
+            lang = _language()
+            text = _claim_line("evidence.claimed", claim, code, lang, level=claim.claimed_level)
+            text += f" [{claim.measurement_basis}]" if claim.measurement_basis else ""
         if not change.changed:
             text += f" ({t('evidence.unchanged', lang)})"
         elif change.reset:
@@ -349,10 +347,11 @@ def _register_evidence(app: typer.Typer) -> None:
                 level=level,
                 year=year,
             )
-            text = f"{code or 'SPD'} {claim.indicator} {claim.year}: {claim.status.value}" + (
-                f" (level {claim.verified_level})" if claim.verified_level else ""
-            )
-        _console().print(text)
+            lang = _language()
+            text = _claim_line("evidence.verified", claim, code, lang)
+            if claim.verified_level:
+                text += t("evidence.verified_level", lang, level=claim.verified_level)
+        _console().print(text, markup=False)
 
     @group.command("list")
     def list_(
@@ -376,17 +375,40 @@ def _register_evidence(app: typer.Typer) -> None:
             _print_json([v.__dict__ for v in views])
             return
         console = _console()
+        lang = _language()
         for v in views:
-            mark = "*" if v.mandatory else " "
-            console.print(
-                f"{v.year} {v.indicator:<28}{mark} claimed {v.claimed_level} "
-                f"verified {v.verified_level or '-'} {v.status:<8} {v.evidence or ''}"
-                + (f"  ({v.reason})" if v.reason else "")
+            row = t(
+                "evidence.row",
+                lang,
+                year=v.year,
+                indicator=f"{v.indicator:<28}",
+                mark="*" if v.mandatory else " ",
+                claimed=v.claimed_level,
+                verified=v.verified_level or "-",
+                status=f"{t(f'evidence.status.{v.status}', lang):<10}",
+                evidence=v.evidence or "",
             )
+            basis = f" [{v.measurement_basis}]" if v.measurement_basis else ""
+            console.print(row + basis + (f"  ({v.reason})" if v.reason else ""), markup=False)
         if not views:
             console.print(t("evidence.none", _language()))
 
     app.add_typer(group, name="evidence")
+
+
+def _claim_line(key: str, claim: Any, code: str | None, lang: str, **values: object) -> str:
+    """One claim as a line: ``<code or SPD> <indicator> <year>: ... <status>``."""
+    status = t(f"evidence.status.{claim.status.value}", lang)
+    target = code or "SPD"
+    return t(
+        key,
+        lang,
+        target=target,
+        indicator=claim.indicator,
+        year=claim.year,
+        status=status,
+        **values,
+    )
 
 
 def _target(args: list[str], spd: str | None) -> tuple[str | None, str]:

@@ -256,7 +256,7 @@ def run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Callable[..
         from kinanti.cli import console
 
         monkeypatch.setenv("KINANTI_LANGUAGE", lang)
-        monkeypatch.setattr(console, "width", int(columns))  # the terminal's width
+        monkeypatch.setattr(console, "_width", int(columns))  # terminal width; restored after
         get_settings.cache_clear()
         return CliRunner().invoke(app, list(args))
 

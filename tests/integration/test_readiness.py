@@ -201,7 +201,7 @@ def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("KINANTI_DATABASE_URL", url)
     from kinanti.cli import console
 
-    monkeypatch.setattr(console, "width", 200)  # a wide terminal, whatever ran before
+    monkeypatch.setattr(console, "_width", 200)  # a wide terminal; restored to auto after
     get_settings.cache_clear()
     get_engine.cache_clear()
     yield url
@@ -344,3 +344,34 @@ def test_innovations_show_does_not_repeat_the_act_type(
     assert result.exit_code == 0, result.output
     assert "SK Direktur RSUD Kota Mataram" in result.output
     assert "SK SK" not in result.output
+
+
+def test_evidence_cli_records_the_basis_and_speaks_the_readers_language(
+    cli_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kinanti.cli import app
+
+    monkeypatch.setenv("KINANTI_LANGUAGE", "id")
+    get_settings.cache_clear()
+    officer = "operator1.brida@mataramkota.go.id"
+    args = ["evidence", "add", "PENDEKAR-SERASI", "sid18", "--level", "3", "--as", officer]
+    link = ["--link", "https://mataramkota.go.id/data/penerima.pdf"]
+    result = CliRunner().invoke(app, [*args, *link, "--basis", "penerima_manfaat"])
+    assert result.exit_code == 0, result.output
+    assert "PENDEKAR-SERASI sid18_kemanfaatan 2026: tingkat 3, menunggu [penerima_manfaat]" in (
+        result.output
+    )
+    bad = CliRunner().invoke(app, [*args, *link, "--basis", "jumlah"])
+    assert bad.exit_code != 0
+    listing = CliRunner().invoke(app, ["evidence", "list", "PENDEKAR-SERASI"]).output
+    assert "diklaim 3 terverifikasi - menunggu" in listing and "[penerima_manfaat]" in listing
+    verify = ["evidence", "verify", "PENDEKAR-SERASI", "sid18", "accept"]
+    result = CliRunner().invoke(app, [*verify, "--as", "hendriani.brida@mataramkota.go.id"])
+    assert result.exit_code == 0, result.output
+    assert "PENDEKAR-SERASI sid18_kemanfaatan 2026: diterima" in result.output
+    check = CliRunner().invoke(app, ["report", "--check", "2026", "--json"])
+    first = next(
+        i for i in json.loads(check.output)["innovations"] if i["code"] == "PENDEKAR-SERASI"
+    )
+    missing = next(b for b in first["blockers"] if b["kind"] == "mandatory_missing")
+    assert "sid18_kemanfaatan" not in missing["codes"]

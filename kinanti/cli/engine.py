@@ -93,6 +93,7 @@ def register(app: typer.Typer) -> None:
 
             serve_all(settings, _names(only))
             return
+        api_url_file(settings).unlink(missing_ok=True)  # a serve killed before left it
         with prefect_api(settings, fixed_port=True) as url:
             api_url_file(settings).write_text(url)
             ui = url.removesuffix("/api")

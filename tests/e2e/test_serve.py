@@ -98,9 +98,13 @@ class Home:
 
         def serving() -> bool:
             assert serve.poll() is None, (self.root / "serve.log").read_text()[-3000:]
-            return url_file.exists() and api_healthy(url_file.read_text().strip())
+            return (
+                url_file.exists()
+                and ServerRecord.read(self.settings) is not None
+                and api_healthy(url_file.read_text().strip())
+            )
 
-        wait_until(serving, 120, "kinanti serve to answer")
+        wait_until(serving, 180, "kinanti serve to answer")
         record = ServerRecord.read(self.settings)
         assert record is not None
         assert url_file.read_text().strip() == record.api_url

@@ -134,7 +134,12 @@ def world(
             "retrigger": submit("RETRIGGER", "RSUD"),
             "own": submit("OWN-UNIT", "BRIDA"),
         }
-        notes: dict[str, Any] = {"twice_errors": [], "retrigger_runs": [], "own_refusals": []}
+        notes: dict[str, Any] = {
+            "twice_errors": [],
+            "retrigger_runs": [],
+            "own_refusals": [],
+            "forged_refusals": [],
+        }
         runner = spawn_runner(get_settings(), prefect_api, only="lifecycle")
         try:
             wait_for_deployments([LIFECYCLE_DEPLOYMENT], runner)
@@ -174,9 +179,15 @@ def world(
             def on_ui_gate(step: Step) -> None:
                 engine, settings = get_engine(), get_settings()
                 if step.stage is Stage.PLANNING and step.gate_attempts == 0:
-                    # anyone who reaches the Prefect API types a Brida reviewer's address
+                    # anyone who reaches the Prefect API types a Brida reviewer's address:
+                    # Prefect's input schema has no such field and refuses it outright
                     forged = {"decision": "approve", "reviewer_email": REVIEWER}
-                    resume_flow_run(UUID(step.gate_flow_run_id), run_input=forged)
+                    try:
+                        resume_flow_run(UUID(step.gate_flow_run_id), run_input=forged)
+                    except RuntimeError as exc:
+                        notes["forged_refusals"].append(str(exc))
+                    # without a decision code it reaches Kinanti, which refuses and records it
+                    resume_flow_run(UUID(step.gate_flow_run_id), run_input={"decision": "approve"})
                     return
                 if step.stage is Stage.PLANNING and step.gate_attempts == 1:
                     # an officer of another unit, without a reviewer role, with their own code
@@ -429,6 +440,8 @@ def test_a_resume_without_proof_of_identity_is_refused_and_the_innovation_does_n
         (True, "ui", None),
     ]
     assert _history("VIA-UI") == FULL_PATH  # the refused resumes moved nothing
+    assert len(world.notes["forged_refusals"]) == 1
+    assert "reviewer_email" in world.notes["forged_refusals"][0]
 
 
 def test_self_approval_is_refused_before_resuming(world: World) -> None:

@@ -24,6 +24,7 @@ from domain.models import (
     Innovation,
     StageHistory,
     StageStart,
+    Unit,
     utcnow,
 )
 from domain.outbox import Recipient, enqueue
@@ -86,7 +87,12 @@ class ChangeResult:
 
 
 def context_of(session: Session, innovation: Innovation, **extra: Any) -> dict[str, Any]:
-    unit = get_unit(session, innovation.unit_id)
+    """An email's context about ``innovation`` (its unit looked up), plus ``extra``."""
+    return innovation_context(innovation, get_unit(session, innovation.unit_id), **extra)
+
+
+def innovation_context(innovation: Innovation, unit: Unit, **extra: Any) -> dict[str, Any]:
+    """An email's context about ``innovation`` of ``unit``, plus ``extra``."""
     return {
         "innovation_code": innovation.code,
         "innovation_title": innovation.title,

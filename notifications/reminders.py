@@ -17,8 +17,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from domain import reminders
+from domain.changes import innovation_context
 from domain.enums import Stage
-from domain.models import Innovation, Unit, utcnow
+from domain.models import utcnow
 from domain.outbox import Recipient, enqueue, people_with_roles, unit_recipients
 
 
@@ -50,18 +51,6 @@ class _Item:
     innovation_id: int | None
 
 
-def _innovation_context(innovation: Innovation, unit: Unit, **extra: Any) -> dict[str, Any]:
-    return {
-        "innovation_code": innovation.code,
-        "innovation_title": innovation.title,
-        "unit_code": unit.code,
-        "unit_name": unit.name,
-        "stage": innovation.stage.value,
-        "year": innovation.year,
-        **extra,
-    }
-
-
 def _reviewers(session: Session, stage: Stage) -> list[Recipient]:
     preferred, everyone = reminders.reminder_roles(stage)
     return people_with_roles(session, preferred) or people_with_roles(session, everyone)
@@ -84,7 +73,7 @@ def queue_reminders(
 
     for due in reminders.due_gates(session, policy, now):
         gate, innovation = due.gate, due.innovation
-        base = _innovation_context(
+        base = innovation_context(
             innovation,
             due.unit,
             stage=gate.stage.value,
@@ -127,7 +116,7 @@ def queue_reminders(
         item = _Item(
             f"revision-reminder:{gate.id}",
             "reminder",
-            _innovation_context(
+            innovation_context(
                 innovation,
                 revision.unit,
                 kind="revision",

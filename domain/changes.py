@@ -27,7 +27,7 @@ from domain.models import (
     Unit,
     utcnow,
 )
-from domain.outbox import Recipient, enqueue
+from domain.outbox import Recipient, enqueue, unit_recipients
 from domain.queries import get_unit
 
 SYSTEM_ACTOR = "kinanti@system"
@@ -142,6 +142,28 @@ def emails(
     )
     session.flush()
     result.outbox_ids.extend(r.id for r in rows)
+
+
+def email_unit(
+    session: Session,
+    result: ChangeResult,
+    unit: Unit,
+    innovation: Innovation,
+    *,
+    event_key: str,
+    template: str,
+    **extra: Any,
+) -> None:
+    """Queue ``template`` to ``unit`` about ``innovation`` (its context plus ``extra``)."""
+    emails(
+        session,
+        result,
+        event_key=event_key,
+        template=template,
+        recipients=unit_recipients(session, unit),
+        context=innovation_context(innovation, unit, **extra),
+        innovation=innovation,
+    )
 
 
 def record_history(

@@ -15,6 +15,7 @@ from domain.changes import (
     SYSTEM_ACTOR,
     ChangeResult,
     context_of,
+    email_unit,
     emails,
     finish_stage_starts,
     record_event,
@@ -48,7 +49,7 @@ from domain.models import (
     Unit,
     utcnow,
 )
-from domain.outbox import people_with_roles, unit_recipients
+from domain.outbox import people_with_roles
 from domain.queries import (
     get_person,
     get_unit,
@@ -401,23 +402,19 @@ def decide_gate(
             command.flow_run_id,
         )
     )
-    emails(
+    email_unit(
         session,
         result,
+        unit,
+        innovation,
         event_key=f"gate-decided:{gate.id}",
         template="gate_decided",
-        recipients=unit_recipients(session, unit),
-        context=context_of(
-            session,
-            innovation,
-            gate_id=gate.id,
-            decision=command.decision.value,
-            reason=command.reason or None,
-            reviewer=decider,
-            flow_run_id=command.flow_run_id,
-            next_stage=to_stage.value if to_stage and approved else None,
-        ),
-        innovation=innovation,
+        gate_id=gate.id,
+        decision=command.decision.value,
+        reason=command.reason or None,
+        reviewer=decider,
+        flow_run_id=command.flow_run_id,
+        next_stage=to_stage.value if to_stage and approved else None,
     )
     finish_stage_starts(session, innovation, gate.stage)
     _APPLY[command.decision](
@@ -531,13 +528,13 @@ def stage_entered(
             flow_run_id,
         )
     )
-    emails(
+    email_unit(
         session,
         result,
+        unit,
+        innovation,
         event_key=f"stage-entered:{innovation.code}:{innovation.stage.value}",
         template="stage_entered",
-        recipients=unit_recipients(session, unit),
-        context=context_of(session, innovation, flow_run_id=flow_run_id),
-        innovation=innovation,
+        flow_run_id=flow_run_id,
     )
     return result

@@ -202,12 +202,18 @@ def _affairs(session: Session, year: int) -> dict[int, list[list[str]]]:
     return by_unit
 
 
+def _weighted_scores(session: Session, year: int) -> tuple[Catalogue, Any]:
+    """The catalogue of ``year`` (its weights synced to the database) and the subquery of
+    every innovation's SID score on both bases."""
+    catalogue = catalogue_for_year(year)
+    sync_weights(session, catalogue)
+    return catalogue, _innovation_scores(year)
+
+
 def portfolio_figures(session: Session, year: int) -> PortfolioFigures:
     """The region's (the installation's) IID for ``year`` and every counted innovation's
     SID score, claimed and verified."""
-    catalogue = catalogue_for_year(year)
-    sync_weights(session, catalogue)
-    scores = _innovation_scores(year)
+    catalogue, scores = _weighted_scores(session, year)
     rows = session.execute(
         select(
             Innovation.id,
@@ -281,9 +287,7 @@ class GroupFigures:
 def figures_by_unit(session: Session, year: int) -> list[GroupFigures]:
     """The IID of every unit as if each unit were a region (a national portfolio stores
     regions as units). SPD claims are the installation's and apply to every group."""
-    catalogue = catalogue_for_year(year)
-    sync_weights(session, catalogue)
-    scores = _innovation_scores(year)
+    catalogue, scores = _weighted_scores(session, year)
     rows = session.execute(
         select(
             Innovation.unit_id,

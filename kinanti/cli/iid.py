@@ -409,11 +409,7 @@ def _register_compliance(app: typer.Typer) -> None:
     group = typer.Typer(help="Yearly obligation: at least one innovation per unit.")
 
     @group.callback(invoke_without_command=True)
-    def listing(
-        ctx: typer.Context,
-        year: int = _YEAR_THIS,
-        as_json: bool = _JSON,
-    ) -> None:
+    def listing(ctx: typer.Context, year: int = _YEAR_THIS, as_json: bool = _JSON) -> None:
         """List every active unit with its compliance status for the year."""
         if ctx.invoked_subcommand is not None:
             return

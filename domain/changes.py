@@ -24,9 +24,10 @@ from domain.models import (
     Innovation,
     StageHistory,
     StageStart,
+    Unit,
     utcnow,
 )
-from domain.outbox import Recipient, enqueue
+from domain.outbox import Recipient, enqueue, unit_recipients
 from domain.queries import get_unit
 
 SYSTEM_ACTOR = "kinanti@system"
@@ -86,7 +87,12 @@ class ChangeResult:
 
 
 def context_of(session: Session, innovation: Innovation, **extra: Any) -> dict[str, Any]:
-    unit = get_unit(session, innovation.unit_id)
+    """An email's context about ``innovation`` (its unit looked up), plus ``extra``."""
+    return innovation_context(innovation, get_unit(session, innovation.unit_id), **extra)
+
+
+def innovation_context(innovation: Innovation, unit: Unit, **extra: Any) -> dict[str, Any]:
+    """An email's context about ``innovation`` of ``unit``, plus ``extra``."""
     return {
         "innovation_code": innovation.code,
         "innovation_title": innovation.title,
@@ -136,6 +142,28 @@ def emails(
     )
     session.flush()
     result.outbox_ids.extend(r.id for r in rows)
+
+
+def email_unit(
+    session: Session,
+    result: ChangeResult,
+    unit: Unit,
+    innovation: Innovation,
+    *,
+    event_key: str,
+    template: str,
+    **extra: Any,
+) -> None:
+    """Queue ``template`` to ``unit`` about ``innovation`` (its context plus ``extra``)."""
+    emails(
+        session,
+        result,
+        event_key=event_key,
+        template=template,
+        recipients=unit_recipients(session, unit),
+        context=innovation_context(innovation, unit, **extra),
+        innovation=innovation,
+    )
 
 
 def record_history(

@@ -43,6 +43,16 @@ SPECIAL_EVALUATION_DAYS = 30
 
 
 @dataclass(frozen=True)
+class ComplianceRules:
+    """The installation's rules: the stage an innovation must enter during the year to
+    count (``compliance_counting_stage``), and the month from which a unit without one is
+    at risk and warned (``compliance_warning_month``)."""
+
+    counting_stage: Stage
+    warning_month: int
+
+
+@dataclass(frozen=True)
 class UnitFacts:
     """What the rules need to know about one unit in one year."""
 
@@ -178,44 +188,63 @@ class UnitCompliance:
         }
 
 
-def evaluate(
-    session: Session,
-    *,
-    year: int,
-    today: dt.date,
-    counting_stage: Stage,
-    warning_month: int,
-    year_end: bool = False,
-) -> list[UnitCompliance]:
-    """Every active unit's status for ``year`` as of ``today`` (reads only)."""
-    facts = unit_facts(session, year=year, counting_stage=counting_stage)
+@dataclass(frozen=True)
+class _Assessed:
+    """One active unit's facts and verdict, with its compliance record of the year (if any)."""
+
+    unit: Unit
+    facts: UnitFacts
+    verdict: Verdict
+    record: ComplianceRecord | None
+
+
+def _assess(
+    session: Session, *, year: int, today: dt.date, rules: ComplianceRules, year_end: bool
+) -> list[_Assessed]:
+    facts = unit_facts(session, year=year, counting_stage=rules.counting_stage)
     units = {u.id: u for u in session.scalars(select(Unit).where(Unit.id.in_(list(facts))))}
     records = {
         r.unit_id: r
         for r in session.scalars(select(ComplianceRecord).where(ComplianceRecord.year == year))
     }
-    result = []
-    for uid, f in facts.items():
-        verdict = classify(
-            f, year=year, today=today, warning_month=warning_month, year_end=year_end
+    return [
+        _Assessed(
+            units[uid],
+            f,
+            classify(
+                f, year=year, today=today, warning_month=rules.warning_month, year_end=year_end
+            ),
+            records.get(uid),
         )
-        unit, record = units[uid], records.get(uid)
-        result.append(
-            UnitCompliance(
-                unit_code=unit.code,
-                unit_name=unit.name,
-                unit_kind=unit.kind.value,
-                status=verdict.status,
-                innovations_counted=f.counted,
-                in_progress=f.in_progress,
-                reason=verdict.reason,
-                reason_key=verdict.key,
-                reason_values=verdict.values,
-                warned=bool(record and record.warned_at),
-                special_evaluation=bool(record and record.special_evaluation),
-            )
+        for uid, f in facts.items()
+    ]
+
+
+def evaluate(
+    session: Session,
+    *,
+    year: int,
+    today: dt.date,
+    rules: ComplianceRules,
+    year_end: bool = False,
+) -> list[UnitCompliance]:
+    """Every active unit's status for ``year`` as of ``today`` (reads only)."""
+    return [
+        UnitCompliance(
+            unit_code=a.unit.code,
+            unit_name=a.unit.name,
+            unit_kind=a.unit.kind.value,
+            status=a.verdict.status,
+            innovations_counted=a.facts.counted,
+            in_progress=a.facts.in_progress,
+            reason=a.verdict.reason,
+            reason_key=a.verdict.key,
+            reason_values=a.verdict.values,
+            warned=bool(a.record and a.record.warned_at),
+            special_evaluation=bool(a.record and a.record.special_evaluation),
         )
-    return result
+        for a in _assess(session, year=year, today=today, rules=rules, year_end=year_end)
+    ]
 
 
 @dataclass
@@ -233,29 +262,18 @@ def sweep(
     *,
     year: int,
     today: dt.date,
-    counting_stage: Stage,
-    warning_month: int,
+    rules: ComplianceRules,
     year_end: bool = False,
     flow_run_id: str | None = None,
 ) -> SweepSummary:
     """Classify every active unit, upsert its record, warn and evaluate (idempotent)."""
     summary = SweepSummary(year=year, as_of=today.isoformat())
-    facts = unit_facts(session, year=year, counting_stage=counting_stage)
-    units = {u.id: u for u in session.scalars(select(Unit).where(Unit.id.in_(list(facts))))}
-    records = {
-        r.unit_id: r
-        for r in session.scalars(select(ComplianceRecord).where(ComplianceRecord.year == year))
-    }
     head_of_brida = people_with_roles(session, {Role.HEAD_OF_BRIDA})
     now = utcnow()
-    for uid, f in facts.items():
-        unit = units[uid]
-        verdict = classify(
-            f, year=year, today=today, warning_month=warning_month, year_end=year_end
-        )
-        record = records.get(uid)
+    for a in _assess(session, year=year, today=today, rules=rules, year_end=year_end):
+        unit, f, verdict, record = a.unit, a.facts, a.verdict, a.record
         if record is None:
-            record = ComplianceRecord(unit_id=uid, year=year, status=verdict.status)
+            record = ComplianceRecord(unit_id=unit.id, year=year, status=verdict.status)
             session.add(record)
         changed = record.status is not verdict.status
         record.status = verdict.status
@@ -282,7 +300,7 @@ def sweep(
                 flow_run_id,
             )
         warn_due = verdict.status is ComplianceStatus.AT_RISK and today >= dt.date(
-            year, warning_month, 1
+            year, rules.warning_month, 1
         )
         if warn_due and record.warned_at is None:
             rows = enqueue(

@@ -15,6 +15,7 @@ from domain.changes import (
     SYSTEM_ACTOR,
     ChangeResult,
     context_of,
+    email_unit,
     emails,
     finish_stage_starts,
     record_event,
@@ -48,7 +49,7 @@ from domain.models import (
     Unit,
     utcnow,
 )
-from domain.outbox import people_with_roles, unit_recipients
+from domain.outbox import people_with_roles
 from domain.queries import (
     get_person,
     get_unit,
@@ -401,27 +402,24 @@ def decide_gate(
             command.flow_run_id,
         )
     )
-    emails(
+    email_unit(
         session,
         result,
+        unit,
+        innovation,
         event_key=f"gate-decided:{gate.id}",
         template="gate_decided",
-        recipients=unit_recipients(session, unit),
-        context=context_of(
-            session,
-            innovation,
-            gate_id=gate.id,
-            decision=command.decision.value,
-            reason=command.reason or None,
-            reviewer=decider,
-            flow_run_id=command.flow_run_id,
-            next_stage=to_stage.value if to_stage and approved else None,
-        ),
-        innovation=innovation,
+        gate_id=gate.id,
+        decision=command.decision.value,
+        reason=command.reason or None,
+        reviewer=decider,
+        flow_run_id=command.flow_run_id,
+        next_stage=to_stage.value if to_stage and approved else None,
     )
     finish_stage_starts(session, innovation, gate.stage)
-    apply = _APPLY[command.decision]
-    apply(session, innovation, unit, command, decider, result, continue_in_run)
+    _APPLY[command.decision](
+        _AcceptedDecision(session, innovation, unit, command, decider, result, continue_in_run)
+    )
     session.flush()
     return DecisionOutcome(True, gate, result, decider)
 
@@ -433,88 +431,78 @@ _GATE_STATUS = {
 }
 
 
-def _approve(
-    session: Session,
-    innovation: Innovation,
-    unit: Unit,
-    command: DecisionCommand,
-    decider: str,
-    result: ChangeResult,
-    continue_in_run: bool,
-) -> None:
+@dataclass(frozen=True)
+class _AcceptedDecision:
+    """What applying an accepted decision works on: the locked innovation, its unit, the
+    command, who decided, the change result being filled, and whether the run goes on."""
+
+    session: Session
+    innovation: Innovation
+    unit: Unit
+    command: DecisionCommand
+    decider: str
+    result: ChangeResult
+    continue_in_run: bool
+
+
+def _approve(d: _AcceptedDecision) -> None:
     """The innovation enters the next stage; its lifecycle run (or a new one) goes on."""
+    innovation, flow_run_id = d.innovation, d.command.flow_run_id
     from_stage = innovation.stage
     to_stage = lifecycle.next_stage(from_stage)
     assert to_stage is not None
     lifecycle.check_transition(from_stage, to_stage, innovation.outcome)
     innovation.stage = to_stage
     record_history(
-        session,
+        d.session,
         innovation,
         from_stage=from_stage,
         to_stage=to_stage,
-        actor=decider,
-        reason=command.reason or "approved",
-        flow_run_id=command.flow_run_id,
+        actor=d.decider,
+        reason=d.command.reason or "approved",
+        flow_run_id=flow_run_id,
     )
-    request_stage_start(
-        session, innovation, result, command.flow_run_id if continue_in_run else None
-    )
-    result.extend(stage_entered(session, innovation, unit, command.flow_run_id))
+    request_stage_start(d.session, innovation, d.result, flow_run_id if d.continue_in_run else None)
+    d.result.extend(stage_entered(d.session, innovation, d.unit, flow_run_id))
 
 
-def _revise(
-    session: Session,
-    innovation: Innovation,
-    unit: Unit,
-    command: DecisionCommand,
-    decider: str,
-    result: ChangeResult,
-    continue_in_run: bool,
-) -> None:
+def _revise(d: _AcceptedDecision) -> None:
     """The innovation goes back to its unit, which revises and resubmits it."""
-    innovation.revision_requested = True
-    result.events.append(
+    d.innovation.revision_requested = True
+    d.result.events.append(
         record_event(
-            session,
+            d.session,
             "kinanti.innovation.revision-requested",
-            innovation,
-            {"stage": innovation.stage.value, "reason": command.reason},
-            command.flow_run_id,
+            d.innovation,
+            {"stage": d.innovation.stage.value, "reason": d.command.reason},
+            d.command.flow_run_id,
         )
     )
 
 
-def _reject(
-    session: Session,
-    innovation: Innovation,
-    unit: Unit,
-    command: DecisionCommand,
-    decider: str,
-    result: ChangeResult,
-    continue_in_run: bool,
-) -> None:
+def _reject(d: _AcceptedDecision) -> None:
     """The innovation ends, rejected at this gate."""
+    innovation, reason = d.innovation, d.command.reason
     stage = innovation.stage
     lifecycle.check_outcome(stage, Outcome.REJECTED, innovation.outcome)
     innovation.outcome = Outcome.REJECTED
     record_history(
-        session,
+        d.session,
         innovation,
         from_stage=stage,
         to_stage=stage,
         outcome=Outcome.REJECTED,
-        actor=decider,
-        reason=command.reason,
-        flow_run_id=command.flow_run_id,
+        actor=d.decider,
+        reason=reason,
+        flow_run_id=d.command.flow_run_id,
     )
-    result.events.append(
+    d.result.events.append(
         record_event(
-            session,
+            d.session,
             "kinanti.innovation.ended",
             innovation,
-            {"stage": stage.value, "outcome": Outcome.REJECTED.value, "reason": command.reason},
-            command.flow_run_id,
+            {"stage": stage.value, "outcome": Outcome.REJECTED.value, "reason": reason},
+            d.command.flow_run_id,
         )
     )
 
@@ -540,13 +528,13 @@ def stage_entered(
             flow_run_id,
         )
     )
-    emails(
+    email_unit(
         session,
         result,
+        unit,
+        innovation,
         event_key=f"stage-entered:{innovation.code}:{innovation.stage.value}",
         template="stage_entered",
-        recipients=unit_recipients(session, unit),
-        context=context_of(session, innovation, flow_run_id=flow_run_id),
-        innovation=innovation,
+        flow_run_id=flow_run_id,
     )
     return result

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+from domain import messages
 from domain.enums import GateDecisionKind, Language, Outcome, Role, Stage
 from domain.errors import (
     IllegalTransitionError,
@@ -167,30 +168,6 @@ def check_gate_decision(facts: GateFacts, decision: GateDecisionKind) -> None:
             raise RequirementMissingError(code="gate.requirements_missing", parts=parts)
 
 
-_PROBLEM_TEXT: Mapping[str, Mapping[Language, str]] = {
-    "design": {
-        Language.EN: "design narrative (rancang bangun) has {words} words; at least {min} "
-        "are required",
-        Language.ID: "rancang bangun baru {words} kata; minimal {min} kata",
-    },
-    "empty": {Language.EN: "{name} is empty", Language.ID: "{name} belum diisi"},
-    "budget": {
-        Language.EN: "required budget (anggaran) is not stated",
-        Language.ID: "kebutuhan anggaran belum dicantumkan",
-    },
-}
-_FIELD_NAMES: Mapping[str, Mapping[Language, str]] = {
-    "goals": {Language.EN: "goals (tujuan)", Language.ID: "tujuan"},
-    "benefits": {Language.EN: "benefits (manfaat)", Language.ID: "manfaat"},
-    "urusan_main": {
-        Language.EN: "main government affair (urusan)",
-        Language.ID: "urusan pemerintahan utama",
-    },
-    "tematik": {Language.EN: "theme (tematik)", Language.ID: "tematik"},
-    "title": {Language.EN: "name", Language.ID: "nama inovasi"},
-}
-
-
 def proposal_problems(
     *,
     title: str,
@@ -215,13 +192,16 @@ def proposal_problems(
         tematik=tematik,
     )
     problems: list[str] = []
+    params: dict[str, object]
     for gap in profile_gaps(fields):
         if gap.kind is GapKind.DESIGN_WORDS:
-            text = _PROBLEM_TEXT["design"][language].format(words=gap.words, min=gap.minimum)
+            code, params = "proposal.design", {"words": gap.words, "min": gap.minimum}
         elif gap.kind is GapKind.NO_BUDGET:
-            text = _PROBLEM_TEXT["budget"][language]
+            code, params = "proposal.budget", {}
         else:
-            text = _PROBLEM_TEXT["empty"][language].format(name=_FIELD_NAMES[gap.field][language])
+            code, params = "proposal.empty", {"name": messages.FIELD_NAMES[gap.field]}
+        text = messages.render(code, language, params)
+        assert text is not None, code
         problems.append(text)
     return tuple(problems)
 

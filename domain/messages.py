@@ -1,5 +1,5 @@
-"""Messages of the domain (its errors, its compliance reasons), per code, in Bahasa
-Indonesia and English.
+"""Messages of the domain (its errors, proposal problems and compliance reasons), per code,
+in Bahasa Indonesia and English.
 
 A translation table (data): ``render(code, language, params)`` formats the message of an
 error code. A parameter may be a list (joined with "; ") or a mapping by language (the
@@ -95,6 +95,25 @@ MESSAGES: Mapping[str, Mapping[Language, str]] = {
         _EN: "innovation {innovation!r} does not exist (see `kinanti innovations list`)",
         _ID: "inovasi {innovation!r} tidak ada (lihat `kinanti innovations list`)",
     },
+    # what a proposal lacks before the planning gate (``domain.lifecycle.proposal_problems``)
+    "proposal.design": {
+        _EN: "design narrative (rancang bangun) has {words} words; at least {min} are required",
+        _ID: "rancang bangun baru {words} kata; minimal {min} kata",
+    },
+    "proposal.empty": {_EN: "{name} is empty", _ID: "{name} belum diisi"},
+    "proposal.budget": {
+        _EN: "required budget (anggaran) is not stated",
+        _ID: "kebutuhan anggaran belum dicantumkan",
+    },
+}
+
+#: Names of the profile fields a proposal must fill (the ``name`` in ``proposal.empty``).
+FIELD_NAMES: Mapping[str, Mapping[Language, str]] = {
+    "goals": {_EN: "goals (tujuan)", _ID: "tujuan"},
+    "benefits": {_EN: "benefits (manfaat)", _ID: "manfaat"},
+    "urusan_main": {_EN: "main government affair (urusan)", _ID: "urusan pemerintahan utama"},
+    "tematik": {_EN: "theme (tematik)", _ID: "tematik"},
+    "title": {_EN: "name", _ID: "nama inovasi"},
 }
 
 

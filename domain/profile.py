@@ -30,6 +30,21 @@ NATIONAL_FIELDS = (*PROPOSAL_FIELDS, "results", "initiator_name", "adopting_act_
 """Text fields the national application asks for (an implemented innovation)."""
 
 
+CLASSIFICATION_FIELDS = (
+    "initiator",
+    "initiator_name",
+    "jenis",
+    "bentuk",
+    "urusan_main",
+    "urusan_other",
+    "tematik",
+    "trial_start",
+    "implementation_start",
+)
+"""Who initiated the innovation, its kind, form, affairs and theme, and its dates: profile
+fields a submission writes and the profile export lists, in this order."""
+
+
 class Profile(Protocol):
     """What the checks read: an ``Innovation`` row or an ``InnovationIn`` record."""
 

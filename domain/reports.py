@@ -17,13 +17,19 @@ from typing import Any
 from sqlalchemy import Float, and_, case, exists, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
-from domain.compliance import UnitCompliance, evaluate
+from domain.compliance import ComplianceRules, UnitCompliance, evaluate
 from domain.enums import NATIONAL_STAGE, Stage, VerificationStatus
 from domain.iid.catalogue import Catalogue, catalogue_for_year
-from domain.iid.portfolio import PortfolioFigures, counted_clause, portfolio_figures
+from domain.iid.portfolio import (
+    PortfolioFigures,
+    claim_rows,
+    counted_clause,
+    portfolio_figures,
+)
 from domain.iid.scoring import HUNDRED, ZERO
 from domain.lifecycle import STAGE_ORDER
 from domain.models import IndicatorClaim, Innovation, RegionIndicator, Unit
+from domain.profile import CLASSIFICATION_FIELDS
 
 
 @dataclass(frozen=True)
@@ -161,15 +167,7 @@ PROFILE_COLUMNS = (
     "stage",
     "tahapan",
     "outcome",
-    "initiator",
-    "initiator_name",
-    "jenis",
-    "bentuk",
-    "urusan_main",
-    "urusan_other",
-    "tematik",
-    "trial_start",
-    "implementation_start",
+    *CLASSIFICATION_FIELDS,
     "adopting_act",
     "adopting_act_number",
     "budget",
@@ -189,15 +187,7 @@ def export_rows(
     origin_codes = dict(session.execute(select(Innovation.id, Innovation.code)).all())
     units = {u.id: u for u in session.scalars(select(Unit))}
     levels: dict[int | None, dict[str, tuple[int | None, int | None, str]]] = defaultdict(dict)
-    for innovation_id, indicator, level, state, checked in session.execute(
-        select(
-            IndicatorClaim.innovation_id,
-            IndicatorClaim.indicator,
-            IndicatorClaim.claimed_level,
-            IndicatorClaim.status,
-            IndicatorClaim.verified_level,
-        ).where(IndicatorClaim.year == year, IndicatorClaim.aspect == "sid")
-    ):
+    for innovation_id, indicator, level, state, checked in claim_rows(session, year, "sid"):
         levels[innovation_id][indicator] = (level, checked, state.value)
     scored = {f.id: f for f in portfolio.innovations}
     rows = []
@@ -246,8 +236,7 @@ def yearly_figures(
     *,
     region_name: str,
     today: dt.date,
-    counting_stage: Stage,
-    warning_month: int,
+    compliance_rules: ComplianceRules,
 ) -> ReportFigures:
     """All figures of the yearly report for ``year`` as of ``today``."""
     catalogue = catalogue_for_year(year)
@@ -268,8 +257,7 @@ def yearly_figures(
             session,
             year=year,
             today=today,
-            counting_stage=counting_stage,
-            warning_month=warning_month,
+            rules=compliance_rules,
         ),
         rows=export_rows(session, catalogue, portfolio),
     )

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.compliance import ComplianceRules
 from domain.enums import Language, Stage
 from domain.reminders import ReminderPolicy
 from notifications.config import MailConfig, SmtpConfig
@@ -129,6 +130,10 @@ class Settings(BaseSettings):
             escalate_after=timedelta(days=self.escalate_after_days),
             revision_after=timedelta(days=self.revision_reminder_days),
         )
+
+    def compliance_rules(self) -> ComplianceRules:
+        """The counting stage and warning month of the yearly compliance rules."""
+        return ComplianceRules(self.compliance_counting_stage, self.compliance_warning_month)
 
     def mail_config(self) -> MailConfig:
         """What notifications need of these settings (they never read settings)."""

@@ -10,7 +10,7 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
@@ -73,7 +73,14 @@ class InnovationRow(BaseModel):
     consultation_requested: bool
 
 
-class HistoryRow(BaseModel):
+class _RecordRow(BaseModel):
+    """A row read field by field from the record of the same field names (enums as their
+    values)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class HistoryRow(_RecordRow):
     """One stage change or terminal outcome."""
 
     occurred_at: dt.datetime
@@ -84,7 +91,7 @@ class HistoryRow(BaseModel):
     reason: str | None
 
 
-class DecisionRow(BaseModel):
+class DecisionRow(_RecordRow):
     """One decision given at a gate, accepted or refused."""
 
     occurred_at: dt.datetime
@@ -112,7 +119,7 @@ class GateRow(BaseModel):
     decisions: list[DecisionRow]
 
 
-class EvaluationRow(BaseModel):
+class EvaluationRow(_RecordRow):
     """A scorecard filed at a stage."""
 
     stage: str
@@ -266,14 +273,7 @@ def innovation_detail(session: Session, code: str) -> InnovationDetail:
         )
     )
     history = [
-        HistoryRow(
-            occurred_at=h.occurred_at,
-            from_stage=h.from_stage.value if h.from_stage else None,
-            to_stage=h.to_stage.value,
-            outcome=h.outcome.value if h.outcome else None,
-            actor=h.actor,
-            reason=h.reason,
-        )
+        HistoryRow.model_validate(h)
         for h in session.scalars(
             select(StageHistory)
             .where(StageHistory.innovation_id == innovation.id)
@@ -294,27 +294,9 @@ def innovation_detail(session: Session, code: str) -> InnovationDetail:
             .where(GateDecisionRecord.gate_id.in_([g.id for g in gates]))
             .order_by(GateDecisionRecord.occurred_at, GateDecisionRecord.id)
         ):
-            decisions[d.gate_id].append(
-                DecisionRow(
-                    occurred_at=d.occurred_at,
-                    decision=d.decision.value,
-                    reviewer=d.reviewer,
-                    accepted=d.accepted,
-                    reason=d.reason,
-                    refusal=d.refusal,
-                    channel=d.channel,
-                )
-            )
+            decisions[d.gate_id].append(DecisionRow.model_validate(d))
     evaluations = [
-        EvaluationRow(
-            stage=e.stage.value,
-            evaluator=e.evaluator,
-            scores=e.scores,
-            total=e.total,
-            recommendation=e.recommendation,
-            notes=e.notes,
-            created_at=e.created_at,
-        )
+        EvaluationRow.model_validate(e)
         for e in session.scalars(
             select(Evaluation)
             .where(Evaluation.innovation_id == innovation.id)

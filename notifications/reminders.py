@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from domain import reminders
-from domain.changes import context_of
+from domain.changes import innovation_context
 from domain.enums import Stage
 from domain.models import utcnow
 from domain.outbox import Recipient, enqueue, people_with_roles, unit_recipients
@@ -73,9 +73,9 @@ def queue_reminders(
 
     for due in reminders.due_gates(session, policy, now):
         gate, innovation = due.gate, due.innovation
-        base = context_of(
-            session,
+        base = innovation_context(
             innovation,
+            due.unit,
             stage=gate.stage.value,
             gate_id=gate.id,
             flow_run_id=gate.flow_run_id,
@@ -116,9 +116,9 @@ def queue_reminders(
         item = _Item(
             f"revision-reminder:{gate.id}",
             "reminder",
-            context_of(
-                session,
+            innovation_context(
                 innovation,
+                revision.unit,
                 kind="revision",
                 gate_id=gate.id,
                 flow_run_id=gate.flow_run_id,

@@ -26,8 +26,7 @@ def sweep_compliance(
             session,
             year=year,
             today=today,
-            counting_stage=settings.compliance_counting_stage,
-            warning_month=settings.compliance_warning_month,
+            rules=settings.compliance_rules(),
             year_end=year_end,
             flow_run_id=flow_run_id,
         )

@@ -26,11 +26,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Float,
+    Result,
     and_,
     case,
     exists,
@@ -200,12 +202,18 @@ def _affairs(session: Session, year: int) -> dict[int, list[list[str]]]:
     return by_unit
 
 
+def _weighted_scores(session: Session, year: int) -> tuple[Catalogue, Any]:
+    """The catalogue of ``year`` (its weights synced to the database) and the subquery of
+    every innovation's SID score on both bases."""
+    catalogue = catalogue_for_year(year)
+    sync_weights(session, catalogue)
+    return catalogue, _innovation_scores(year)
+
+
 def portfolio_figures(session: Session, year: int) -> PortfolioFigures:
     """The region's (the installation's) IID for ``year`` and every counted innovation's
     SID score, claimed and verified."""
-    catalogue = catalogue_for_year(year)
-    sync_weights(session, catalogue)
-    scores = _innovation_scores(year)
+    catalogue, scores = _weighted_scores(session, year)
     rows = session.execute(
         select(
             Innovation.id,
@@ -238,23 +246,33 @@ def portfolio_figures(session: Session, year: int) -> PortfolioFigures:
     spd_claimed, spd_verified = spd_sums(session, year)
     affairs = basic_service_affairs(u for lists in _affairs(session, year).values() for u in lists)
     n = len(figures)
-    claimed = region_from_sums(
+    claimed, verified = _on_both_bases(
         catalogue,
-        basis=Basis.CLAIMED,
-        spd=spd_claimed,
-        sid_sum=sum((f.sid_claimed for f in figures), ZERO),
-        n=n,
-        affairs=affairs,
-    )
-    verified = region_from_sums(
-        catalogue,
-        basis=Basis.VERIFIED,
-        spd=spd_verified,
-        sid_sum=sum((f.sid_verified for f in figures), ZERO),
+        spd=(spd_claimed, spd_verified),
+        sid_sums=(
+            sum((f.sid_claimed for f in figures), ZERO),
+            sum((f.sid_verified for f in figures), ZERO),
+        ),
         n=n,
         affairs=affairs,
     )
     return PortfolioFigures(year, figures, claimed, verified)
+
+
+def _on_both_bases(
+    catalogue: Catalogue,
+    *,
+    spd: tuple[Decimal, Decimal],
+    sid_sums: tuple[Decimal, Decimal],
+    n: int,
+    affairs: frozenset[str] | None,
+) -> tuple[RegionScore, RegionScore]:
+    """The IID from summed figures, claimed and verified (each pair is in that order)."""
+    score = partial(region_from_sums, catalogue, n=n, affairs=affairs)
+    return (
+        score(basis=Basis.CLAIMED, spd=spd[0], sid_sum=sid_sums[0]),
+        score(basis=Basis.VERIFIED, spd=spd[1], sid_sum=sid_sums[1]),
+    )
 
 
 @dataclass(frozen=True)
@@ -269,9 +287,7 @@ class GroupFigures:
 def figures_by_unit(session: Session, year: int) -> list[GroupFigures]:
     """The IID of every unit as if each unit were a region (a national portfolio stores
     regions as units). SPD claims are the installation's and apply to every group."""
-    catalogue = catalogue_for_year(year)
-    sync_weights(session, catalogue)
-    scores = _innovation_scores(year)
+    catalogue, scores = _weighted_scores(session, year)
     rows = session.execute(
         select(
             Innovation.unit_id,
@@ -284,32 +300,19 @@ def figures_by_unit(session: Session, year: int) -> list[GroupFigures]:
         .group_by(Innovation.unit_id)
         .order_by(Innovation.unit_id)
     ).all()
-    spd_claimed, spd_verified = spd_sums(session, year)
+    spd = spd_sums(session, year)
     by_unit = _affairs(session, year) if catalogue.count_term.min_basic_service_affairs else None
     result = []
     for r in rows:
         affairs = basic_service_affairs(by_unit[r.unit_id]) if by_unit is not None else None
-        result.append(
-            GroupFigures(
-                unit_id=r.unit_id,
-                claimed=region_from_sums(
-                    catalogue,
-                    basis=Basis.CLAIMED,
-                    spd=spd_claimed,
-                    sid_sum=_dec(r.claimed),
-                    n=r.n,
-                    affairs=affairs,
-                ),
-                verified=region_from_sums(
-                    catalogue,
-                    basis=Basis.VERIFIED,
-                    spd=spd_verified,
-                    sid_sum=_dec(r.verified),
-                    n=r.n,
-                    affairs=affairs,
-                ),
-            )
+        claimed, verified = _on_both_bases(
+            catalogue,
+            spd=spd,
+            sid_sums=(_dec(r.claimed), _dec(r.verified)),
+            n=r.n,
+            affairs=affairs,
         )
+        result.append(GroupFigures(r.unit_id, claimed, verified))
     return result
 
 
@@ -317,7 +320,20 @@ def claim_levels(
     session: Session, year: int, basis: Basis, *, aspect: str = "sid"
 ) -> dict[int | None, dict[str, int]]:
     """Scoring levels per innovation id (``None`` for SPD) of ``year`` on ``basis``."""
-    rows = session.execute(
+    levels: dict[int | None, dict[str, int]] = defaultdict(dict)
+    for innovation_id, indicator, claimed, status, verified in claim_rows(session, year, aspect):
+        levels[innovation_id][indicator] = effective_level(
+            Claim(indicator, claimed, status, verified), basis
+        )
+    return levels
+
+
+def claim_rows(
+    session: Session, year: int, aspect: str
+) -> Result[int | None, str, int | None, VerificationStatus, int | None]:
+    """Every claim of ``year`` on ``aspect`` ("sid" or "spd") as rows of
+    (innovation id, indicator, claimed level, status, verified level)."""
+    return session.execute(
         select(
             IndicatorClaim.innovation_id,
             IndicatorClaim.indicator,
@@ -326,9 +342,3 @@ def claim_levels(
             IndicatorClaim.verified_level,
         ).where(IndicatorClaim.year == year, IndicatorClaim.aspect == aspect)
     )
-    levels: dict[int | None, dict[str, int]] = defaultdict(dict)
-    for innovation_id, indicator, claimed, status, verified in rows:
-        levels[innovation_id][indicator] = effective_level(
-            Claim(indicator, claimed, status, verified), basis
-        )
-    return levels

@@ -65,6 +65,12 @@ def after_commit(committed: Committed, *, sweep: Sweep | None = None) -> None:
         )
 
 
+#: The arguments of the commands that end an innovation (withdraw, discontinue).
+_CODE = typer.Argument(...)
+_REASON = typer.Option(..., "--reason", "-r")
+_ACTOR = typer.Option(..., "--as")
+
+
 def register(app: typer.Typer) -> None:
     @app.command("serve")
     def serve(
@@ -228,20 +234,12 @@ def register(app: typer.Typer) -> None:
         after_commit(committed)
 
     @app.command("withdraw")
-    def withdraw(
-        code: str = typer.Argument(...),
-        reason: str = typer.Option(..., "--reason", "-r"),
-        actor: str = typer.Option(..., "--as"),
-    ) -> None:
+    def withdraw(code: str = _CODE, reason: str = _REASON, actor: str = _ACTOR) -> None:
         """Withdraw an innovation (by its unit); a waiting gate run is cancelled."""
         _end(code, Outcome.WITHDRAWN, reason, actor)
 
     @app.command("discontinue")
-    def discontinue(
-        code: str = typer.Argument(...),
-        reason: str = typer.Option(..., "--reason", "-r"),
-        actor: str = typer.Option(..., "--as"),
-    ) -> None:
+    def discontinue(code: str = _CODE, reason: str = _REASON, actor: str = _ACTOR) -> None:
         """Mark an implemented innovation as discontinued (it stopped running)."""
         _end(code, Outcome.DISCONTINUED, reason, actor)
 

@@ -107,6 +107,9 @@ def register(app: typer.Typer) -> None:
     _register_report(app)
 
 
+_YEAR_THIS = typer.Option(None, "--year", help="Year (default: this year)")
+_JSON = typer.Option(False, "--json", help="Print JSON")
+
 # ---------------------------------------------------------------- iid
 
 
@@ -116,8 +119,8 @@ def _register_iid(app: typer.Typer) -> None:
     @group.callback(invoke_without_command=True)
     def current(
         ctx: typer.Context,
-        year: int = typer.Option(None, "--year", help="Year (default: this year)"),
-        as_json: bool = typer.Option(False, "--json", help="Print JSON"),
+        year: int = _YEAR_THIS,
+        as_json: bool = _JSON,
         top: int = typer.Option(3, "--top", help="Largest gains shown per innovation"),
     ) -> None:
         """Show the city's current IID (claimed and verified), band, and the indicators
@@ -183,7 +186,7 @@ def _register_iid(app: typer.Typer) -> None:
     def score(
         file: Path = typer.Argument(..., help="Region file (.yaml/.json)"),
         year: int = typer.Option(None, "--year", help="Catalogue year (or 'year:' in the file)"),
-        as_json: bool = typer.Option(False, "--json", help="Print JSON"),
+        as_json: bool = _JSON,
     ) -> None:
         """Score a region described in a YAML/JSON file, without the database."""
         from domain.iid.scorefile import load_region_file, score_region_file
@@ -220,7 +223,7 @@ def _register_iid(app: typer.Typer) -> None:
             _print_wrapped(f"{i.code:<16} SID {i.sid_verified} / {i.sid_claimed}{missing}")
 
     @group.command("urusan")
-    def urusan(as_json: bool = typer.Option(False, "--json", help="Print JSON")) -> None:
+    def urusan(as_json: bool = _JSON) -> None:
         """The official urusan pemerintahan (UU 23/2014 art. 12) with their accepted
         aliases; * marks the six basic-service affairs the count term looks for."""
         from domain.iid.urusan import urusan_list
@@ -358,7 +361,7 @@ def _register_evidence(app: typer.Typer) -> None:
         code: str = typer.Argument(None, help="Innovation code (omit with --spd)"),
         spd: bool = typer.Option(False, "--spd", help="List the region's SPD claims"),
         year: int = typer.Option(None, "--year"),
-        as_json: bool = typer.Option(False, "--json", help="Print JSON"),
+        as_json: bool = _JSON,
     ) -> None:
         """List an innovation's claims (or the region's SPD claims) with their status."""
         from domain.evidence import list_claims
@@ -428,11 +431,7 @@ def _register_compliance(app: typer.Typer) -> None:
     group = typer.Typer(help="Yearly obligation: at least one innovation per unit.")
 
     @group.callback(invoke_without_command=True)
-    def listing(
-        ctx: typer.Context,
-        year: int = typer.Option(None, "--year", help="Year (default: this year)"),
-        as_json: bool = typer.Option(False, "--json", help="Print JSON"),
-    ) -> None:
+    def listing(ctx: typer.Context, year: int = _YEAR_THIS, as_json: bool = _JSON) -> None:
         """List every active unit with its compliance status for the year."""
         if ctx.invoked_subcommand is not None:
             return
@@ -450,8 +449,7 @@ def _register_compliance(app: typer.Typer) -> None:
                 session,
                 year=year,
                 today=today,
-                counting_stage=settings.compliance_counting_stage,
-                warning_month=settings.compliance_warning_month,
+                rules=settings.compliance_rules(),
             )
         lang = settings.language.value
         if as_json:
@@ -504,8 +502,7 @@ def _register_compliance(app: typer.Typer) -> None:
                 session,
                 year=year or today.year,
                 today=today,
-                counting_stage=settings.compliance_counting_stage,
-                warning_month=settings.compliance_warning_month,
+                rules=settings.compliance_rules(),
                 year_end=year_end,
             )
         _console().print(
@@ -532,7 +529,7 @@ def _register_compliance(app: typer.Typer) -> None:
 def _register_report(app: typer.Typer) -> None:
     @app.command("report")
     def report(
-        year: int = typer.Option(None, "--year", help="Year (default: this year)"),
+        year: int = _YEAR_THIS,
         out: Path = typer.Option(None, "--out", help="Folder (default: <home>/reports/<year>)"),
         lang: str = typer.Option(None, "--lang", help="id or en (default: KINANTI_LANGUAGE)"),
         check: int = typer.Option(

@@ -7,10 +7,10 @@ JSON with ``--json`` (the pydantic models of ``kinanti.views``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import typer
 from pydantic import BaseModel, TypeAdapter
@@ -25,6 +25,8 @@ from kinanti.db import unit_of_work
 from kinanti.i18n import t
 from kinanti.importers import RecordKind, import_file
 from kinanti.settings import get_settings
+
+RowT = TypeVar("RowT", bound=BaseModel)
 
 
 def _lang() -> Language:
@@ -118,6 +120,70 @@ def _cols(lang: Language, *names: str) -> list[str]:
     return [t(f"registry.col.{n}", lang) for n in names]
 
 
+def _print_listing(
+    rows: Sequence[RowT],
+    as_json: bool,
+    title_key: str,
+    columns: Sequence[str],
+    cells: Callable[[RowT, Language], Sequence[str]],
+) -> None:
+    """Print a listing as JSON, or as a table with one row of ``cells`` per item."""
+    from kinanti.cli import console
+
+    if as_json:
+        _echo_json(rows)
+        return
+    lang = _lang()
+    if not rows:
+        console.print(t("registry.empty", lang))
+        return
+    table = _table(t(title_key, lang, count=len(rows)), _cols(lang, *columns))
+    for row in rows:
+        _add(table, *cells(row, lang))
+    console.print(table)
+
+
+def _named(name: str, active: bool, lang: Language) -> str:
+    return name + ("" if active else f" ({t('registry.inactive', lang)})")
+
+
+def _unit_cells(u: views.UnitRow, lang: Language) -> Sequence[str]:
+    return (
+        u.code,
+        _named(u.name, u.active, lang),
+        u.kind.upper(),
+        u.parent or "-",
+        f"{u.head_name or '-'}\n{u.head_email or ''}".strip(),
+        f"{u.officer_name or '-'}\n{u.officer_email or ''}".strip(),
+        u.language,
+    )
+
+
+def _person_cells(p: views.PersonRow, lang: Language) -> Sequence[str]:
+    return (
+        p.email,
+        _named(p.name, p.active, lang),
+        p.unit or "-",
+        ", ".join(t(f"registry.role.{r}", lang) for r in p.roles),
+        p.language,
+    )
+
+
+def _innovation_cells(i: views.InnovationRow, lang: Language) -> Sequence[str]:
+    stage_text = _stage(i.stage, lang)
+    if i.revision_requested:
+        stage_text += f" ({t('registry.revision', lang)})"
+    return (
+        i.code,
+        i.title,
+        i.unit,
+        str(i.year),
+        stage_text,
+        _outcome(i.outcome, lang),
+        i.jenis,
+    )
+
+
 def register(app: typer.Typer) -> None:
     units = typer.Typer(help="Units: OPD and UPTD (unit kerja).", no_args_is_help=True)
     people = typer.Typer(help="People: Brida staff, reviewers, innovators.", no_args_is_help=True)
@@ -137,33 +203,15 @@ def register(app: typer.Typer) -> None:
     @units.command("list")
     def units_list(as_json: bool = json_option) -> None:
         """List the registered units."""
-        from kinanti.cli import console
-
         with unit_of_work() as session:
             rows = views.list_units(session)
-        if as_json:
-            _echo_json(rows)
-            return
-        lang = _lang()
-        if not rows:
-            console.print(t("registry.empty", lang))
-            return
-        table = _table(
-            t("registry.units_title", lang, count=len(rows)),
-            _cols(lang, "code", "name", "kind", "parent", "head", "officer", "language"),
+        _print_listing(
+            rows,
+            as_json,
+            "registry.units_title",
+            ("code", "name", "kind", "parent", "head", "officer", "language"),
+            _unit_cells,
         )
-        for u in rows:
-            _add(
-                table,
-                u.code,
-                u.name + ("" if u.active else f" ({t('registry.inactive', lang)})"),
-                u.kind.upper(),
-                u.parent or "-",
-                f"{u.head_name or '-'}\n{u.head_email or ''}".strip(),
-                f"{u.officer_name or '-'}\n{u.officer_email or ''}".strip(),
-                u.language,
-            )
-        console.print(table)
 
     @people.command("import")
     def people_import(
@@ -175,31 +223,15 @@ def register(app: typer.Typer) -> None:
     @people.command("list")
     def people_list(as_json: bool = json_option) -> None:
         """List the registered people and their roles."""
-        from kinanti.cli import console
-
         with unit_of_work() as session:
             rows = views.list_people(session)
-        if as_json:
-            _echo_json(rows)
-            return
-        lang = _lang()
-        if not rows:
-            console.print(t("registry.empty", lang))
-            return
-        table = _table(
-            t("registry.people_title", lang, count=len(rows)),
-            _cols(lang, "email", "name", "unit", "roles", "language"),
+        _print_listing(
+            rows,
+            as_json,
+            "registry.people_title",
+            ("email", "name", "unit", "roles", "language"),
+            _person_cells,
         )
-        for p in rows:
-            _add(
-                table,
-                p.email,
-                p.name + ("" if p.active else f" ({t('registry.inactive', lang)})"),
-                p.unit or "-",
-                ", ".join(t(f"registry.role.{r}", lang) for r in p.roles),
-                p.language,
-            )
-        console.print(table)
 
     @innovations.command("submit")
     def innovations_submit(
@@ -221,37 +253,16 @@ def register(app: typer.Typer) -> None:
         year: int | None = typer.Option(None, "--year", help="Only this year"),
     ) -> None:
         """List innovations, optionally filtered by unit, stage and year."""
-        from kinanti.cli import console
-
         stage_value = views.parse_stage(stage)
         with unit_of_work() as session:
             rows = views.list_innovations(session, unit=unit, stage=stage_value, year=year)
-        if as_json:
-            _echo_json(rows)
-            return
-        lang = _lang()
-        if not rows:
-            console.print(t("registry.empty", lang))
-            return
-        table = _table(
-            t("registry.innovations_title", lang, count=len(rows)),
-            _cols(lang, "code", "title", "unit", "year", "stage", "outcome", "jenis"),
+        _print_listing(
+            rows,
+            as_json,
+            "registry.innovations_title",
+            ("code", "title", "unit", "year", "stage", "outcome", "jenis"),
+            _innovation_cells,
         )
-        for i in rows:
-            stage_text = _stage(i.stage, lang)
-            if i.revision_requested:
-                stage_text += f" ({t('registry.revision', lang)})"
-            _add(
-                table,
-                i.code,
-                i.title,
-                i.unit,
-                str(i.year),
-                stage_text,
-                _outcome(i.outcome, lang),
-                i.jenis,
-            )
-        console.print(table)
 
     @innovations.command("show")
     def innovations_show(

@@ -9,6 +9,7 @@ import random
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from domain import queries, submission
 from domain.changes import Committed
@@ -113,15 +114,8 @@ def prepare_for_gate(
             else:
                 wanted = wanted[:1]
             for indicator in wanted:
-                claim_indicator(
-                    session,
-                    store,
-                    code=code,
-                    indicator=indicator.code,
-                    level=rng.choice((2, 3, 3)),
-                    actor=officer,
-                    link=f"https://mataramkota.go.id/inovasi/{code.lower()}/{indicator.code}",
-                )
+                link = f"https://mataramkota.go.id/inovasi/{code.lower()}/{indicator.code}"
+                _claim(session, store, rng, code, indicator.code, officer, link)
             if stage is Stage.REPORTING:
                 session.flush()
                 for i, indicator in enumerate(wanted):
@@ -136,6 +130,31 @@ def prepare_for_gate(
                     )
 
 
+def _claim(
+    session: Session,
+    store: EvidenceStore,
+    rng: random.Random,
+    code: str | None,
+    indicator: str,
+    actor: str,
+    link: str,
+    *,
+    year: int | None = None,
+) -> None:
+    """Claim ``indicator`` of innovation ``code`` (``None``: the region's SPD) at a likely
+    level, 2 or 3, with a link as its evidence."""
+    claim_indicator(
+        session,
+        store,
+        code=code,
+        indicator=indicator,
+        level=rng.choice((2, 3, 3)),
+        actor=actor,
+        link=link,
+        year=year,
+    )
+
+
 def fill_region_spd(
     engine: Engine, settings: Settings, cast: Cast, year: int, rng: random.Random
 ) -> int:
@@ -145,16 +164,8 @@ def fill_region_spd(
     with unit_of_work(engine) as session:
         catalogue = catalogue_for_year(year)
         for indicator in catalogue.spd:
-            claim_indicator(
-                session,
-                store,
-                code=None,
-                indicator=indicator.code,
-                level=rng.choice((2, 3, 3)),
-                actor=cast.verifier,
-                year=year,
-                link=f"https://brida.mataramkota.go.id/iid/{year}/{indicator.code}",
-            )
+            link = f"https://brida.mataramkota.go.id/iid/{year}/{indicator.code}"
+            _claim(session, store, rng, None, indicator.code, cast.verifier, link, year=year)
         session.flush()
         for indicator in catalogue.spd:
             verify_claim(

@@ -28,6 +28,7 @@ from domain import gates, innovations, progress, queries
 from domain.changes import Committed
 from domain.enums import GateDecisionKind, Role, Stage
 from domain.errors import KinantiError
+from domain.lifecycle import STAGE_ORDER
 from domain.models import (
     DomainEventRecord,
     GateDecisionRecord,
@@ -46,13 +47,8 @@ from kinanti.publish import Sweep, publish
 from kinanti.settings import Settings, scoped_environment
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "mataram"
-RECORDED_STAGES = (
-    Stage.PLANNING,
-    Stage.DEVELOPMENT,
-    Stage.DEPLOYMENT,
-    Stage.REPORTING,
-    Stage.REPLICATION,
-)
+#: The stages the demo records innovations at: every stage, in lifecycle order.
+RECORDED_STAGES = STAGE_ORDER
 
 
 @dataclass

@@ -143,8 +143,7 @@ def build_report(
         year,
         region_name=settings.region_name,
         today=today or dt.date.today(),
-        counting_stage=settings.compliance_counting_stage,
-        warning_month=settings.compliance_warning_month,
+        compliance_rules=settings.compliance_rules(),
     )
     readiness = national_readiness(session, year)
     by_code = readiness.by_code()

@@ -8,14 +8,21 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from domain.compliance import UnitFacts, classify, evaluate, exempt_unit, sweep
+from domain.compliance import (
+    ComplianceRules,
+    UnitFacts,
+    classify,
+    evaluate,
+    exempt_unit,
+    sweep,
+)
 from domain.enums import ComplianceStatus, Outcome, Role, Stage
 from domain.errors import ValidationError
 from domain.models import ComplianceRecord, OutboxMessage, StageHistory, Unit
 from tests.support.factories import Factory
 
 YEAR = 2025
-RULES = {"counting_stage": Stage.DEVELOPMENT, "warning_month": 10}
+RULES = {"rules": ComplianceRules(Stage.DEVELOPMENT, warning_month=10)}
 
 
 @pytest.mark.parametrize(

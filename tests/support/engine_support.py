@@ -5,7 +5,6 @@ the reviewers and units of each scenario."""
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from kinanti.demo.actors import FULL_DESIGN_APPENDIX
 from kinanti.demo.run import EXAMPLES
 from kinanti.importers import import_file
 from kinanti.orchestration.runs import paused_runs
-from kinanti.settings import get_settings
+from kinanti.settings import scoped_environment
 from tests.support import postgres
 
 REVIEWER = "hendriani.brida@mataramkota.go.id"
@@ -57,20 +56,12 @@ def kinanti_env(home: Path, database_url: str, **extra: str) -> Iterator[None]:
         "KINANTI_EMAIL_BACKEND": "file",
         **extra,
     }
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        get_settings.cache_clear()
+    with scoped_environment(values):
         get_engine.cache_clear()
+        try:
+            yield
+        finally:
+            get_engine.cache_clear()
 
 
 def load_city() -> None:

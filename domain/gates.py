@@ -7,7 +7,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass, replace
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from domain import lifecycle
@@ -315,7 +315,17 @@ def decide_gate(
     open raises ``GateNotOpenError`` (a stale or repeated decision never doubles a move).
     With ``continue_in_run`` the calling flow run goes on to the next stage itself.
     """
-    gate = session.get(GateRequest, gate_id, with_for_update=True)
+    # Take the gate's write lock before reading it, so that a decision committed meanwhile
+    # is seen and refused below: PostgreSQL locks the row (also FOR UPDATE); SQLite, where
+    # FOR UPDATE is a no-op, takes its one database write lock with this value-preserving
+    # update (waiting up to its busy timeout for the other writer to commit).
+    session.execute(
+        update(GateRequest)
+        .where(GateRequest.id == gate_id)
+        .values(attempts=GateRequest.attempts)
+        .execution_options(synchronize_session=False)
+    )
+    gate = session.get(GateRequest, gate_id, with_for_update=True, populate_existing=True)
     if gate is None:
         raise NotFoundError(f"gate {gate_id} does not exist")
     innovation = session.get_one(Innovation, gate.innovation_id, with_for_update=True)

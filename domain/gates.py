@@ -56,7 +56,7 @@ from domain.queries import (
     person_roles,
     proposal_problems_of,
 )
-from domain.schemas import ScorecardIn
+from domain.schemas import ScorecardIn, control_character_problem
 
 
 def open_gate(
@@ -196,6 +196,43 @@ class DecisionCommand:
     scorecard: ScorecardIn | None = None
     os_user: str | None = None
     flow_run_id: str | None = None
+
+    def __post_init__(self) -> None:
+        """Validate at the edge: nothing unstorable reaches the decision's transaction."""
+        problems = [
+            f"{name}: {problem}"
+            for name, value in self._texts().items()
+            if (problem := control_character_problem(value))
+        ]
+        for name, limit in _TEXT_LIMITS.items():
+            value = self._texts()[name]
+            if value is not None and len(value) > limit:
+                problems.append(f"{name}: {len(value)} characters; at most {limit} allowed")
+        if not isinstance(self.decision, GateDecisionKind):
+            problems.append(f"decision: {self.decision!r} is not approve, revise or reject")
+        if problems:
+            raise ValidationError("the gate decision is invalid", problems)
+
+    def _texts(self) -> dict[str, str | None]:
+        return {
+            "reason": self.reason,
+            "channel": self.channel,
+            "decider": self.decider,
+            "proof": self.proof,
+            "os_user": self.os_user,
+            "flow_run_id": self.flow_run_id,
+        }
+
+
+#: The longest text a decision's fields may hold (the columns they are stored in).
+_TEXT_LIMITS = {
+    "reason": 2000,
+    "channel": 16,
+    "decider": 254,
+    "proof": 200,
+    "os_user": 64,
+    "flow_run_id": 64,
+}
 
 
 @dataclass

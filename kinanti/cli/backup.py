@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from kinanti.backup import BackupError
 from kinanti.i18n import t
-from kinanti.settings import get_settings
+from kinanti.settings import Settings, get_settings
 
 
-def _refused(exc: BackupError, language: str) -> typer.Exit:
-    """Print the refusal in the installation's language; the exit to raise."""
-    from kinanti.cli import err_console
+def _report(action: Callable[[Settings], tuple[str, dict[str, Any]]]) -> None:
+    """Run ``action``; print its message, or its refusal (exit 1), in the user's language."""
+    from kinanti.cli import console, err_console
 
-    err_console.print(t("error", language, message=exc.message(language)), style="red",
-                      markup=False)  # fmt: skip
-    return typer.Exit(1)
+    settings = get_settings()
+    try:
+        key, values = action(settings)
+    except BackupError as exc:
+        message = exc.message(settings.language)
+        err_console.print(t("error", settings.language, message=message), style="red",
+                          markup=False)  # fmt: skip
+        raise typer.Exit(1) from exc
+    console.print(t(key, settings.language, **values), markup=False)
 
 
 def register(app: typer.Typer) -> None:
@@ -27,25 +35,18 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write a consistent snapshot: the database, the evidence files and a manifest."""
         from kinanti.backup import backup
-        from kinanti.cli import console
 
-        settings = get_settings()
-        try:
+        def action(settings: Settings) -> tuple[str, dict[str, Any]]:
             report = backup(settings, folder)
-        except BackupError as exc:
-            raise _refused(exc, settings.language) from exc
-        console.print(
-            t(
-                "backup.written",
-                settings.language,
-                folder=report.folder,
-                backend=report.backend,
-                revision=report.revision or "-",
-                files=report.files,
-                bytes=report.bytes,
-            ),
-            markup=False,
-        )
+            return "backup.written", {
+                "folder": report.folder,
+                "backend": report.backend,
+                "revision": report.revision or "-",
+                "files": report.files,
+                "bytes": report.bytes,
+            }
+
+        _report(action)
 
     @app.command("restore")
     def restore_command(
@@ -53,21 +54,14 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Restore a backup into this installation, which must be empty."""
         from kinanti.backup import restore, safe_url
-        from kinanti.cli import console
 
-        settings = get_settings()
-        try:
+        def action(settings: Settings) -> tuple[str, dict[str, Any]]:
             manifest = restore(settings, folder)
-        except BackupError as exc:
-            raise _refused(exc, settings.language) from exc
-        console.print(
-            t(
-                "backup.restored",
-                settings.language,
-                folder=folder,
-                created=manifest["created_at"],
-                version=manifest["kinanti_version"],
-                url=safe_url(settings.resolved_database_url),
-            ),
-            markup=False,
-        )
+            return "backup.restored", {
+                "folder": folder,
+                "created": manifest["created_at"],
+                "version": manifest["kinanti_version"],
+                "url": safe_url(settings.resolved_database_url),
+            }
+
+        _report(action)

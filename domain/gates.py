@@ -7,7 +7,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass, replace
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from domain import lifecycle
@@ -57,7 +57,7 @@ from domain.queries import (
     person_roles,
     proposal_problems_of,
 )
-from domain.schemas import ScorecardIn
+from domain.schemas import ScorecardIn, control_character_problem
 
 
 def open_gate(
@@ -198,6 +198,43 @@ class DecisionCommand:
     os_user: str | None = None
     flow_run_id: str | None = None
 
+    def __post_init__(self) -> None:
+        """Validate at the edge: nothing unstorable reaches the decision's transaction."""
+        problems = [
+            f"{name}: {problem}"
+            for name, value in self._texts().items()
+            if (problem := control_character_problem(value))
+        ]
+        for name, limit in _TEXT_LIMITS.items():
+            value = self._texts()[name]
+            if value is not None and len(value) > limit:
+                problems.append(f"{name}: {len(value)} characters; at most {limit} allowed")
+        if not isinstance(self.decision, GateDecisionKind):
+            problems.append(f"decision: {self.decision!r} is not approve, revise or reject")
+        if problems:
+            raise ValidationError("the gate decision is invalid", problems)
+
+    def _texts(self) -> dict[str, str | None]:
+        return {
+            "reason": self.reason,
+            "channel": self.channel,
+            "decider": self.decider,
+            "proof": self.proof,
+            "os_user": self.os_user,
+            "flow_run_id": self.flow_run_id,
+        }
+
+
+#: The longest text a decision's fields may hold (the columns they are stored in).
+_TEXT_LIMITS = {
+    "reason": 2000,
+    "channel": 16,
+    "decider": 254,
+    "proof": 200,
+    "os_user": 64,
+    "flow_run_id": 64,
+}
+
 
 @dataclass
 class DecisionOutcome:
@@ -316,7 +353,17 @@ def decide_gate(
     open raises ``GateNotOpenError`` (a stale or repeated decision never doubles a move).
     With ``continue_in_run`` the calling flow run goes on to the next stage itself.
     """
-    gate = session.get(GateRequest, gate_id, with_for_update=True)
+    # Take the gate's write lock before reading it, so that a decision committed meanwhile
+    # is seen and refused below: PostgreSQL locks the row (also FOR UPDATE); SQLite, where
+    # FOR UPDATE is a no-op, takes its one database write lock with this value-preserving
+    # update (waiting up to its busy timeout for the other writer to commit).
+    session.execute(
+        update(GateRequest)
+        .where(GateRequest.id == gate_id)
+        .values(attempts=GateRequest.attempts)
+        .execution_options(synchronize_session=False)
+    )
+    gate = session.get(GateRequest, gate_id, with_for_update=True, populate_existing=True)
     if gate is None:
         raise NotFoundError(f"gate {gate_id} does not exist")
     innovation = session.get_one(Innovation, gate.innovation_id, with_for_update=True)

@@ -10,6 +10,7 @@ than a limit before reading it.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -60,13 +61,42 @@ def yaml_problem(name: str, exc: yaml.YAMLError) -> ValidationError:
 
 def load_yaml(text: str, name: str) -> Any:
     """The document in ``text`` (no anchors, aliases or deep nesting)."""
-    loader = NoAliasLoader(text)
+    try:
+        loader = NoAliasLoader(text)  # its reader refuses unprintable characters at once
+    except yaml.YAMLError as exc:
+        raise yaml_problem(name, exc) from exc
     try:
         return loader.get_single_data()
     except yaml.YAMLError as exc:
         raise yaml_problem(name, exc) from exc
     finally:
         loader.dispose()
+
+
+def check_depth(data: Any, name: str, limit: int = MAX_DEPTH) -> Any:
+    """``data`` itself; refused when its lists and mappings nest deeper than ``limit``."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth >= limit:
+                raise ValidationError(f"{name}: nested deeper than {limit} levels")
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children)
+    return data
+
+
+def load_json(text: str, name: str) -> Any:
+    """The JSON document in ``text``; malformed or too deeply nested text is refused."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(
+            f"{name}: line {exc.lineno}, column {exc.colno}: malformed JSON: {exc.msg}"
+        ) from exc
+    except RecursionError as exc:
+        raise ValidationError(f"{name}: nested deeper than {MAX_DEPTH} levels") from exc
+    return check_depth(data, name)
 
 
 def read_bounded(path: Path, max_bytes: int = MAX_FILE_BYTES, encoding: str = "utf-8") -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Self
 
 from pydantic import (
     AfterValidator,
@@ -21,6 +21,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic import ValidationError as PydanticValidationError
 
 from domain.enums import AdoptingAct, Bentuk, Initiator, Jenis, Language, Role, UnitKind
 from domain.errors import ValidationError
@@ -65,8 +66,55 @@ def _check_code(value: str) -> str:
     return value
 
 
+#: Control characters no text field accepts (tab, newline and carriage return are text).
+#: PostgreSQL cannot store NUL at all; the others are binary garbage or injection.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def control_character_problem(value: object) -> str | None:
+    """Why ``value`` (a string, or strings in lists and mappings) is refused, or ``None``."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            found = CONTROL_CHARACTERS.search(item)
+            if found:
+                return (
+                    f"contains the control character {found.group()!r} at position "
+                    f"{found.start() + 1} (binary data or a damaged file?)"
+                )
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple | set | frozenset):
+            stack.extend(item)
+    return None
+
+
 class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_control_characters(cls, value: object) -> object:
+        problem = control_character_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @classmethod
+    def parse(cls, data: object, language: Language | str = Language.EN) -> Self:
+        """Validate ``data``; a problem raises the domain's ``ValidationError`` naming each
+        field (never pydantic's own error text)."""
+        try:
+            return cls.model_validate(data, context={"language": str(language)})
+        except PydanticValidationError as exc:
+            problems = [
+                f"{'.'.join(map(str, e['loc'])) or 'input'}: "
+                f"{str(e['msg']).removeprefix('Value error, ')}"
+                for e in exc.errors(include_url=False)
+            ]
+            raise ValidationError(f"{cls.__name__}: invalid input", problems) from exc
 
 
 class UnitIn(_Input):

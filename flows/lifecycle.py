@@ -34,6 +34,10 @@ from tasks.lifecycle import apply_gate_decision, complete_stage_work, publish_ch
 
 MAX_TURNS = 40
 
+#: Text without control characters (``domain.schemas.CONTROL_CHARACTERS``): in the form's
+#: JSON schema, so Prefect's API refuses such a resume before the run sees it.
+NO_CONTROL_CHARACTERS = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
 
 class GateDecision(RunInput):
     """A reviewer's decision at a gate: the Prefect resume form, and what the portal and
@@ -41,10 +45,16 @@ class GateDecision(RunInput):
     issued to a signed-in person; a typed email address proves nothing."""
 
     decision: GateDecisionKind = Field(description="approve / revise / reject")
-    reason: str = Field("", max_length=2000, description="Alasan (required for revise and reject)")
+    reason: str = Field(
+        "",
+        max_length=2000,
+        pattern=NO_CONTROL_CHARACTERS,
+        description="Alasan (required for revise and reject)",
+    )
     proof: str = Field(
         "",
         max_length=200,
+        pattern=NO_CONTROL_CHARACTERS,
         description="Kode keputusan sekali pakai dari portal Kinanti (decision code from the "
         "Kinanti portal, where you sign in)",
     )

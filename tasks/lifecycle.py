@@ -95,7 +95,7 @@ def apply_gate_decision(
         reason=reason,
         channel="prefect",
         proof=proof or "",
-        scorecard=ScorecardIn.model_validate(scorecard) if scorecard else None,
+        scorecard=ScorecardIn.parse(scorecard) if scorecard else None,
         flow_run_id=flow_run_id,
     )
     with unit_of_work(get_engine()) as session:

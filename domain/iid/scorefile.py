@@ -28,7 +28,6 @@ A bare level is an accepted claim (claimed = verified). In the long form ``statu
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -51,7 +50,7 @@ from domain.iid.scoring import (
     region_score,
     sid_score,
 )
-from domain.safe_yaml import MAX_FILE_BYTES, load_yaml, read_bounded
+from domain.safe_yaml import MAX_FILE_BYTES, load_json, load_yaml, read_bounded
 from domain.schemas import UrusanName
 
 Level = Annotated[int, Field(ge=0, le=3)]
@@ -128,10 +127,7 @@ def load_region_file(
     the urusan come in ``language``."""
     text = read_bounded(path, max_bytes)
     if path.suffix.lower() == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValidationError(f"{path}: cannot be parsed: {exc}") from exc
+        data = load_json(text, path.name)
     else:
         data = load_yaml(text, path.name)
     try:

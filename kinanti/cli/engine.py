@@ -42,7 +42,9 @@ def _parse_scores(value: str | None) -> ScorecardIn | None:
         raise typer.BadParameter(
             "give five scores 1-5 separated by commas, in this order: " + ", ".join(SCORE_NAMES)
         )
-    return ScorecardIn(**dict(zip(SCORE_NAMES, (int(p) for p in parts), strict=True)))
+    return ScorecardIn.parse(
+        dict(zip(SCORE_NAMES, (int(p) for p in parts), strict=True)), get_settings().language
+    )
 
 
 def after_commit(committed: Committed, *, sweep: Sweep | None = None) -> None:

@@ -14,7 +14,6 @@ A file is at most ``MAX_FILE_BYTES``; YAML may not use anchors or aliases
 from __future__ import annotations
 
 import csv
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from typing import Any, Literal
 import yaml
 
 from domain.errors import NotFoundError, ValidationError
-from domain.safe_yaml import MAX_FILE_BYTES, NoAliasLoader, read_bounded, yaml_problem
+from domain.safe_yaml import MAX_FILE_BYTES, NoAliasLoader, load_json, read_bounded, yaml_problem
 
 RecordKind = Literal["units", "people", "innovations"]
 
@@ -74,7 +73,10 @@ def read_records(
 
 
 def _read_yaml(text: str, name: str, kind: RecordKind) -> list[RawRecord]:
-    loader = NoAliasLoader(text)
+    try:
+        loader = NoAliasLoader(text)  # its reader refuses unprintable characters at once
+    except yaml.YAMLError as exc:
+        raise yaml_problem(name, exc) from exc
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
@@ -94,13 +96,7 @@ def _read_yaml(text: str, name: str, kind: RecordKind) -> list[RawRecord]:
 
 
 def _read_json(text: str, name: str, kind: RecordKind) -> list[RawRecord]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValidationError(
-            f"{name}: line {exc.lineno}, column {exc.colno}: malformed JSON: {exc.msg}"
-        ) from exc
-    items, _ = _top_level(data, None, name, kind)
+    items, _ = _top_level(load_json(text, name), None, name, kind)
     return [RawRecord(i, None, item) for i, item in enumerate(items, 1)]
 
 

@@ -402,7 +402,11 @@ def deliver_pending(
     report = DeliveryReport()
     if ids is not None and not ids:
         return report
-    renderer = Renderer(base_url=settings.base_url, region_name=settings.region_name)
+    renderer = Renderer(
+        base_url=settings.base_url,
+        region_name=settings.region_name,
+        portal_url=settings.resolved_portal_url,
+    )
     remaining = limit
     claimed_total = 0
     # The sent marks are committed on a helper thread (see ``_Batch``); an in-memory

@@ -276,10 +276,17 @@ def validate_context(template: str, context: dict[str, Any]) -> EmailContext:
 
 
 class Renderer:
-    """Renders templates with links built from ``base_url``; reuse one per process/batch."""
+    """Renders templates with links built from ``base_url``; reuse one per process/batch.
 
-    def __init__(self, *, base_url: str, region_name: str = "Kota Mataram") -> None:
+    With ``portal_url``, emails link to the portal page where the recipient acts; only
+    messages for Brida's operators (a failed delivery) link to the Prefect UI.
+    """
+
+    def __init__(
+        self, *, base_url: str, region_name: str = "Kota Mataram", portal_url: str | None = None
+    ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.portal_url = portal_url.rstrip("/") if portal_url else None
         self.region_name = region_name
         self.env = environment()
         #: Per (template, language): the compiled text and HTML templates, looked up once.
@@ -315,7 +322,7 @@ class Renderer:
             "c": model,
             "lang": lang.value,
             "L": labels,
-            "link": model.link(self.base_url),
+            "link": self._link(model),
             "facts": self._facts(labels, model),
             "greeting": self._greeting(lang, model.recipient_name),
             "link_label": _LABELS[lang]["link"],
@@ -331,6 +338,10 @@ class Renderer:
         except jinja2.UndefinedError as exc:
             raise TemplateContextError(f"email template {template!r}: {exc}") from exc
         return RenderedEmail(subject=subject, text=text, html=html)
+
+    def _link(self, model: EmailContext) -> str:
+        path = model.portal_path() if self.portal_url else None
+        return f"{self.portal_url}{path}" if path else model.link(self.base_url)
 
     def _subject(self, template: jinja2.Template, variables: dict[str, Any]) -> str:
         block = template.blocks.get("subject")
@@ -352,7 +363,7 @@ class Renderer:
                     "c": sub,
                     "lang": lang.value,
                     "L": labels,
-                    "link": sub.link(self.base_url),
+                    "link": self._link(sub),
                     "items": [],
                 },
             )
@@ -360,7 +371,7 @@ class Renderer:
                 {
                     "template": item.template,
                     "subject": subject,
-                    "link": sub.link(self.base_url),
+                    "link": self._link(sub),
                     "c": sub,
                 }
             )

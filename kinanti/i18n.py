@@ -17,6 +17,10 @@ MESSAGES: dict[str, dict[Language, str]] = {
         Language.ID: "Kinanti berjalan. Prefect UI: {ui}  (Ctrl+C untuk berhenti)",
         Language.EN: "Kinanti is running. Prefect UI: {ui}  (Ctrl+C to stop)",
     },
+    "web.serving": {
+        Language.ID: "Portal Kinanti berjalan di {url}  (Ctrl+C untuk berhenti)",
+        Language.EN: "The Kinanti portal is running at {url}  (Ctrl+C to stop)",
+    },
     "engine.no_api_later": {
         Language.ID: "Prefect belum berjalan; rekonsiliator akan memulai alur nanti "
         "(`kinanti serve`).",

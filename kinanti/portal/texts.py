@@ -329,7 +329,8 @@ _PAIRS: dict[str, tuple[str, str]] = {
     ),
     "comp.hint.non_compliant": (
         "Tahun ini terlewat; unit menjalani evaluasi khusus. Ajukan inovasi untuk tahun depan.",
-        "The year was missed; the unit gets a special evaluation. Propose an innovation for next year.",
+        "The year was missed; the unit gets a special evaluation. "
+        "Propose an innovation for next year.",
     ),
     "comp.hint.exempt": ("Dikecualikan tahun ini.", "Exempt this year."),
     "col.when": ("Waktu", "When"),
@@ -364,6 +365,9 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "gate.scorecard": ("Scorecard uji coba", "Trial scorecard"),
     "gate.submit": ("Kirim keputusan", "Send the decision"),
     "gate.open_page": ("Buka halaman gerbang", "Open the gate page"),
+    "decision.approve": ("Setujui", "Approve"),
+    "decision.revise": ("Minta perbaikan", "Ask for a revision"),
+    "decision.reject": ("Tolak", "Reject"),
     "score.renewal": ("Kebaruan", "Renewal"),
     "score.benefit": ("Bermanfaat", "Benefit"),
     "score.no_burden": ("Tidak membebani", "No extra burden"),

@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from domain.access import Action, Actor, Scope, actor_of, can
 from domain.enums import Language
@@ -102,6 +103,11 @@ async def check_csrf(request: Request) -> None:
         expected, sent
     ):
         raise CsrfRefused()
+
+
+async def posted_form(request: Request) -> FormData:
+    """Dependency: the parsed form (already read by ``check_csrf``; handlers stay sync)."""
+    return await request.form()
 
 
 def start_session(request: Request, person_id: int, epoch: int, language: Language) -> None:

@@ -112,9 +112,9 @@ class Portal:
 
 
 @contextlib.contextmanager
-def run_portal(home: Path, env: dict[str, str]) -> Iterator[Portal]:
-    """``kinanti web`` on a free port as a child process; stopped afterwards."""
-    port = free_port()
+def run_portal(home: Path, env: dict[str, str], port: int | None = None) -> Iterator[Portal]:
+    """``kinanti web`` on ``port`` (default: a free one) as a child process; stopped after."""
+    port = port or free_port()
     url = env.get("KINANTI_PORTAL_URL") or f"http://127.0.0.1:{port}"
     full_env = {
         **os.environ,

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from domain.models import AuditRecord, IndicatorClaim
@@ -38,8 +39,8 @@ def _audits(event: str) -> list[AuditRecord]:
 def test_an_officer_sees_their_own_units_innovation(browser: Any, city: City) -> None:
     page = sign_in(browser, city, OFFICER)
     page.goto(city.url + "/innovations/SEHATKU-A")
-    assert page.get_by_role("heading", name="Sehatku Ampenan").is_visible()
-    assert page.get_by_text("Yang perlu dilakukan berikutnya").is_visible()
+    expect(page.get_by_role("heading", name="Sehatku Ampenan")).to_be_visible()
+    expect(page.get_by_text("Yang perlu dilakukan berikutnya")).to_be_visible()
     page.context.close()
 
 
@@ -49,7 +50,9 @@ def test_an_officer_of_another_unit_is_refused_reading_and_posting(
     page = sign_in(browser, city, OTHER_OFFICER)
     response = page.goto(city.url + "/innovations/SEHATKU-A")
     assert response is not None and response.status == 403
-    assert page.get_by_role("heading", name="Anda tidak berwenang membuka halaman ini").is_visible()
+    expect(
+        page.get_by_role("heading", name="Anda tidak berwenang membuka halaman ini")
+    ).to_be_visible()
     assert "Sehatku Ampenan" not in page.content()
     response = page.goto(city.url + "/innovations/SEHATKU-A/evidence")
     assert response is not None and response.status == 403
@@ -119,7 +122,7 @@ def test_a_title_with_a_script_tag_is_shown_escaped(browser: Any, city: City) ->
     assert heading.inner_text() == "<script>alert('x')</script> Layanan"
     assert "&lt;script&gt;" in page.content()
     page.goto(city.url + "/innovations")
-    assert page.get_by_role("link", name="<script>alert('x')</script> Layanan").is_visible()
+    expect(page.get_by_role("link", name="<script>alert('x')</script> Layanan")).to_be_visible()
     assert dialogs == []
     page.context.close()
 
@@ -142,7 +145,7 @@ def test_an_oversize_or_wrong_type_upload_is_refused_with_a_clear_message(
     page.get_by_label("Berkas bukti").set_input_files(str(path))
     page.get_by_role("button", name="Simpan klaim").click()
     summary = page.get_by_role("alert")
-    assert summary.get_by_role("heading", name="Ada masalah").is_visible()
+    expect(summary.get_by_role("heading", name="Ada masalah")).to_be_visible()
     assert "Bukti ditolak" in summary.inner_text() and message in summary.inner_text()
     summary.get_by_role("link").first.click()
     assert page.evaluate("document.activeElement.id") == "file"
@@ -151,7 +154,9 @@ def test_an_oversize_or_wrong_type_upload_is_refused_with_a_clear_message(
     page.context.close()
 
 
-def test_a_good_upload_is_claimed_and_shown_pending(browser: Any, city: City, tmp_path: Path) -> None:
+def test_a_good_upload_is_claimed_and_shown_pending(
+    browser: Any, city: City, tmp_path: Path
+) -> None:
     path = tmp_path / "sk-inovasi.pdf"
     path.write_bytes(PDF)
     page = sign_in(browser, city, OFFICER)
@@ -160,7 +165,7 @@ def test_a_good_upload_is_claimed_and_shown_pending(browser: Any, city: City, tm
     page.get_by_label("Tingkat yang diklaim").select_option("2")
     page.get_by_label("Berkas bukti").set_input_files(str(path))
     page.get_by_role("button", name="Simpan klaim").click()
-    assert page.get_by_text("Klaim sid01_regulasi tersimpan.").is_visible()
+    expect(page.get_by_text("Klaim sid01_regulasi tersimpan.")).to_be_visible()
     card = page.locator(".card", has_text="sk-inovasi.pdf")
     assert "menunggu verifikasi" in card.inner_text()
     page.context.close()
@@ -196,10 +201,10 @@ def test_a_reset_link_works_once_and_answers_never_reveal_an_address(
     page.get_by_label("Ulangi kata sandi").fill("kata-sandi-baru-1")
     page.get_by_role("button", name="Simpan kata sandi dan masuk").click()
     page.wait_for_url(city.url + "/")
-    assert page.get_by_role("heading", name=re.compile("Selamat datang")).is_visible()
+    expect(page.get_by_role("heading", name=re.compile("Selamat datang"))).to_be_visible()
     again = page.goto(link.group(1))
     assert again is not None and again.status == 410
-    assert page.get_by_role("heading", name="Tautan tidak berlaku").is_visible()
+    expect(page.get_by_role("heading", name="Tautan tidak berlaku")).to_be_visible()
     with unit_of_work(get_engine()) as session:
         from domain.models import OutboxMessage, PortalLinkToken
 
@@ -219,11 +224,11 @@ def test_throttling_starts_after_repeated_failed_sign_ins(browser: Any, city: Ci
         page.get_by_label("Alamat email").fill(REVIEWER)
         page.get_by_label("Kata sandi").fill("salah-sekali")
         page.get_by_role("button", name="Masuk").click()
-        assert "Alamat email atau kata sandi salah" in page.get_by_role("alert").inner_text()
+        expect(page.get_by_role("alert")).to_contain_text("Alamat email atau kata sandi salah")
     page.get_by_label("Alamat email").fill(REVIEWER)
     page.get_by_label("Kata sandi").fill(city.passwords[REVIEWER])
     page.get_by_role("button", name="Masuk").click()
-    assert "Terlalu banyak percobaan" in page.get_by_role("alert").inner_text()
+    expect(page.get_by_role("alert")).to_contain_text("Terlalu banyak percobaan")
     assert page.url.startswith(city.url + "/sign-in")
     assert len([a for a in _audits("sign_in_failed") if a.actor == REVIEWER]) >= 5
     assert [a for a in _audits("sign_in_throttled") if a.actor == REVIEWER]

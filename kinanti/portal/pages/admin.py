@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import delete, func, select
+from starlette.datastructures import FormData
 
 from domain.access import REGION, Action, Actor
 from domain.enums import Role
@@ -24,6 +25,7 @@ from kinanti.portal.web import (
     engine_of,
     language_of,
     page_number,
+    posted_form,
     render,
     require,
     settings_of,
@@ -104,7 +106,7 @@ def _person_page(
                 "name": person.name,
                 "language": person.language.value,
                 "active": "on" if person.active else "",
-            },  # fmt: skip
+            },
             roles=roles if roles is not None else held,
             all_roles=[r.value for r in Role],
             errors=errors,
@@ -122,9 +124,13 @@ def person(
 
 
 @router.post("/people/{email}", response_class=HTMLResponse)
-async def edit_person(request: Request, email: str, actor: Actor = Depends(signed_in)) -> Response:
+def edit_person(
+    request: Request,
+    email: str,
+    actor: Actor = Depends(signed_in),
+    raw: FormData = Depends(posted_form),
+) -> Response:
     require(request, actor, Action.MANAGE_REGISTRY, REGION, "people")
-    raw = await request.form()
     data = form_dict(raw, lists=("roles",))
     form, errors = parse(PersonForm, data, language_of(request))
     if form is None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
+from starlette.datastructures import FormData
 
 from domain.enums import Language
 from domain.models import Person
@@ -25,6 +26,7 @@ from kinanti.portal.web import (
     current_actor,
     engine_of,
     language_of,
+    posted_form,
     render,
     settings_of,
     start_session,
@@ -67,8 +69,8 @@ def sign_in_page(request: Request, next: str = "/") -> Response:
 
 
 @router.post("/sign-in", response_class=HTMLResponse)
-async def sign_in(request: Request) -> Response:
-    data = form_dict(await request.form())
+def sign_in(request: Request, raw: FormData = Depends(posted_form)) -> Response:
+    data = form_dict(raw)
     lang = language_of(request)
     target = safe_next(data.get("next"))
     form, errors = parse(SignInForm, data, lang)
@@ -113,8 +115,8 @@ def link_page(request: Request) -> Response:
 
 
 @router.post("/sign-in/link", response_class=HTMLResponse)
-async def request_link(request: Request) -> Response:
-    data = form_dict(await request.form())
+def request_link(request: Request, raw: FormData = Depends(posted_form)) -> Response:
+    data = form_dict(raw)
     lang = language_of(request)
     form, errors = parse(LinkRequestForm, data, lang)
     if form is None:
@@ -137,8 +139,8 @@ def set_password_page(request: Request, token: str) -> Response:
 
 
 @router.post("/set-password/{token}", response_class=HTMLResponse)
-async def set_password(request: Request, token: str) -> Response:
-    data = form_dict(await request.form())
+def set_password(request: Request, token: str, raw: FormData = Depends(posted_form)) -> Response:
+    data = form_dict(raw)
     lang = language_of(request)
     form, errors = parse(SetPasswordForm, data, lang)
     if form is None:
@@ -158,8 +160,8 @@ async def set_password(request: Request, token: str) -> Response:
 
 
 @router.post("/language")
-async def switch_language(request: Request) -> Response:
-    data = form_dict(await request.form())
+def switch_language(request: Request, raw: FormData = Depends(posted_form)) -> Response:
+    data = form_dict(raw)
     try:
         language = Language(data.get("language", ""))
     except ValueError:

@@ -261,8 +261,11 @@ def units(request: Request, page: str = "1", actor: Actor = Depends(signed_in)) 
     )
 
 
-REPORT_FILES = {"report.html": "text/html", "innovations.csv": "text/csv",
-                "innovations.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}  # fmt: skip
+REPORT_FILES = {
+    "report.html": "text/html",
+    "innovations.csv": "text/csv",
+    "innovations.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 
 
 @router.get("/city/report/{name}")

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from domain import compliance, lifecycle
 from domain.access import Action, Actor, can, innovation_scope, unit_scope
@@ -43,6 +43,7 @@ from kinanti.portal.web import (
     engine_of,
     language_of,
     page_number,
+    posted_form,
     render,
     require,
     settings_of,
@@ -331,8 +332,10 @@ def _check_proposal(
 
 
 @router.post("/innovations/new", response_class=HTMLResponse)
-async def check_answers(request: Request, actor: Actor = Depends(signed_in)) -> Response:
-    data = form_dict(await request.form())
+def check_answers(
+    request: Request, actor: Actor = Depends(signed_in), raw: FormData = Depends(posted_form)
+) -> Response:
+    data = form_dict(raw)
     lang = language_of(request)
     form, errors = parse(ProposalForm, data, lang)
     if form is None:
@@ -359,20 +362,24 @@ _PROBLEM_FIELDS = {"title", "design", "goals", "benefits", "budget", "urusan_mai
 
 
 @router.post("/innovations/new/edit", response_class=HTMLResponse)
-async def change_answers(request: Request, actor: Actor = Depends(signed_in)) -> Response:
+def change_answers(
+    request: Request, actor: Actor = Depends(signed_in), raw: FormData = Depends(posted_form)
+) -> Response:
     """Back from "check your answers" to the form, with the answers kept."""
-    return _proposal_form(request, actor, form_dict(await request.form()), [])
+    return _proposal_form(request, actor, form_dict(raw), [])
 
 
 @router.post("/innovations/new/confirm", response_class=HTMLResponse)
-async def submit_proposal(request: Request, actor: Actor = Depends(signed_in)) -> Response:
-    data = form_dict(await request.form())
+def submit_proposal(
+    request: Request, actor: Actor = Depends(signed_in), raw: FormData = Depends(posted_form)
+) -> Response:
+    data = form_dict(raw)
     lang = language_of(request)
     form, errors = parse(ProposalForm, data, lang)
     if form is None:
         return _proposal_form(request, actor, data, errors)
     with unit_of_work(engine_of(request)) as session:
-        unit, errors = _check_proposal(request, session, actor, form)
+        _unit, errors = _check_proposal(request, session, actor, form)
         code = form.code.upper()
         if not errors and session.scalar(select(Innovation.id).where(Innovation.code == code)):
             errors = [FieldError("code", t("err.code_taken", lang))]
@@ -434,8 +441,13 @@ def revise_page(request: Request, code: str, actor: Actor = Depends(signed_in)) 
 
 
 @router.post("/innovations/{code}/revise", response_class=HTMLResponse)
-async def revise(request: Request, code: str, actor: Actor = Depends(signed_in)) -> Response:
-    data = form_dict(await request.form())
+def revise(
+    request: Request,
+    code: str,
+    actor: Actor = Depends(signed_in),
+    raw: FormData = Depends(posted_form),
+) -> Response:
+    data = form_dict(raw)
     lang = language_of(request)
     with unit_of_work(engine_of(request)) as session:
         innovation = _innovation_for(request, session, actor, code, Action.EDIT_INNOVATION)
@@ -538,8 +550,12 @@ def _save_upload(upload: UploadFile, folder: Path) -> Path:
 
 
 @router.post("/innovations/{code}/evidence", response_class=HTMLResponse)
-async def claim(request: Request, code: str, actor: Actor = Depends(signed_in)) -> Response:
-    raw = await request.form()
+def claim(
+    request: Request,
+    code: str,
+    actor: Actor = Depends(signed_in),
+    raw: FormData = Depends(posted_form),
+) -> Response:
     data = form_dict(raw)
     lang = language_of(request)
     upload = raw.get("file")
@@ -586,10 +602,14 @@ async def claim(request: Request, code: str, actor: Actor = Depends(signed_in)) 
 
 
 @router.post("/innovations/{code}/evidence/{indicator}/verify", response_class=HTMLResponse)
-async def verify(
-    request: Request, code: str, indicator: str, actor: Actor = Depends(signed_in)
+def verify(
+    request: Request,
+    code: str,
+    indicator: str,
+    actor: Actor = Depends(signed_in),
+    raw: FormData = Depends(posted_form),
 ) -> Response:
-    data = form_dict(await request.form())
+    data = form_dict(raw)
     lang = language_of(request)
     with unit_of_work(engine_of(request)) as session:
         innovation = _innovation_for(request, session, actor, code, Action.VERIFY_EVIDENCE)

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from domain.access import Action, Actor, gate_scope
 from domain.enums import GateDecisionKind, GateStatus, Language, Role, Stage
@@ -27,6 +28,7 @@ from kinanti.portal.web import (
     engine_of,
     language_of,
     page_number,
+    posted_form,
     render,
     require,
     settings_of,
@@ -210,8 +212,13 @@ def gate_page(request: Request, code: str, actor: Actor = Depends(signed_in)) ->
 
 
 @router.post("/gates/{code}", response_class=HTMLResponse)
-async def decide_gate(request: Request, code: str, actor: Actor = Depends(signed_in)) -> Response:
-    data = form_dict(await request.form())
+def decide_gate(
+    request: Request,
+    code: str,
+    actor: Actor = Depends(signed_in),
+    raw: FormData = Depends(posted_form),
+) -> Response:
+    data = form_dict(raw)
     lang = language_of(request)
     with unit_of_work(engine_of(request)) as session:
         innovation = get_innovation(session, code)

@@ -24,6 +24,7 @@ verified basis counts accepted claims only, at their verified level).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -318,18 +319,25 @@ def figures_by_unit(session: Session, year: int) -> list[GroupFigures]:
 
 
 def claim_levels(
-    session: Session, year: int, basis: Basis, *, aspect: str = "sid"
+    session: Session,
+    year: int,
+    basis: Basis,
+    *,
+    aspect: str = "sid",
+    innovation_ids: Collection[int] | None = None,
 ) -> dict[int | None, dict[str, int]]:
-    """Scoring levels per innovation id (``None`` for SPD) of ``year`` on ``basis``."""
-    rows = session.execute(
-        select(
-            IndicatorClaim.innovation_id,
-            IndicatorClaim.indicator,
-            IndicatorClaim.claimed_level,
-            IndicatorClaim.status,
-            IndicatorClaim.verified_level,
-        ).where(IndicatorClaim.year == year, IndicatorClaim.aspect == aspect)
-    )
+    """Scoring levels per innovation id (``None`` for SPD) of ``year`` on ``basis``
+    (only of ``innovation_ids`` when given)."""
+    stmt = select(
+        IndicatorClaim.innovation_id,
+        IndicatorClaim.indicator,
+        IndicatorClaim.claimed_level,
+        IndicatorClaim.status,
+        IndicatorClaim.verified_level,
+    ).where(IndicatorClaim.year == year, IndicatorClaim.aspect == aspect)
+    if innovation_ids is not None:
+        stmt = stmt.where(IndicatorClaim.innovation_id.in_(list(innovation_ids)))
+    rows = session.execute(stmt)
     levels: dict[int | None, dict[str, int]] = defaultdict(dict)
     for innovation_id, indicator, claimed, status, verified in rows:
         levels[innovation_id][indicator] = effective_level(

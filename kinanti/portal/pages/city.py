@@ -12,13 +12,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from starlette.background import BackgroundTask
 
 from domain import compliance
 from domain.access import REGION, Action, Actor
 from domain.enums import BASIC_SERVICE_URUSAN, GateStatus, Stage
-from domain.errors import NotFoundError
-from domain.iid.catalogue import catalogue_for_year
+from domain.errors import ConflictError, NotFoundError
+from domain.iid.catalogue import Catalogue, catalogue_for_year
 from domain.iid.portfolio import claim_levels, portfolio_figures
 from domain.iid.scoring import Basis, display, largest_gains
 from domain.models import GateRequest, Innovation, Unit
@@ -69,17 +70,27 @@ def city(request: Request, year: str | None = None, actor: Actor = Depends(signe
     require(request, actor, Action.VIEW_CITY, REGION, "city")
     lang = language_of(request).value
     number = _year(year)
-    settings = settings_of(request)
     try:
         catalogue = catalogue_for_year(number)
     except NotFoundError:
         number = max(2023, min(number, dt.date.today().year))
         catalogue = catalogue_for_year(number)
+    try:
+        page = _city_page(request, number, catalogue, lang)
+    except (IntegrityError, ConflictError):  # another request synced the weights first
+        page = _city_page(request, number, catalogue, lang)
+    return render(request, "city.html", page)
+
+
+def _city_page(request: Request, number: int, catalogue: Catalogue, lang: str) -> CityPage:
+    settings = settings_of(request)
     with unit_of_work(engine_of(request)) as session:
         figures = portfolio_figures(session, number)
         spd_levels = claim_levels(session, number, Basis.VERIFIED, aspect="spd").get(None, {})
         weakest = sorted(figures.innovations, key=lambda f: f.sid_verified)[:5]
-        levels = claim_levels(session, number, Basis.VERIFIED) if weakest else {}
+        levels = claim_levels(
+            session, number, Basis.VERIFIED, innovation_ids=[f.id for f in weakest]
+        )
         escalate_before = dt.datetime.now(dt.UTC) - dt.timedelta(days=settings.escalate_after_days)
         open_gates = (
             session.scalar(
@@ -109,7 +120,7 @@ def city(request: Request, year: str | None = None, actor: Actor = Depends(signe
             )  # fmt: skip
     gains.sort(key=lambda g: -float(g.iid_points))
     needed = catalogue.count_term.min_basic_service_affairs
-    page = CityPage(
+    return CityPage(
         year=number,
         claimed=figures.claimed.as_dict(),
         verified=figures.verified.as_dict(),
@@ -123,7 +134,6 @@ def city(request: Request, year: str | None = None, actor: Actor = Depends(signe
         escalations=escalations,
         open_gates=open_gates,
     )
-    return render(request, "city.html", page)
 
 
 class ComplianceAll(BaseModel):

@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from domain.enums import Role
@@ -181,12 +182,12 @@ def use_link(
         audit.add(session, audit.LINK_REFUSED, actor=None, client=client, why="invalid")
         return None
     now = utcnow()
-    claimed = session.execute(
+    result = session.execute(
         update(PortalLinkToken)
         .where(PortalLinkToken.id == link.id, PortalLinkToken.used_at.is_(None))
         .values(used_at=now)
-    ).rowcount
-    if claimed != 1:
+    )
+    if cast(CursorResult[Any], result).rowcount != 1:
         return None
     person = session.get_one(Person, link.person_id)
     account = session.scalar(select(PortalAccount).where(PortalAccount.person_id == person.id))

@@ -233,16 +233,3 @@ def parse(
         return form.model_validate(dict(data)), []
     except ValidationError as exc:
         return None, errors_of(exc, lang)
-
-
-def form_dict(form: Any, *, lists: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Starlette's form data as a plain dict (``lists`` fields keep every value)."""
-    out: dict[str, Any] = {}
-    for key in form:
-        if key in lists:
-            out[key] = [v for v in form.getlist(key) if isinstance(v, str)]
-        else:
-            value = form.get(key)
-            if isinstance(value, str):
-                out[key] = value
-    return out

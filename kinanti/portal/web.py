@@ -105,9 +105,25 @@ async def check_csrf(request: Request) -> None:
         raise CsrfRefused()
 
 
-async def posted_form(request: Request) -> FormData:
-    """Dependency: the parsed form (already read by ``check_csrf``; handlers stay sync)."""
-    return await request.form()
+@dataclass(frozen=True)
+class Post:
+    """A posted form: its text fields, the raw form (files) and the person's language."""
+
+    data: dict[str, Any]
+    raw: FormData
+    lang: Language
+
+
+async def posted(request: Request) -> Post:
+    """Dependency: the posted form as a :class:`Post` (already read by ``check_csrf``), so
+    that handlers stay synchronous: Prefect's client and the database run in threads."""
+    raw = await request.form()
+    data: dict[str, Any] = {}
+    for key in raw:
+        values = [v for v in raw.getlist(key) if isinstance(v, str)]
+        if values:
+            data[key] = values if len(values) > 1 else values[0]
+    return Post(data, raw, language_of(request))
 
 
 def start_session(request: Request, person_id: int, epoch: int, language: Language) -> None:
@@ -136,7 +152,7 @@ def current_actor(request: Request) -> Actor | None:
     """The signed-in person, or ``None`` (one query for the person, one for the roles)."""
     cached = getattr(request.state, "actor", None)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     pid, epoch = request.session.get("pid"), request.session.get("epoch")
     if not isinstance(pid, int) or not isinstance(epoch, int):
         return None

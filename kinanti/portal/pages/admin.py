@@ -10,27 +10,15 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import delete, func, select
-from starlette.datastructures import FormData
 
 from domain.access import REGION, Action, Actor
 from domain.enums import Role
 from domain.models import Person, PersonRole, Unit
 from domain.services import get_person
 from kinanti.db import unit_of_work
-from kinanti.portal import accounts, audit
+from kinanti.portal import accounts, audit, web
 from kinanti.portal.delivery import deliver_now
-from kinanti.portal.forms import FieldError, PersonForm, form_dict, parse
-from kinanti.portal.web import (
-    client_of,
-    engine_of,
-    language_of,
-    page_number,
-    posted_form,
-    render,
-    require,
-    settings_of,
-    signed_in,
-)
+from kinanti.portal.forms import FieldError, PersonForm, parse
 
 router = APIRouter(prefix="/admin")
 
@@ -51,10 +39,10 @@ class PeoplePage(BaseModel):
 
 
 @router.get("/people", response_class=HTMLResponse)
-def people(request: Request, page: str = "1", actor: Actor = Depends(signed_in)) -> Response:
-    require(request, actor, Action.MANAGE_REGISTRY, REGION, "people")
-    size, number = settings_of(request).page_size, page_number(page)
-    with unit_of_work(engine_of(request)) as session:
+def people(request: Request, page: str = "1", actor: Actor = Depends(web.signed_in)) -> Response:
+    web.require(request, actor, Action.MANAGE_REGISTRY, REGION, "people")
+    size, number = web.settings_of(request).page_size, web.page_number(page)
+    with unit_of_work(web.engine_of(request)) as session:
         total = session.scalar(select(func.count(Person.id))) or 0
         rows = session.execute(
             select(Person, Unit.code)
@@ -75,7 +63,7 @@ def people(request: Request, page: str = "1", actor: Actor = Depends(signed_in))
                    active=p.active)
         for p, u in rows
     ]  # fmt: skip
-    return render(
+    return web.render(
         request,
         "people.html",
         PeoplePage(items=items, page=number, pages=max(1, -(-total // size)), total=total),
@@ -95,7 +83,7 @@ def _person_page(
     request: Request, email: str, errors: list[FieldError], values: dict[str, str] | None = None,
     roles: list[str] | None = None, sent: bool = False,
 ) -> Response:  # fmt: skip
-    with unit_of_work(engine_of(request)) as session:
+    with unit_of_work(web.engine_of(request)) as session:
         person = get_person(session, email)
         held = [r.value for r in session.scalars(
             select(PersonRole.role).where(PersonRole.person_id == person.id))]  # fmt: skip
@@ -112,14 +100,14 @@ def _person_page(
             errors=errors,
             sent=sent,
         )
-    return render(request, "person.html", page, status=400 if errors else 200)
+    return web.render(request, "person.html", page, status=400 if errors else 200)
 
 
 @router.get("/people/{email}", response_class=HTMLResponse)
 def person(
-    request: Request, email: str, sent: bool = False, actor: Actor = Depends(signed_in)
+    request: Request, email: str, sent: bool = False, actor: Actor = Depends(web.signed_in)
 ) -> Response:
-    require(request, actor, Action.MANAGE_REGISTRY, REGION, "people")
+    web.require(request, actor, Action.MANAGE_REGISTRY, REGION, "people")
     return _person_page(request, email, [], sent=sent)
 
 
@@ -127,32 +115,32 @@ def person(
 def edit_person(
     request: Request,
     email: str,
-    actor: Actor = Depends(signed_in),
-    raw: FormData = Depends(posted_form),
+    actor: Actor = Depends(web.signed_in),
+    post: web.Post = Depends(web.posted),
 ) -> Response:
-    require(request, actor, Action.MANAGE_REGISTRY, REGION, "people")
-    data = form_dict(raw, lists=("roles",))
-    form, errors = parse(PersonForm, data, language_of(request))
+    web.require(request, actor, Action.MANAGE_REGISTRY, REGION, "people")
+    data = {**post.data, "roles": [r for r in post.raw.getlist("roles") if isinstance(r, str)]}
+    form, errors = parse(PersonForm, data, web.language_of(request))
     if form is None:
         return _person_page(request, email, errors, data, data.get("roles", []))
-    with unit_of_work(engine_of(request)) as session:
+    with unit_of_work(web.engine_of(request)) as session:
         person = get_person(session, email)
         person.name, person.language, person.active = form.name, form.language, form.active
         session.execute(delete(PersonRole).where(PersonRole.person_id == person.id))
         session.add_all(PersonRole(person_id=person.id, role=Role(r)) for r in form.roles)
-        audit.add(session, audit.REGISTRY_CHANGED, actor=actor.email, client=client_of(request),
+        audit.add(session, audit.REGISTRY_CHANGED, actor=actor.email, client=web.client_of(request),
                   target=person.email, roles=form.roles, active=form.active)  # fmt: skip
         email = person.email
     return RedirectResponse(f"/admin/people/{email}", status_code=303)
 
 
 @router.post("/people/{email}/link", response_class=HTMLResponse)
-def send_link(request: Request, email: str, actor: Actor = Depends(signed_in)) -> Response:
-    require(request, actor, Action.MANAGE_REGISTRY, REGION, "people")
-    with unit_of_work(engine_of(request)) as session:
+def send_link(request: Request, email: str, actor: Actor = Depends(web.signed_in)) -> Response:
+    web.require(request, actor, Action.MANAGE_REGISTRY, REGION, "people")
+    with unit_of_work(web.engine_of(request)) as session:
         person = get_person(session, email)
         ids = accounts.request_link(
-            session, settings_of(request), person.email, client=client_of(request),
+            session, web.settings_of(request), person.email, client=web.client_of(request),
             purpose="first", actor=actor.email,
         )  # fmt: skip
         email = person.email

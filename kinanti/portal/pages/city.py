@@ -24,15 +24,7 @@ from domain.iid.portfolio import claim_levels, portfolio_figures
 from domain.iid.scoring import Basis, display, largest_gains
 from domain.models import GateRequest, Innovation, Unit
 from kinanti.db import unit_of_work
-from kinanti.portal.web import (
-    engine_of,
-    language_of,
-    page_number,
-    render,
-    require,
-    settings_of,
-    signed_in,
-)
+from kinanti.portal import web
 
 router = APIRouter()
 
@@ -66,9 +58,11 @@ def _year(value: str | None) -> int:
 
 
 @router.get("/city", response_class=HTMLResponse)
-def city(request: Request, year: str | None = None, actor: Actor = Depends(signed_in)) -> Response:
-    require(request, actor, Action.VIEW_CITY, REGION, "city")
-    lang = language_of(request).value
+def city(
+    request: Request, year: str | None = None, actor: Actor = Depends(web.signed_in)
+) -> Response:
+    web.require(request, actor, Action.VIEW_CITY, REGION, "city")
+    lang = web.language_of(request).value
     number = _year(year)
     try:
         catalogue = catalogue_for_year(number)
@@ -79,12 +73,12 @@ def city(request: Request, year: str | None = None, actor: Actor = Depends(signe
         page = _city_page(request, number, catalogue, lang)
     except (IntegrityError, ConflictError):  # another request synced the weights first
         page = _city_page(request, number, catalogue, lang)
-    return render(request, "city.html", page)
+    return web.render(request, "city.html", page)
 
 
 def _city_page(request: Request, number: int, catalogue: Catalogue, lang: str) -> CityPage:
-    settings = settings_of(request)
-    with unit_of_work(engine_of(request)) as session:
+    settings = web.settings_of(request)
+    with unit_of_work(web.engine_of(request)) as session:
         figures = portfolio_figures(session, number)
         spd_levels = claim_levels(session, number, Basis.VERIFIED, aspect="spd").get(None, {})
         weakest = sorted(figures.innovations, key=lambda f: f.sid_verified)[:5]
@@ -145,12 +139,12 @@ class ComplianceAll(BaseModel):
 
 @router.get("/city/compliance", response_class=HTMLResponse)
 def city_compliance(
-    request: Request, page: str = "1", actor: Actor = Depends(signed_in)
+    request: Request, page: str = "1", actor: Actor = Depends(web.signed_in)
 ) -> Response:
-    require(request, actor, Action.VIEW_CITY, REGION, "compliance")
-    settings = settings_of(request)
+    web.require(request, actor, Action.VIEW_CITY, REGION, "compliance")
+    settings = web.settings_of(request)
     today = dt.date.today()
-    with unit_of_work(engine_of(request)) as session:
+    with unit_of_work(web.engine_of(request)) as session:
         rows = compliance.evaluate(
             session,
             year=today.year,
@@ -158,10 +152,10 @@ def city_compliance(
             counting_stage=settings.compliance_counting_stage,
             warning_month=settings.compliance_warning_month,
         )
-    size, number = settings.page_size, page_number(page)
+    size, number = settings.page_size, web.page_number(page)
     pages = max(1, -(-len(rows) // size))
     shown = [r.as_dict() for r in rows[(number - 1) * size : number * size]]
-    return render(
+    return web.render(
         request,
         "compliance.html",
         ComplianceAll(year=today.year, rows=shown, page=number, pages=pages),
@@ -184,14 +178,16 @@ class EscalationPage(BaseModel):
 
 
 @router.get("/city/escalations", response_class=HTMLResponse)
-def escalations(request: Request, page: str = "1", actor: Actor = Depends(signed_in)) -> Response:
-    require(request, actor, Action.VIEW_ESCALATIONS, REGION, "escalations")
-    settings = settings_of(request)
-    size, number = settings.page_size, page_number(page)
+def escalations(
+    request: Request, page: str = "1", actor: Actor = Depends(web.signed_in)
+) -> Response:
+    web.require(request, actor, Action.VIEW_ESCALATIONS, REGION, "escalations")
+    settings = web.settings_of(request)
+    size, number = settings.page_size, web.page_number(page)
     now = dt.datetime.now(dt.UTC)
     before = now - dt.timedelta(days=settings.escalate_after_days)
     where = (GateRequest.status == GateStatus.OPEN, GateRequest.opened_at < before)
-    with unit_of_work(engine_of(request)) as session:
+    with unit_of_work(web.engine_of(request)) as session:
         total = session.scalar(select(func.count(GateRequest.id)).where(*where)) or 0
         rows = session.execute(
             select(GateRequest, Innovation.code, Innovation.title, Unit.code)
@@ -207,7 +203,7 @@ def escalations(request: Request, page: str = "1", actor: Actor = Depends(signed
                       waiting_days=(now - g.opened_at).days)
         for g, c, ti, u in rows
     ]  # fmt: skip
-    return render(
+    return web.render(
         request,
         "escalations.html",
         EscalationPage(items=items, page=number, pages=max(1, -(-total // size))),
@@ -231,10 +227,10 @@ class UnitsPage(BaseModel):
 
 
 @router.get("/units", response_class=HTMLResponse)
-def units(request: Request, page: str = "1", actor: Actor = Depends(signed_in)) -> Response:
-    require(request, actor, Action.VIEW_CITY, REGION, "units")
-    size, number = settings_of(request).page_size, page_number(page)
-    with unit_of_work(engine_of(request)) as session:
+def units(request: Request, page: str = "1", actor: Actor = Depends(web.signed_in)) -> Response:
+    web.require(request, actor, Action.VIEW_CITY, REGION, "units")
+    size, number = web.settings_of(request).page_size, web.page_number(page)
+    with unit_of_work(web.engine_of(request)) as session:
         total = session.scalar(select(func.count(Unit.id))) or 0
         listed = (
             session.execute(
@@ -264,7 +260,7 @@ def units(request: Request, page: str = "1", actor: Actor = Depends(signed_in)) 
                     innovations=counts.get(u.id, 0), active=u.active)
         for u in listed
     ]  # fmt: skip
-    return render(
+    return web.render(
         request,
         "units.html",
         UnitsPage(items=items, page=number, pages=max(1, -(-total // size)), total=total),
@@ -280,18 +276,22 @@ REPORT_FILES = {
 
 @router.get("/city/report/{name}")
 def report_file(
-    request: Request, name: str, year: str | None = None, actor: Actor = Depends(signed_in)
+    request: Request, name: str, year: str | None = None, actor: Actor = Depends(web.signed_in)
 ) -> Response:
-    require(request, actor, Action.VIEW_CITY, REGION, "report")
+    web.require(request, actor, Action.VIEW_CITY, REGION, "report")
     if name not in REPORT_FILES:
         raise NotFoundError(f"no report file {name!r}")
     from kinanti.reports import build_report
 
-    settings = settings_of(request)
+    settings = web.settings_of(request)
     tmp = tempfile.TemporaryDirectory(dir=_tmp_root(settings.home))
-    with unit_of_work(engine_of(request)) as session:
+    with unit_of_work(web.engine_of(request)) as session:
         files = build_report(
-            session, _year(year), Path(tmp.name), settings=settings, lang=language_of(request).value
+            session,
+            _year(year),
+            Path(tmp.name),
+            settings=settings,
+            lang=web.language_of(request).value,
         )
     path = {p.name: p for p in files.paths}[name]
     return FileResponse(

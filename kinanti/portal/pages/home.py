@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 
 from domain.access import Action, Actor, can
-from kinanti.portal.web import render, signed_in
+from kinanti.portal import web
 
 router = APIRouter()
 
@@ -18,7 +18,7 @@ class HomePage(BaseModel):
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, actor: Actor = Depends(signed_in)) -> Response:
+def home(request: Request, actor: Actor = Depends(web.signed_in)) -> Response:
     tasks: list[tuple[str, str]] = []
     if actor.unit_id is not None and not can(actor, Action.REVIEW_GATES):
         tasks += [("/innovations", "home.my_innovations"), ("/innovations/new", "home.propose"),
@@ -30,10 +30,10 @@ def home(request: Request, actor: Actor = Depends(signed_in)) -> Response:
                   ("/city/escalations", "home.escalations"), ("/units", "home.units")]  # fmt: skip
     if can(actor, Action.MANAGE_REGISTRY):
         tasks.append(("/admin/people", "home.people"))
-    return render(request, "home.html", HomePage(name=actor.name, tasks=tasks))
+    return web.render(request, "home.html", HomePage(name=actor.name, tasks=tasks))
 
 
 @router.get("/help", response_class=HTMLResponse)
-def help_page(request: Request, actor: Actor = Depends(signed_in)) -> Response:
+def help_page(request: Request, actor: Actor = Depends(web.signed_in)) -> Response:
     """A signed-in page with constant content (also the benchmark's floor)."""
-    return render(request, "help.html")
+    return web.render(request, "help.html")

@@ -6,15 +6,16 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import UploadFile
 
 from domain import compliance, lifecycle
 from domain.access import Action, Actor, can, innovation_scope, unit_scope
@@ -26,7 +27,7 @@ from domain.lifecycle import STAGE_ORDER
 from domain.models import GateRequest, Innovation, Unit
 from domain.services import get_innovation, proposal_problems_of, resubmit, submit_innovation
 from kinanti.db import unit_of_work
-from kinanti.portal import audit
+from kinanti.portal import audit, web
 from kinanti.portal.delivery import hand_off
 from kinanti.portal.forms import (
     EvidenceForm,
@@ -34,21 +35,10 @@ from kinanti.portal.forms import (
     ProposalForm,
     ResubmitForm,
     VerifyForm,
-    form_dict,
+    errors_of,
     parse,
 )
 from kinanti.portal.texts import t
-from kinanti.portal.web import (
-    client_of,
-    engine_of,
-    language_of,
-    page_number,
-    posted_form,
-    render,
-    require,
-    settings_of,
-    signed_in,
-)
 from kinanti.views import InnovationDetail, innovation_detail
 
 router = APIRouter()
@@ -116,9 +106,13 @@ class InnovationList(BaseModel):
 
 
 @router.get("/innovations", response_class=HTMLResponse)
-def list_page(request: Request, page: str = "1", actor: Actor = Depends(signed_in)) -> Response:
-    lang, size, number = language_of(request), settings_of(request).page_size, page_number(page)
-    with unit_of_work(engine_of(request)) as session:
+def list_page(request: Request, page: str = "1", actor: Actor = Depends(web.signed_in)) -> Response:
+    lang, size, number = (
+        web.language_of(request),
+        web.settings_of(request).page_size,
+        web.page_number(page),
+    )
+    with unit_of_work(web.engine_of(request)) as session:
         units = owned_unit_ids(session, actor)
         stmt = select(Innovation, Unit.code).join(Unit, Unit.id == Innovation.unit_id)
         count = select(func.count(Innovation.id))
@@ -147,7 +141,7 @@ def list_page(request: Request, page: str = "1", actor: Actor = Depends(signed_i
             actor, Action.PROPOSE, unit_scope(session, actor.unit_id)
         )
     pages = max(1, -(-total // size))
-    return render(
+    return web.render(
         request,
         "innovations.html",
         InnovationList(items=items, page=number, pages=pages, total=total, can_propose=can_propose),
@@ -214,19 +208,19 @@ def _innovation_for(
     request: Request, session: Session, actor: Actor, code: str, action: Action
 ) -> Innovation:
     innovation = get_innovation(session, code)
-    require(request, actor, action, innovation_scope(session, innovation), innovation.code)
+    web.require(request, actor, action, innovation_scope(session, innovation), innovation.code)
     return innovation
 
 
 @router.get("/innovations/new", response_class=HTMLResponse)
-def new_page(request: Request, actor: Actor = Depends(signed_in)) -> Response:
+def new_page(request: Request, actor: Actor = Depends(web.signed_in)) -> Response:
     return _proposal_form(request, actor, {}, [])
 
 
 @router.get("/innovations/{code}", response_class=HTMLResponse)
-def innovation_page(request: Request, code: str, actor: Actor = Depends(signed_in)) -> Response:
-    lang = language_of(request)
-    with unit_of_work(engine_of(request)) as session:
+def innovation_page(request: Request, code: str, actor: Actor = Depends(web.signed_in)) -> Response:
+    lang = web.language_of(request)
+    with unit_of_work(web.engine_of(request)) as session:
         innovation = _innovation_for(request, session, actor, code, Action.VIEW_INNOVATION)
         scope = innovation_scope(session, innovation)
         detail = innovation_detail(session, innovation.code)
@@ -248,7 +242,7 @@ def innovation_page(request: Request, code: str, actor: Actor = Depends(signed_i
             and can(actor, Action.DECIDE_GATE, gate_scope(session, innovation)),
             problems=list(proposal_problems_of(innovation, lang)),
         )
-    return render(request, "innovation.html", page)
+    return web.render(request, "innovation.html", page)
 
 
 # ---------------------------------------------------------------- new proposal
@@ -289,10 +283,10 @@ def _unit_choices(session: Session, actor: Actor) -> list[UnitChoice]:
 def _proposal_form(
     request: Request, actor: Actor, values: dict[str, str], errors: list[FieldError]
 ) -> Response:
-    with unit_of_work(engine_of(request)) as session:
+    with unit_of_work(web.engine_of(request)) as session:
         units = _unit_choices(session, actor)
     if not units:
-        require(request, actor, Action.PROPOSE, unit_scope_none(), "new proposal")
+        web.require(request, actor, Action.PROPOSE, unit_scope_none(), "new proposal")
     defaults = {"year": str(dt.date.today().year), "unit": units[0].code if units else ""}
     page = ProposalPage(
         values={**defaults, **values},
@@ -301,7 +295,7 @@ def _proposal_form(
         design_words=len(values.get("design", "").split()),
         action="/innovations/new",
     )
-    return render(request, "proposal.html", page, status=400 if errors else 200)
+    return web.render(request, "proposal.html", page, status=400 if errors else 200)
 
 
 def unit_scope_none() -> Any:
@@ -310,52 +304,62 @@ def unit_scope_none() -> Any:
     return UnitScope(unit_id=-1)
 
 
+@dataclass
+class CheckedProposal:
+    """A new proposal validated against the form, the domain's schema and the unit."""
+
+    data: dict[str, str]
+    form: ProposalForm | None = None
+    unit: Unit | None = None
+    errors: list[FieldError] = field(default_factory=list)
+
+
 def _check_proposal(
-    request: Request, session: Session, actor: Actor, form: ProposalForm
-) -> tuple[Unit | None, list[FieldError]]:
-    lang = language_of(request)
-    unit = session.scalar(select(Unit).where(Unit.code == form.unit.strip().upper()))
-    if unit is None:
-        return None, [FieldError("unit", t("err.choose", lang, label=t("field.unit", lang)))]
-    require(request, actor, Action.PROPOSE, unit_scope(session, unit.id), unit.code)
+    request: Request, session: Session, actor: Actor, data: dict[str, Any]
+) -> CheckedProposal:
+    """Parse and check a new proposal (nothing is written); refuse another unit's."""
+    lang = web.language_of(request)
+    checked = CheckedProposal(data)
+    checked.form, checked.errors = parse(ProposalForm, checked.data, lang)
+    if checked.form is None:
+        return checked
+    code = checked.form.code.upper()
+    checked.unit = session.scalar(select(Unit).where(Unit.code == checked.form.unit.upper()))
+    if checked.unit is None:
+        checked.errors = [FieldError("unit", t("err.choose", lang, label=t("field.unit", lang)))]
+        return checked
+    web.require(request, actor, Action.PROPOSE, unit_scope(session, checked.unit.id), code)
     try:
-        form.to_innovation()
-    except Exception as exc:  # pydantic's ValidationError from the domain's own schema
-        from pydantic import ValidationError
-
-        if isinstance(exc, ValidationError):
-            from kinanti.portal.forms import errors_of
-
-            return unit, errors_of(exc, lang)
-        raise
-    return unit, []
+        checked.form.to_innovation()
+    except ValidationError as exc:  # the domain's own schema (e.g. the code's characters)
+        checked.errors = errors_of(exc, lang)
+        return checked
+    if session.scalar(select(Innovation.id).where(Innovation.code == code)):
+        checked.errors = [FieldError("code", t("err.code_taken", lang))]
+    return checked
 
 
 @router.post("/innovations/new", response_class=HTMLResponse)
 def check_answers(
-    request: Request, actor: Actor = Depends(signed_in), raw: FormData = Depends(posted_form)
+    request: Request,
+    actor: Actor = Depends(web.signed_in),
+    post: web.Post = Depends(web.posted),
 ) -> Response:
-    data = form_dict(raw)
-    lang = language_of(request)
-    form, errors = parse(ProposalForm, data, lang)
-    if form is None:
-        return _proposal_form(request, actor, data, errors)
-    with unit_of_work(engine_of(request)) as session:
-        unit, errors = _check_proposal(request, session, actor, form)
-        if not errors and session.scalar(
-            select(Innovation.id).where(Innovation.code == form.code.upper())
-        ):
-            errors = [FieldError("code", t("err.code_taken", lang))]
-        if errors or unit is None:
-            return _proposal_form(request, actor, data, errors)
-        problems = list(
-            lifecycle.proposal_problems(
-                language=lang, **form.to_innovation().model_dump(include=_PROBLEM_FIELDS)
-            )
-        )
-        unit_name = unit.name
-    page = CheckPage(form=form, fields=form.as_fields(), unit_name=unit_name, problems=problems)
-    return render(request, "check_answers.html", page)
+    """The answers, checked, on one page before submitting (GOV.UK "check your answers")."""
+    lang = web.language_of(request)
+    with unit_of_work(web.engine_of(request)) as session:
+        checked = _check_proposal(request, session, actor, dict(post.data))
+    form, unit = checked.form, checked.unit
+    if checked.errors or form is None or unit is None:
+        return _proposal_form(request, actor, checked.data, checked.errors)
+    fields = form.to_innovation().model_dump(include=_PROBLEM_FIELDS)
+    page = CheckPage(
+        form=form,
+        fields=form.as_fields(),
+        unit_name=unit.name,
+        problems=list(lifecycle.proposal_problems(language=lang, **fields)),
+    )
+    return web.render(request, "check_answers.html", page)
 
 
 _PROBLEM_FIELDS = {"title", "design", "goals", "benefits", "budget", "urusan_main", "tematik"}
@@ -363,32 +367,29 @@ _PROBLEM_FIELDS = {"title", "design", "goals", "benefits", "budget", "urusan_mai
 
 @router.post("/innovations/new/edit", response_class=HTMLResponse)
 def change_answers(
-    request: Request, actor: Actor = Depends(signed_in), raw: FormData = Depends(posted_form)
+    request: Request,
+    actor: Actor = Depends(web.signed_in),
+    post: web.Post = Depends(web.posted),
 ) -> Response:
     """Back from "check your answers" to the form, with the answers kept."""
-    return _proposal_form(request, actor, form_dict(raw), [])
+    return _proposal_form(request, actor, dict(post.data), [])
 
 
 @router.post("/innovations/new/confirm", response_class=HTMLResponse)
 def submit_proposal(
-    request: Request, actor: Actor = Depends(signed_in), raw: FormData = Depends(posted_form)
+    request: Request,
+    actor: Actor = Depends(web.signed_in),
+    post: web.Post = Depends(web.posted),
 ) -> Response:
-    data = form_dict(raw)
-    lang = language_of(request)
-    form, errors = parse(ProposalForm, data, lang)
-    if form is None:
-        return _proposal_form(request, actor, data, errors)
-    with unit_of_work(engine_of(request)) as session:
-        _unit, errors = _check_proposal(request, session, actor, form)
-        code = form.code.upper()
-        if not errors and session.scalar(select(Innovation.id).where(Innovation.code == code)):
-            errors = [FieldError("code", t("err.code_taken", lang))]
-        if errors:
-            return _proposal_form(request, actor, data, errors)
-        _innovation, _created, result = submit_innovation(
-            session, form.to_innovation(), actor=actor.email
+    """Submit the checked proposal: the domain's submission, in one transaction."""
+    with unit_of_work(web.engine_of(request)) as session:
+        checked = _check_proposal(request, session, actor, dict(post.data))
+        if checked.errors or checked.form is None:
+            return _proposal_form(request, actor, checked.data, checked.errors)
+        innovation, _created, result = submit_innovation(
+            session, checked.form.to_innovation(), actor=actor.email
         )
-        outbox = result.outbox_ids
+        code, outbox = innovation.code, result.outbox_ids
     hand_off(request, outbox)
     return RedirectResponse(f"/innovations/{code}?submitted=1", status_code=303)
 
@@ -416,7 +417,7 @@ def _values_of(detail: InnovationDetail) -> dict[str, str]:
 def _revise_page(
     request: Request, code: str, values: dict[str, str] | None, errors: list[FieldError]
 ) -> Response:
-    with unit_of_work(engine_of(request)) as session:
+    with unit_of_work(web.engine_of(request)) as session:
         detail = innovation_detail(session, code)
     values = values if values is not None else _values_of(detail)
     values.update(code=detail.code, unit=detail.unit)
@@ -429,12 +430,12 @@ def _revise_page(
         revise_reason=_latest_revise_reason(detail),
         locked=True,
     )
-    return render(request, "proposal.html", page, status=400 if errors else 200)
+    return web.render(request, "proposal.html", page, status=400 if errors else 200)
 
 
 @router.get("/innovations/{code}/revise", response_class=HTMLResponse)
-def revise_page(request: Request, code: str, actor: Actor = Depends(signed_in)) -> Response:
-    with unit_of_work(engine_of(request)) as session:
+def revise_page(request: Request, code: str, actor: Actor = Depends(web.signed_in)) -> Response:
+    with unit_of_work(web.engine_of(request)) as session:
         innovation = _innovation_for(request, session, actor, code, Action.EDIT_INNOVATION)
         code = innovation.code
     return _revise_page(request, code, None, [])
@@ -444,12 +445,11 @@ def revise_page(request: Request, code: str, actor: Actor = Depends(signed_in)) 
 def revise(
     request: Request,
     code: str,
-    actor: Actor = Depends(signed_in),
-    raw: FormData = Depends(posted_form),
+    actor: Actor = Depends(web.signed_in),
+    post: web.Post = Depends(web.posted),
 ) -> Response:
-    data = form_dict(raw)
-    lang = language_of(request)
-    with unit_of_work(engine_of(request)) as session:
+    data, lang = dict(post.data), post.lang
+    with unit_of_work(web.engine_of(request)) as session:
         innovation = _innovation_for(request, session, actor, code, Action.EDIT_INNOVATION)
         unit = session.get_one(Unit, innovation.unit_id)
         code = innovation.code
@@ -459,7 +459,7 @@ def revise(
     if form is None or note is None:
         return _revise_page(request, code, data, errors + note_errors)
     try:
-        with unit_of_work(engine_of(request)) as session:
+        with unit_of_work(web.engine_of(request)) as session:
             submit_innovation(session, form.to_innovation(), actor=actor.email)
             innovation = get_innovation(session, code, for_update=True)
             result = resubmit(session, innovation, actor=actor.email, note=note.note)
@@ -501,8 +501,8 @@ def _evidence_page(
     values: dict[str, str],
     done: str | None = None,
 ) -> Response:
-    lang = language_of(request)
-    with unit_of_work(engine_of(request)) as session:
+    lang = web.language_of(request)
+    with unit_of_work(web.engine_of(request)) as session:
         innovation = _innovation_for(request, session, actor, code, Action.VIEW_INNOVATION)
         scope = innovation_scope(session, innovation)
         claims = {
@@ -527,15 +527,15 @@ def _evidence_page(
             values=values,
             can_claim=can(actor, Action.CLAIM_EVIDENCE, scope),
             can_verify=can(actor, Action.VERIFY_EVIDENCE, scope),
-            max_mb=round(settings_of(request).evidence_max_bytes / 1_048_576, 1),
+            max_mb=round(web.settings_of(request).evidence_max_bytes / 1_048_576, 1),
             done=done,
         )
-    return render(request, "evidence.html", page, status=400 if errors else 200)
+    return web.render(request, "evidence.html", page, status=400 if errors else 200)
 
 
 @router.get("/innovations/{code}/evidence", response_class=HTMLResponse)
 def evidence_page(
-    request: Request, code: str, done: str | None = None, actor: Actor = Depends(signed_in)
+    request: Request, code: str, done: str | None = None, actor: Actor = Depends(web.signed_in)
 ) -> Response:
     return _evidence_page(request, actor, code, [], {}, done)
 
@@ -553,14 +553,13 @@ def _save_upload(upload: UploadFile, folder: Path) -> Path:
 def claim(
     request: Request,
     code: str,
-    actor: Actor = Depends(signed_in),
-    raw: FormData = Depends(posted_form),
+    actor: Actor = Depends(web.signed_in),
+    post: web.Post = Depends(web.posted),
 ) -> Response:
-    data = form_dict(raw)
-    lang = language_of(request)
-    upload = raw.get("file")
+    data, lang = dict(post.data), post.lang
+    upload = post.raw.get("file")
     has_file = isinstance(upload, UploadFile) and bool(upload.filename)
-    with unit_of_work(engine_of(request)) as session:
+    with unit_of_work(web.engine_of(request)) as session:
         innovation = _innovation_for(request, session, actor, code, Action.CLAIM_EVIDENCE)
         code = innovation.code
     form, errors = parse(EvidenceForm, data, lang)
@@ -568,14 +567,14 @@ def claim(
         errors = [FieldError("file", t("err.file_or_link", lang))]
     if form is None or errors:
         return _evidence_page(request, actor, code, errors, data)
-    settings = settings_of(request)
+    settings = web.settings_of(request)
     store = EvidenceStore(settings.resolved_evidence_dir, settings.evidence_max_bytes)
     incoming = settings.home / "incoming"
     incoming.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=incoming) as tmp:
         path = _save_upload(upload, Path(tmp)) if has_file else None  # type: ignore[arg-type]
         try:
-            with unit_of_work(engine_of(request)) as session:
+            with unit_of_work(web.engine_of(request)) as session:
                 claim_indicator(
                     session,
                     store,
@@ -590,7 +589,7 @@ def claim(
                     session,
                     audit.EVIDENCE_CLAIMED,
                     actor=actor.email,
-                    client=client_of(request),
+                    client=web.client_of(request),
                     target=f"{code}/{form.indicator}",
                     level=form.level,
                 )
@@ -606,19 +605,18 @@ def verify(
     request: Request,
     code: str,
     indicator: str,
-    actor: Actor = Depends(signed_in),
-    raw: FormData = Depends(posted_form),
+    actor: Actor = Depends(web.signed_in),
+    post: web.Post = Depends(web.posted),
 ) -> Response:
-    data = form_dict(raw)
-    lang = language_of(request)
-    with unit_of_work(engine_of(request)) as session:
+    data, lang = dict(post.data), post.lang
+    with unit_of_work(web.engine_of(request)) as session:
         innovation = _innovation_for(request, session, actor, code, Action.VERIFY_EVIDENCE)
         code = innovation.code
     form, errors = parse(VerifyForm, data, lang)
     if form is None:
         return _evidence_page(request, actor, code, errors, data)
     try:
-        with unit_of_work(engine_of(request)) as session:
+        with unit_of_work(web.engine_of(request)) as session:
             verify_claim(
                 session,
                 code=code,
@@ -631,7 +629,7 @@ def verify(
                 session,
                 audit.EVIDENCE_VERIFIED,
                 actor=actor.email,
-                client=client_of(request),
+                client=web.client_of(request),
                 target=f"{code}/{indicator}",
                 decision=form.decision,
             )
@@ -652,12 +650,12 @@ class CompliancePage(BaseModel):
 
 
 @router.get("/compliance", response_class=HTMLResponse)
-def my_compliance(request: Request, actor: Actor = Depends(signed_in)) -> Response:
-    settings = settings_of(request)
+def my_compliance(request: Request, actor: Actor = Depends(web.signed_in)) -> Response:
+    settings = web.settings_of(request)
     today = dt.date.today()
-    with unit_of_work(engine_of(request)) as session:
+    with unit_of_work(web.engine_of(request)) as session:
         units = owned_unit_ids(session, actor)
-        require(
+        web.require(
             request,
             actor,
             Action.VIEW_UNIT,
@@ -677,4 +675,4 @@ def my_compliance(request: Request, actor: Actor = Depends(signed_in)) -> Respon
             else []
         )
     mine = [r.as_dict() for r in rows if units is None or r.unit_code in codes]
-    return render(request, "compliance.html", CompliancePage(year=today.year, rows=mine))
+    return web.render(request, "compliance.html", CompliancePage(year=today.year, rows=mine))

@@ -10,7 +10,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
 
 from domain.access import Action, Actor, gate_scope
 from domain.enums import GateDecisionKind, GateStatus, Language, Role, Stage
@@ -20,20 +19,9 @@ from domain.lifecycle import GATE_DECIDERS
 from domain.models import Evaluation, GateRequest, Innovation, Unit
 from domain.services import GATE_CHECKLIST, get_innovation, open_gate_of, proposal_problems_of
 from kinanti.db import unit_of_work
-from kinanti.portal import audit
-from kinanti.portal.forms import SCORE_FIELDS, DecisionForm, FieldError, form_dict, parse
+from kinanti.portal import audit, web
+from kinanti.portal.forms import SCORE_FIELDS, DecisionForm, FieldError, parse
 from kinanti.portal.texts import t
-from kinanti.portal.web import (
-    client_of,
-    engine_of,
-    language_of,
-    page_number,
-    posted_form,
-    render,
-    require,
-    settings_of,
-    signed_in,
-)
 
 router = APIRouter()
 
@@ -82,14 +70,14 @@ def open_gates_for(actor: Actor) -> Any:
 
 
 @router.get("/gates", response_class=HTMLResponse)
-def inbox(request: Request, page: str = "1", actor: Actor = Depends(signed_in)) -> Response:
-    require(request, actor, Action.REVIEW_GATES, _region(), "inbox")
-    settings = settings_of(request)
-    size, number = settings.page_size, page_number(page)
+def inbox(request: Request, page: str = "1", actor: Actor = Depends(web.signed_in)) -> Response:
+    web.require(request, actor, Action.REVIEW_GATES, _region(), "inbox")
+    settings = web.settings_of(request)
+    size, number = settings.page_size, web.page_number(page)
     escalate = dt.timedelta(days=settings.escalate_after_days)
     now = dt.datetime.now(dt.UTC)
     stmt = open_gates_for(actor)
-    with unit_of_work(engine_of(request)) as session:
+    with unit_of_work(web.engine_of(request)) as session:
         total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         rows = session.execute(
             stmt.order_by(GateRequest.opened_at, GateRequest.id)
@@ -111,7 +99,7 @@ def inbox(request: Request, page: str = "1", actor: Actor = Depends(signed_in)) 
         for g, code, title, unit in rows
     ]
     pages = max(1, -(-total // size))
-    return render(
+    return web.render(
         request, "inbox.html", InboxPage(items=items, page=number, pages=pages, total=total)
     )
 
@@ -151,16 +139,16 @@ def _gate_page(
     values: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
-    lang = language_of(request)
-    with unit_of_work(engine_of(request)) as session:
+    lang = web.language_of(request)
+    with unit_of_work(web.engine_of(request)) as session:
         innovation = get_innovation(session, code)
-        require(
+        web.require(
             request, actor, Action.DECIDE_GATE, gate_scope(session, innovation), innovation.code
         )
         gate = open_gate_of(session, innovation)
         page = _gate_context(session, innovation, gate, lang)
     page.errors, page.values = errors or [], values or {}
-    return render(request, "gate.html", page, status=status)
+    return web.render(request, "gate.html", page, status=status)
 
 
 def _gate_context(
@@ -207,7 +195,7 @@ def _gate_context(
 
 
 @router.get("/gates/{code}", response_class=HTMLResponse)
-def gate_page(request: Request, code: str, actor: Actor = Depends(signed_in)) -> Response:
+def gate_page(request: Request, code: str, actor: Actor = Depends(web.signed_in)) -> Response:
     return _gate_page(request, actor, code)
 
 
@@ -215,14 +203,13 @@ def gate_page(request: Request, code: str, actor: Actor = Depends(signed_in)) ->
 def decide_gate(
     request: Request,
     code: str,
-    actor: Actor = Depends(signed_in),
-    raw: FormData = Depends(posted_form),
+    actor: Actor = Depends(web.signed_in),
+    post: web.Post = Depends(web.posted),
 ) -> Response:
-    data = form_dict(raw)
-    lang = language_of(request)
-    with unit_of_work(engine_of(request)) as session:
+    data, lang = dict(post.data), post.lang
+    with unit_of_work(web.engine_of(request)) as session:
         innovation = get_innovation(session, code)
-        require(
+        web.require(
             request, actor, Action.DECIDE_GATE, gate_scope(session, innovation), innovation.code
         )
         code = innovation.code
@@ -250,22 +237,22 @@ def _decide(
     """The signed-in reviewer decides: the rules are checked and the waiting run resumed."""
     from kinanti.engine.gates import decide
 
-    lang = language_of(request)
-    engine = engine_of(request)
+    lang = web.language_of(request)
+    engine = web.engine_of(request)
     try:
         receipt = decide(
             engine, code, decision, reviewer=actor.email, reason=reason, scorecard=scorecard
         )
     except KinantiError as exc:
         audit.record(
-            engine, audit.DECISION_REFUSED, actor=actor.email, client=client_of(request),
+            engine, audit.DECISION_REFUSED, actor=actor.email, client=web.client_of(request),
             target=code, decision=decision.value, why=str(exc),
         )  # fmt: skip
         message = t("err.decision_refused", lang, why=str(exc))
         return _gate_page(request, actor, code, [FieldError("decision", message)], data, 400)
     audit.record(
         engine, audit.DECISION if receipt.refusal is None else audit.DECISION_REFUSED,
-        actor=actor.email, client=client_of(request), target=code, decision=decision.value,
+        actor=actor.email, client=web.client_of(request), target=code, decision=decision.value,
         via=receipt.via, recorded=receipt.recorded, why=receipt.refusal,
     )  # fmt: skip
     if receipt.refusal:

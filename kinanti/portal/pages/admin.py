@@ -122,7 +122,8 @@ def edit_person(
     data = {**post.data, "roles": [r for r in post.raw.getlist("roles") if isinstance(r, str)]}
     form, errors = parse(PersonForm, data, web.language_of(request))
     if form is None:
-        return _person_page(request, email, errors, data, data.get("roles", []))
+        values = {k: v for k, v in data.items() if isinstance(v, str)}
+        return _person_page(request, email, errors, values, data["roles"])
     with unit_of_work(web.engine_of(request)) as session:
         person = get_person(session, email)
         person.name, person.language, person.active = form.name, form.language, form.active

@@ -247,8 +247,33 @@ def render(
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
 
-def page_number(value: Any) -> int:
+@dataclass(frozen=True)
+class Paging:
+    """Which page of a list to show: lists are paginated, a page queries what it shows."""
+
+    number: int
+    size: int
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * self.size
+
+    def pages(self, total: int) -> int:
+        return max(1, -(-total // self.size))
+
+
+def paging(request: Request, page: Any) -> Paging:
+    """The requested page (``?page=``; bad values mean the first) of ``page_size`` rows."""
     try:
-        return max(1, int(value))
+        number = max(1, int(page))
     except (TypeError, ValueError):
-        return 1
+        number = 1
+    return Paging(number, settings_of(request).page_size)
+
+
+class ListPage(BaseModel):
+    """Context fields every paginated page has."""
+
+    page: int = 1
+    pages: int = 1
+    total: int = 0

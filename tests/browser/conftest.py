@@ -20,6 +20,7 @@ from tests.browser.support import (
     run_portal,
     smtp_env,
 )
+from tests.conftest import BACKENDS
 
 if not Path(CHROMIUM).exists():
     pytest.skip(
@@ -71,17 +72,17 @@ def sign_in(browser: Any, city: City, email: str, *, width: int = 1280) -> Any:
     return page
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=BACKENDS)
 def city_without_prefect(
-    tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox
 ) -> Iterator[City]:
-    """The example city on SQLite, a portal with a small evidence limit, no Prefect."""
+    """The example city on each backend, a portal with a 1 MB evidence limit, no Prefect."""
     import os
 
     from tests.engine_support import kinanti_env, load_city, new_database
 
-    home = tmp_path_factory.mktemp("portal-city")
-    with new_database("sqlite", home) as url, kinanti_env(home, url, **smtp_env(mailbox)):
+    home = tmp_path_factory.mktemp(f"portal-city-{request.param}")
+    with new_database(request.param, home) as url, kinanti_env(home, url, **smtp_env(mailbox)):
         load_city()
         passwords = give_passwords(url, SIGNED_IN_PEOPLE)
         env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}

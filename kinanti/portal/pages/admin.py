@@ -31,17 +31,15 @@ class PersonItem(BaseModel):
     active: bool
 
 
-class PeoplePage(BaseModel):
+class PeoplePage(web.ListPage):
     items: list[PersonItem]
-    page: int
-    pages: int
-    total: int
 
 
 @router.get("/people", response_class=HTMLResponse)
 def people(request: Request, page: str = "1", actor: Actor = Depends(web.signed_in)) -> Response:
     web.require(request, actor, Action.MANAGE_REGISTRY, REGION, "people")
-    size, number = web.settings_of(request).page_size, web.page_number(page)
+    paging = web.paging(request, page)
+    size, number = paging.size, paging.number
     with unit_of_work(web.engine_of(request)) as session:
         total = session.scalar(select(func.count(Person.id))) or 0
         rows = session.execute(
@@ -49,7 +47,7 @@ def people(request: Request, page: str = "1", actor: Actor = Depends(web.signed_
             .outerjoin(Unit, Unit.id == Person.unit_id)
             .order_by(Person.email)
             .limit(size)
-            .offset((number - 1) * size)
+            .offset(paging.offset)
         ).all()
         roles: dict[int, list[str]] = {}
         for pid, role in session.execute(
@@ -66,7 +64,7 @@ def people(request: Request, page: str = "1", actor: Actor = Depends(web.signed_
     return web.render(
         request,
         "people.html",
-        PeoplePage(items=items, page=number, pages=max(1, -(-total // size)), total=total),
+        PeoplePage(items=items, page=number, pages=paging.pages(total), total=total),
     )
 
 

@@ -15,7 +15,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from starlette.background import BackgroundTask
 
-from domain import compliance
 from domain.access import REGION, Action, Actor
 from domain.enums import BASIC_SERVICE_URUSAN, GateStatus, Stage
 from domain.errors import ConflictError, NotFoundError
@@ -25,6 +24,7 @@ from domain.iid.scoring import Basis, display, largest_gains
 from domain.models import GateRequest, Innovation, Unit
 from kinanti.db import unit_of_work
 from kinanti.portal import web
+from kinanti.portal.pages.innovations import yearly_compliance
 
 router = APIRouter()
 
@@ -130,11 +130,9 @@ def _city_page(request: Request, number: int, catalogue: Catalogue, lang: str) -
     )
 
 
-class ComplianceAll(BaseModel):
+class ComplianceAll(web.ListPage):
     year: int
     rows: list[dict[str, Any]]
-    page: int
-    pages: int
 
 
 @router.get("/city/compliance", response_class=HTMLResponse)
@@ -142,24 +140,14 @@ def city_compliance(
     request: Request, page: str = "1", actor: Actor = Depends(web.signed_in)
 ) -> Response:
     web.require(request, actor, Action.VIEW_CITY, REGION, "compliance")
-    settings = web.settings_of(request)
-    today = dt.date.today()
+    paging = web.paging(request, page)
     with unit_of_work(web.engine_of(request)) as session:
-        rows = compliance.evaluate(
-            session,
-            year=today.year,
-            today=today,
-            counting_stage=settings.compliance_counting_stage,
-            warning_month=settings.compliance_warning_month,
-        )
-    size, number = settings.page_size, web.page_number(page)
-    pages = max(1, -(-len(rows) // size))
-    shown = [r.as_dict() for r in rows[(number - 1) * size : number * size]]
-    return web.render(
-        request,
-        "compliance.html",
-        ComplianceAll(year=today.year, rows=shown, page=number, pages=pages),
+        year, rows = yearly_compliance(request, session)
+    shown = [r.as_dict() for r in rows[paging.offset : paging.offset + paging.size]]
+    context = ComplianceAll(
+        year=year, rows=shown, page=paging.number, pages=paging.pages(len(rows)), total=len(rows)
     )
+    return web.render(request, "compliance.html", context)
 
 
 class EscalationRow(BaseModel):
@@ -171,10 +159,8 @@ class EscalationRow(BaseModel):
     waiting_days: int
 
 
-class EscalationPage(BaseModel):
+class EscalationPage(web.ListPage):
     items: list[EscalationRow]
-    page: int
-    pages: int
 
 
 @router.get("/city/escalations", response_class=HTMLResponse)
@@ -183,7 +169,8 @@ def escalations(
 ) -> Response:
     web.require(request, actor, Action.VIEW_ESCALATIONS, REGION, "escalations")
     settings = web.settings_of(request)
-    size, number = settings.page_size, web.page_number(page)
+    paging = web.paging(request, page)
+    size, number = paging.size, paging.number
     now = dt.datetime.now(dt.UTC)
     before = now - dt.timedelta(days=settings.escalate_after_days)
     where = (GateRequest.status == GateStatus.OPEN, GateRequest.opened_at < before)
@@ -196,7 +183,7 @@ def escalations(
             .where(*where)
             .order_by(GateRequest.opened_at)
             .limit(size)
-            .offset((number - 1) * size)
+            .offset(paging.offset)
         ).all()
     items = [
         EscalationRow(code=c, title=ti, unit=u, stage=g.stage, opened_at=g.opened_at,
@@ -206,7 +193,7 @@ def escalations(
     return web.render(
         request,
         "escalations.html",
-        EscalationPage(items=items, page=number, pages=max(1, -(-total // size))),
+        EscalationPage(items=items, page=number, pages=paging.pages(total)),
     )
 
 
@@ -219,23 +206,19 @@ class UnitRowView(BaseModel):
     active: bool
 
 
-class UnitsPage(BaseModel):
+class UnitsPage(web.ListPage):
     items: list[UnitRowView]
-    page: int
-    pages: int
-    total: int
 
 
 @router.get("/units", response_class=HTMLResponse)
 def units(request: Request, page: str = "1", actor: Actor = Depends(web.signed_in)) -> Response:
     web.require(request, actor, Action.VIEW_CITY, REGION, "units")
-    size, number = web.settings_of(request).page_size, web.page_number(page)
+    paging = web.paging(request, page)
+    size, number = paging.size, paging.number
     with unit_of_work(web.engine_of(request)) as session:
         total = session.scalar(select(func.count(Unit.id))) or 0
         listed = (
-            session.execute(
-                select(Unit).order_by(Unit.code).limit(size).offset((number - 1) * size)
-            )
+            session.execute(select(Unit).order_by(Unit.code).limit(size).offset(paging.offset))
             .scalars()
             .all()
         )
@@ -263,7 +246,7 @@ def units(request: Request, page: str = "1", actor: Actor = Depends(web.signed_i
     return web.render(
         request,
         "units.html",
-        UnitsPage(items=items, page=number, pages=max(1, -(-total // size)), total=total),
+        UnitsPage(items=items, page=number, pages=paging.pages(total), total=total),
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
@@ -97,21 +98,15 @@ class InnovationItem(BaseModel):
     next: NextStep
 
 
-class InnovationList(BaseModel):
+class InnovationList(web.ListPage):
     items: list[InnovationItem]
-    page: int
-    pages: int
-    total: int
     can_propose: bool
 
 
 @router.get("/innovations", response_class=HTMLResponse)
 def list_page(request: Request, page: str = "1", actor: Actor = Depends(web.signed_in)) -> Response:
-    lang, size, number = (
-        web.language_of(request),
-        web.settings_of(request).page_size,
-        web.page_number(page),
-    )
+    lang, paging = web.language_of(request), web.paging(request, page)
+    size, number = paging.size, paging.number
     with unit_of_work(web.engine_of(request)) as session:
         units = owned_unit_ids(session, actor)
         stmt = select(Innovation, Unit.code).join(Unit, Unit.id == Innovation.unit_id)
@@ -123,7 +118,7 @@ def list_page(request: Request, page: str = "1", actor: Actor = Depends(web.sign
         rows = session.execute(
             stmt.order_by(Innovation.updated_at.desc(), Innovation.id.desc())
             .limit(size)
-            .offset((number - 1) * size)
+            .offset(paging.offset)
         ).all()
         gates = _open_gates(session, [i.id for i, _ in rows])
         items = [
@@ -140,7 +135,7 @@ def list_page(request: Request, page: str = "1", actor: Actor = Depends(web.sign
         can_propose = actor.unit_id is not None and can(
             actor, Action.PROPOSE, unit_scope(session, actor.unit_id)
         )
-    pages = max(1, -(-total // size))
+    pages = paging.pages(total)
     return web.render(
         request,
         "innovations.html",
@@ -549,6 +544,41 @@ def _save_upload(upload: UploadFile, folder: Path) -> Path:
     return path
 
 
+def _checked_code(request: Request, actor: Actor, code: str, action: Action) -> str:
+    """The innovation's code once ``actor`` may do ``action`` on it (refused otherwise)."""
+    with unit_of_work(web.engine_of(request)) as session:
+        return _innovation_for(request, session, actor, code, action).code
+
+
+@dataclass(frozen=True)
+class EvidenceChange:
+    """One evidence change and where its refusal is shown."""
+
+    apply: Callable[[Session], object]
+    event: str
+    target: str
+    field: str
+    message: str  # texts key taking ``why``
+    detail: dict[str, Any]
+
+
+def _change_evidence(
+    request: Request, actor: Actor, code: str, post: web.Post, change: EvidenceChange
+) -> Response:
+    """Apply the change and its audit row in one transaction, or show why it was refused."""
+    try:
+        with unit_of_work(web.engine_of(request)) as session:
+            change.apply(session)
+            audit.add(session, change.event, actor=actor.email, client=web.client_of(request),
+                      target=change.target, **change.detail)  # fmt: skip
+    except KinantiError as exc:
+        message = t(change.message, post.lang, why=str(exc).splitlines()[0])
+        errors = [FieldError(change.field, message)]
+        return _evidence_page(request, actor, code, errors, dict(post.data))
+    done = change.target.rsplit("/", 1)[-1]
+    return RedirectResponse(f"/innovations/{code}/evidence?done={done}", status_code=303)
+
+
 @router.post("/innovations/{code}/evidence", response_class=HTMLResponse)
 def claim(
     request: Request,
@@ -556,48 +586,33 @@ def claim(
     actor: Actor = Depends(web.signed_in),
     post: web.Post = Depends(web.posted),
 ) -> Response:
-    data, lang = dict(post.data), post.lang
+    """Claim a level with a file (through the evidence store's checks) or a link."""
     upload = post.raw.get("file")
     has_file = isinstance(upload, UploadFile) and bool(upload.filename)
-    with unit_of_work(web.engine_of(request)) as session:
-        innovation = _innovation_for(request, session, actor, code, Action.CLAIM_EVIDENCE)
-        code = innovation.code
-    form, errors = parse(EvidenceForm, data, lang)
+    code = _checked_code(request, actor, code, Action.CLAIM_EVIDENCE)
+    form, errors = parse(EvidenceForm, post.data, post.lang)
     if form is not None and has_file == bool(form.link):
-        errors = [FieldError("file", t("err.file_or_link", lang))]
+        errors = [FieldError("file", t("err.file_or_link", post.lang))]
     if form is None or errors:
-        return _evidence_page(request, actor, code, errors, data)
+        return _evidence_page(request, actor, code, errors, dict(post.data))
     settings = web.settings_of(request)
     store = EvidenceStore(settings.resolved_evidence_dir, settings.evidence_max_bytes)
     incoming = settings.home / "incoming"
     incoming.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=incoming) as tmp:
         path = _save_upload(upload, Path(tmp)) if has_file else None  # type: ignore[arg-type]
-        try:
-            with unit_of_work(web.engine_of(request)) as session:
-                claim_indicator(
-                    session,
-                    store,
-                    code=code,
-                    indicator=form.indicator,
-                    level=form.level,
-                    actor=actor.email,
-                    file=path,
-                    link=form.link,
-                )
-                audit.add(
-                    session,
-                    audit.EVIDENCE_CLAIMED,
-                    actor=actor.email,
-                    client=web.client_of(request),
-                    target=f"{code}/{form.indicator}",
-                    level=form.level,
-                )
-        except KinantiError as exc:
-            field = "file" if has_file else "link"
-            message = t("err.evidence_refused", lang, why=str(exc).splitlines()[0])
-            return _evidence_page(request, actor, code, [FieldError(field, message)], data)
-    return RedirectResponse(f"/innovations/{code}/evidence?done={form.indicator}", status_code=303)
+        change = EvidenceChange(
+            apply=lambda session: claim_indicator(
+                session, store, code=code, indicator=form.indicator, level=form.level,
+                actor=actor.email, file=path, link=form.link,
+            ),
+            event=audit.EVIDENCE_CLAIMED,
+            target=f"{code}/{form.indicator}",
+            field="file" if has_file else "link",
+            message="err.evidence_refused",
+            detail={"level": form.level},
+        )  # fmt: skip
+        return _change_evidence(request, actor, code, post, change)
 
 
 @router.post("/innovations/{code}/evidence/{indicator}/verify", response_class=HTMLResponse)
@@ -608,71 +623,58 @@ def verify(
     actor: Actor = Depends(web.signed_in),
     post: web.Post = Depends(web.posted),
 ) -> Response:
-    data, lang = dict(post.data), post.lang
-    with unit_of_work(web.engine_of(request)) as session:
-        innovation = _innovation_for(request, session, actor, code, Action.VERIFY_EVIDENCE)
-        code = innovation.code
-    form, errors = parse(VerifyForm, data, lang)
+    """Accept or reject a claim with a note (the domain's verification)."""
+    code = _checked_code(request, actor, code, Action.VERIFY_EVIDENCE)
+    form, errors = parse(VerifyForm, post.data, post.lang)
     if form is None:
-        return _evidence_page(request, actor, code, errors, data)
-    try:
-        with unit_of_work(web.engine_of(request)) as session:
-            verify_claim(
-                session,
-                code=code,
-                indicator=indicator,
-                decision=form.decision,
-                actor=actor.email,
-                reason=form.note,
-            )
-            audit.add(
-                session,
-                audit.EVIDENCE_VERIFIED,
-                actor=actor.email,
-                client=web.client_of(request),
-                target=f"{code}/{indicator}",
-                decision=form.decision,
-            )
-    except KinantiError as exc:
-        message = t("err.refused", lang, why=str(exc).splitlines()[0])
-        return _evidence_page(request, actor, code, [FieldError("note", message)], data)
-    return RedirectResponse(f"/innovations/{code}/evidence?done={indicator}", status_code=303)
+        return _evidence_page(request, actor, code, errors, dict(post.data))
+    change = EvidenceChange(
+        apply=lambda session: verify_claim(
+            session, code=code, indicator=indicator, decision=form.decision,
+            actor=actor.email, reason=form.note,
+        ),
+        event=audit.EVIDENCE_VERIFIED,
+        target=f"{code}/{indicator}",
+        field="note",
+        message="err.refused",
+        detail={"decision": form.decision},
+    )  # fmt: skip
+    return _change_evidence(request, actor, code, post, change)
 
 
 # ---------------------------------------------------------------- my unit's compliance
 
 
-class CompliancePage(BaseModel):
+class CompliancePage(web.ListPage):
     year: int
     rows: list[dict[str, Any]]
-    page: int = 1
-    pages: int = 1
 
 
 @router.get("/compliance", response_class=HTMLResponse)
 def my_compliance(request: Request, actor: Actor = Depends(web.signed_in)) -> Response:
-    settings = web.settings_of(request)
-    today = dt.date.today()
+    """My unit's (and its UPTDs') yearly obligation and what would make it compliant."""
     with unit_of_work(web.engine_of(request)) as session:
         units = owned_unit_ids(session, actor)
-        web.require(
-            request,
-            actor,
-            Action.VIEW_UNIT,
-            unit_scope(session, actor.unit_id) if actor.unit_id else unit_scope_none(),
-            "compliance",
-        )
-        rows = compliance.evaluate(
-            session,
-            year=today.year,
-            today=today,
-            counting_stage=settings.compliance_counting_stage,
-            warning_month=settings.compliance_warning_month,
-        )
-        codes = set(
-            session.scalars(select(Unit.code).where(Unit.id.in_(units)))
-            if units is not None
-            else []
-        )
+        scope = unit_scope(session, actor.unit_id) if actor.unit_id else unit_scope_none()
+        web.require(request, actor, Action.VIEW_UNIT, scope, "compliance")
+        year, rows = yearly_compliance(request, session)
+        codes = set(session.scalars(select(Unit.code).where(Unit.id.in_(units or []))))
     mine = [r.as_dict() for r in rows if units is None or r.unit_code in codes]
-    return web.render(request, "compliance.html", CompliancePage(year=today.year, rows=mine))
+    page = CompliancePage(year=year, rows=mine, total=len(mine))
+    return web.render(request, "compliance.html", page)
+
+
+def yearly_compliance(
+    request: Request, session: Session
+) -> tuple[int, list[compliance.UnitCompliance]]:
+    """Every active unit's status this year, by the domain's rules and the settings."""
+    settings = web.settings_of(request)
+    today = dt.date.today()
+    rows = compliance.evaluate(
+        session,
+        year=today.year,
+        today=today,
+        counting_stage=settings.compliance_counting_stage,
+        warning_month=settings.compliance_warning_month,
+    )
+    return today.year, rows

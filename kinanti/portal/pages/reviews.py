@@ -38,11 +38,8 @@ class InboxItem(BaseModel):
     overdue: bool
 
 
-class InboxPage(BaseModel):
+class InboxPage(web.ListPage):
     items: list[InboxItem]
-    page: int
-    pages: int
-    total: int
 
 
 def _stages_for(actor: Actor) -> list[Stage]:
@@ -73,16 +70,15 @@ def open_gates_for(actor: Actor) -> Any:
 def inbox(request: Request, page: str = "1", actor: Actor = Depends(web.signed_in)) -> Response:
     web.require(request, actor, Action.REVIEW_GATES, _region(), "inbox")
     settings = web.settings_of(request)
-    size, number = settings.page_size, web.page_number(page)
+    paging = web.paging(request, page)
+    size, number = paging.size, paging.number
     escalate = dt.timedelta(days=settings.escalate_after_days)
     now = dt.datetime.now(dt.UTC)
     stmt = open_gates_for(actor)
     with unit_of_work(web.engine_of(request)) as session:
         total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         rows = session.execute(
-            stmt.order_by(GateRequest.opened_at, GateRequest.id)
-            .limit(size)
-            .offset((number - 1) * size)
+            stmt.order_by(GateRequest.opened_at, GateRequest.id).limit(size).offset(paging.offset)
         ).all()
     items = [
         InboxItem(
@@ -98,7 +94,7 @@ def inbox(request: Request, page: str = "1", actor: Actor = Depends(web.signed_i
         )
         for g, code, title, unit in rows
     ]
-    pages = max(1, -(-total // size))
+    pages = paging.pages(total)
     return web.render(
         request, "inbox.html", InboxPage(items=items, page=number, pages=pages, total=total)
     )
@@ -206,13 +202,9 @@ def decide_gate(
     actor: Actor = Depends(web.signed_in),
     post: web.Post = Depends(web.posted),
 ) -> Response:
+    """The signed-in reviewer's decision: approve, revise or reject with a reason."""
+    code = _gate_code(request, actor, code)
     data, lang = dict(post.data), post.lang
-    with unit_of_work(web.engine_of(request)) as session:
-        innovation = get_innovation(session, code)
-        web.require(
-            request, actor, Action.DECIDE_GATE, gate_scope(session, innovation), innovation.code
-        )
-        code = innovation.code
     form, errors = parse(DecisionForm, data, lang)
     scorecard = None
     if form is not None:
@@ -223,6 +215,15 @@ def decide_gate(
     if form is None or errors:
         return _gate_page(request, actor, code, errors, data, status=400)
     return _decide(request, actor, code, form.decision, form.reason, scorecard, data)
+
+
+def _gate_code(request: Request, actor: Actor, code: str) -> str:
+    """The innovation's code once ``actor`` may decide its gate (refused otherwise)."""
+    with unit_of_work(web.engine_of(request)) as session:
+        innovation = get_innovation(session, code)
+        scope = gate_scope(session, innovation)
+        web.require(request, actor, Action.DECIDE_GATE, scope, innovation.code)
+        return innovation.code
 
 
 def _decide(

@@ -92,7 +92,15 @@ def environment() -> jinja2.Environment:
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     """Build the portal for ``settings`` (default: the process's) and ``engine``."""
-    from kinanti.portal.pages import admin, auth, city, home, innovations, reviews
+    from kinanti.portal.pages import (
+        admin,
+        auth,
+        city,
+        consultations,
+        home,
+        innovations,
+        reviews,
+    )
 
     settings = settings or get_settings()
     app = FastAPI(
@@ -115,7 +123,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (auth, home, innovations, reviews, city, admin):
+    for module in (auth, home, innovations, reviews, city, admin, consultations):
         app.include_router(module.router)
 
     @app.exception_handler(SignInRequired)

@@ -413,6 +413,15 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "esc.none": ("Tidak ada gerbang yang tereskalasi.", "No gates are escalated."),
     "units.count": ("{n} unit kerja", "{n} units"),
     "units.inactive": ("nonaktif", "inactive"),
+    # consultations
+    "nav.consultations": ("Konsultasi", "Consultations"),
+    "home.consultations": ("Konsultasi Klinik Kinanti", "Klinik Kinanti consultations"),
+    "cons.title": ("Konsultasi Klinik Kinanti", "Klinik Kinanti consultations"),
+    "cons.count": ("{n} konsultasi", "{n} consultations"),
+    "cons.none": ("Belum ada konsultasi.", "No consultations yet."),
+    "cons.status.booked": ("dijadwalkan", "booked"),
+    "cons.status.held": ("sudah berlangsung", "held"),
+    "cons.status.cancelled": ("dibatalkan", "cancelled"),
     # registry
     "people.count": ("{n} orang", "{n} people"),
     "people.active": ("Aktif", "Active"),

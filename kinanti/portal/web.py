@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from domain.access import Action, Actor, Scope, actor_of, can
-from domain.enums import Language
+from domain.enums import Language, Role
 from kinanti.db import unit_of_work
 from kinanti.portal import audit
 from kinanti.portal.accounts import session_person
@@ -220,6 +220,8 @@ def _nav(actor: Actor | None) -> list[tuple[str, str]]:
         items += [("/city", "nav.city"), ("/units", "nav.units")]
     elif actor.unit_id is not None:
         items.append(("/compliance", "nav.compliance"))
+    if actor.has(Role.INNOVATOR):
+        items.append(("/consultations", "nav.consultations"))
     if can(actor, Action.MANAGE_REGISTRY):
         items.append(("/admin/people", "nav.people"))
     return items

@@ -94,6 +94,9 @@ def test_an_operator_changes_a_persons_roles(browser: Any, city: City) -> None:
             box.uncheck()
     page.get_by_role("button", name="Simpan").click()
     expect(page.get_by_role("alert")).to_contain_text("Pilih sedikitnya satu peran")
+    page.get_by_label("Inovator").check()  # back to what the registry says
+    page.get_by_role("button", name="Simpan").click()
+    expect(page.get_by_label("Peninjau")).not_to_be_checked()
     page.context.close()
 
 
@@ -111,3 +114,32 @@ def test_english_is_available_per_person(browser: Any, city: City) -> None:
     page.get_by_role("button", name="Bahasa Indonesia").click()
     expect(page.get_by_role("heading", name="Proposal inovasi baru")).to_be_visible()
     page.context.close()
+
+
+def test_an_innovator_sees_the_consultations_they_mentor_only(browser: Any, city: City) -> None:
+    import datetime as dt
+
+    from domain.models import Consultation, Unit
+
+    with unit_of_work(get_engine()) as session:
+        dinkes = session.scalars(select(Unit).where(Unit.code == "DINKES")).one()
+        mine = session.scalars(select(Person).where(Person.email == INNOVATOR)).one()
+        other = session.scalars(
+            select(Person).where(Person.email == "sri.rahayu@unram.ac.id")
+        ).one()
+        when = dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.UTC)
+        session.add_all([
+            Consultation(unit_id=dinkes.id, mentor_id=mine.id, scheduled_at=when,
+                         topic="Pendampingan rancang bangun Sehatku"),
+            Consultation(unit_id=dinkes.id, mentor_id=other.id, scheduled_at=when,
+                         topic="Sesi mentor lain"),
+        ])  # fmt: skip
+    page = sign_in(browser, city, INNOVATOR)
+    page.get_by_role("link", name="Konsultasi", exact=True).click()
+    expect(page.get_by_role("heading", name="Pendampingan rancang bangun Sehatku")).to_be_visible()
+    assert "Sesi mentor lain" not in page.content()
+    page.context.close()
+    officer = sign_in(browser, city, OFFICER)
+    officer.goto(city.url + "/consultations")
+    expect(officer.get_by_role("heading", name="Sesi mentor lain")).to_be_visible()
+    officer.context.close()

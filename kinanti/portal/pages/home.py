@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 
 from domain.access import Action, Actor, can
+from domain.enums import Role
 from kinanti.portal import web
 
 router = APIRouter()
@@ -28,6 +29,8 @@ def home(request: Request, actor: Actor = Depends(web.signed_in)) -> Response:
     if can(actor, Action.VIEW_CITY):
         tasks += [("/city", "home.city"), ("/city/compliance", "home.city_compliance"),
                   ("/city/escalations", "home.escalations"), ("/units", "home.units")]  # fmt: skip
+    if actor.has(Role.INNOVATOR) or actor.unit_id is not None:
+        tasks.append(("/consultations", "home.consultations"))
     if can(actor, Action.MANAGE_REGISTRY):
         tasks.append(("/admin/people", "home.people"))
     return web.render(request, "home.html", HomePage(name=actor.name, tasks=tasks))

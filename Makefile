@@ -6,6 +6,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
+# pytest-xdist workers for `make test` / `make test-fast` (each has its own Prefect harness;
+# --dist loadgroup keeps the tests of one end-to-end world on one worker)
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 .PHONY: install run test test-fast lint format bench serve clean migration
 
@@ -20,10 +24,10 @@ run: $(STAMP) ## set up and run the demo on embedded defaults
 	$(BIN)/kinanti demo
 
 test: $(STAMP) ## the whole suite, on SQLite and PostgreSQL
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
 
 test-fast: $(STAMP) ## skip the slow Prefect end-to-end tests
-	$(BIN)/python -m pytest -q -m "not e2e"
+	$(PYTEST) -m "not e2e"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -6,14 +6,21 @@ outbox folder under ``.kinanti/``, emails written as files.
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.enums import Language, Stage
+from domain.reminders import ReminderPolicy
+from notifications.config import MailConfig, SmtpConfig
 
 
 class Settings(BaseSettings):
@@ -28,8 +35,13 @@ class Settings(BaseSettings):
     region_code: str = Field("5271", description="Kemendagri code of the region")
     region_name: str = Field("Kota Mataram", description="Name of the region (tenant)")
     language: Language = Field(Language.ID, description="Default language of user-facing text")
+    timezone: str = Field(
+        "Asia/Makassar", description="The region's time zone (IANA name; Kota Mataram: WITA)"
+    )
     base_url: str = Field(
-        "http://127.0.0.1:4200", description="Base URL of the Prefect UI used in email links"
+        "http://127.0.0.1:4200",
+        description="Base URL of the Prefect UI used in email links; default: the local "
+        "server of `kinanti serve` (http://127.0.0.1:<prefect_port>)",
     )
 
     gate_timeout_days: float = Field(14, gt=0, description="How long a gate waits (days)")
@@ -62,12 +74,14 @@ class Settings(BaseSettings):
     evidence_dir: Path | None = Field(None, description="Where evidence files are stored")
     evidence_max_bytes: int = Field(20 * 1024 * 1024, gt=0)
 
-    prefect_work_pool: str = Field("kinanti", description="Process work pool for scale-out")
     runner_limit: int = Field(4, gt=0, description="Concurrent flow runs of `kinanti serve`")
     stuck_after_seconds: float = Field(
         600, gt=0, description="A run Pending/Running this long with no progress is replaced"
     )
     reconcile_every_seconds: int = Field(60, gt=0, description="Reconciler schedule")
+    prefect_port: int = Field(
+        4200, gt=0, lt=65536, description="Port of the local Prefect server `kinanti serve` runs"
+    )
 
     web_host: str = Field("127.0.0.1", description="Address the portal listens on")
     web_port: int = Field(8000, ge=0, le=65535, description="Port the portal listens on")
@@ -93,6 +107,26 @@ class Settings(BaseSettings):
     def _no_blank_url(cls, value: str | None) -> str | None:
         return value or None
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name") from exc
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The region's time zone."""
+        return ZoneInfo(self.timezone)
+
+    @model_validator(mode="after")
+    def _links_follow_the_local_server(self) -> Settings:
+        if "base_url" not in self.model_fields_set:
+            self.base_url = f"http://127.0.0.1:{self.prefect_port}"
+        return self
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -111,8 +145,60 @@ class Settings(BaseSettings):
     def resolved_portal_url(self) -> str:
         return (self.portal_url or f"http://{self.web_host}:{self.web_port}").rstrip("/")
 
+    def reminder_policy(self) -> ReminderPolicy:
+        """When waiting gates and revisions are reminded and escalated."""
+        return ReminderPolicy(
+            remind_after=timedelta(days=self.reminder_after_days),
+            escalate_after=timedelta(days=self.escalate_after_days),
+            revision_after=timedelta(days=self.revision_reminder_days),
+        )
+
+    def mail_config(self) -> MailConfig:
+        """What notifications need of these settings (they never read settings)."""
+        return MailConfig(
+            backend=self.email_backend,
+            smtp=SmtpConfig(
+                host=self.smtp_host,
+                port=self.smtp_port,
+                security=self.smtp_security,
+                username=self.smtp_username,
+                password=self.smtp_password,
+                timeout=self.smtp_timeout,
+            ),
+            outbox_dir=self.resolved_outbox_dir,
+            evidence_dir=self.resolved_evidence_dir,
+            mail_from=self.mail_from,
+            region_code=self.region_code,
+            region_name=self.region_name,
+            base_url=self.base_url,
+            brida_email=self.brida_email,
+            language=self.language,
+            batch_size=self.outbox_batch_size,
+            max_attempts=self.outbox_max_attempts,
+            zone=self.zone,
+            portal_url=self.resolved_portal_url,
+        )
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process's settings, read once."""
     return Settings()
+
+
+@contextlib.contextmanager
+def scoped_environment(values: dict[str, str]) -> Iterator[Settings]:
+    """The settings with ``values`` (``KINANTI_*`` and other variables, which child
+    processes inherit) in force for the duration only; restored afterwards."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    get_settings.cache_clear()
+    try:
+        yield get_settings()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        get_settings.cache_clear()

@@ -7,49 +7,66 @@ built by the real Alembic migrations. Each test runs in a transaction rolled bac
 
 from __future__ import annotations
 
+import contextlib
 import os
-import uuid
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from kinanti.db import make_engine, upgrade
+from tests.support import postgres
+from tests.support.chromium import require_chromium
 
-PG_ADMIN_URL = os.environ.get(
-    "KINANTI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 BACKENDS = ["sqlite", "postgresql"]
 if os.environ.get("KINANTI_TEST_BACKENDS"):
     BACKENDS = os.environ["KINANTI_TEST_BACKENDS"].split(",")
 
+_pg_state: Path | None = None
 
-def _pg_database(name: str) -> str:
-    base, _, _ = PG_ADMIN_URL.rpartition("/")
-    return f"{base}/{name}"
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Without ``KINANTI_TEST_PG_URL``, prepare a throwaway PostgreSQL for the session.
+
+    Only the starting process (not an xdist worker) does this; the server itself starts
+    when a test first needs it (``tests/support/postgres.py``).
+    """
+    global _pg_state
+    if (
+        "postgresql" not in BACKENDS
+        or os.environ.get(postgres.URL_VARIABLE)
+        or os.environ.get("PYTEST_XDIST_WORKER")
+        or os.environ.get(postgres.STATE_VARIABLE)
+    ):
+        return
+    if postgres.bin_dir() is None:
+        raise pytest.UsageError(postgres.INSTALL_HINT)
+    _pg_state = Path(tempfile.mkdtemp(prefix="kinanti-test-pg-state-"))
+    os.environ[postgres.STATE_VARIABLE] = str(_pg_state)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    global _pg_state
+    if _pg_state is not None:
+        postgres.stop_server(_pg_state)
+        shutil.rmtree(_pg_state, ignore_errors=True)
+        os.environ.pop(postgres.STATE_VARIABLE, None)
+        _pg_state = None
 
 
 @pytest.fixture(scope="session")
 def database_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     urls: dict[str, str] = {}
-    created_pg: str | None = None
-    if "sqlite" in BACKENDS:
-        urls["sqlite"] = f"sqlite:///{tmp_path_factory.mktemp('db') / 'kinanti.db'}"
-    if "postgresql" in BACKENDS:
-        created_pg = f"kinanti_test_{uuid.uuid4().hex[:10]}"
-        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{created_pg}"'))
-        admin.dispose()
-        urls["postgresql"] = _pg_database(created_pg)
-    yield urls
-    if created_pg:
-        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{created_pg}" WITH (FORCE)'))
-        admin.dispose()
+    with contextlib.ExitStack() as stack:
+        if "sqlite" in BACKENDS:
+            urls["sqlite"] = f"sqlite:///{tmp_path_factory.mktemp('db') / 'kinanti.db'}"
+        if "postgresql" in BACKENDS:
+            urls["postgresql"] = stack.enter_context(postgres.temporary_database())
+        yield urls
 
 
 _engines: dict[str, Engine] = {}
@@ -96,26 +113,24 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'empty.db'}"
         return
-    name = f"kinanti_empty_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield _pg_database(name)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with postgres.temporary_database("kinanti_empty") as url:
+        yield url
 
 
-pytest_plugins = ["tests.factories"]
+pytest_plugins = ["tests.support.factories"]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's Chromium (skipped with the install command if missing; failed under CI)."""
+    return require_chromium()
 
 
 @pytest.fixture(scope="session")
 def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Prefect API (the test harness: a fresh server on a migrated SQLite database).
 
-    Session-scoped (one server start, ~7 s); flow heartbeats off (PREFECT_NOTES.md). Yields
+    Session-scoped (one server start, ~7 s); flow heartbeats off (docs/prefect-notes.md). Yields
     the API URL.
     """
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from domain.enums import Bentuk, Initiator, Jenis
+from domain.enums import Bentuk, Initiator, Jenis, Language
 from domain.errors import NotFoundError
 from kinanti.db import get_engine
 from kinanti.portal import audit
@@ -31,6 +31,7 @@ from kinanti.portal.web import (
     render,
 )
 from kinanti.settings import Settings, get_settings
+from notifications.render import Labels
 
 HERE = Path(__file__).resolve().parent
 
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine or get_engine(settings.resolved_database_url)
     app.state.jinja = environment()
+    app.state.labels = {lang: Labels(lang, settings.zone) for lang in Language}
     app.add_middleware(
         SessionMiddleware,
         secret_key=secret_key(settings),

@@ -10,6 +10,7 @@ import logging
 
 from fastapi import Request
 
+from domain.changes import Committed
 from kinanti.portal.web import engine_of, settings_of
 
 log = logging.getLogger("kinanti.portal")
@@ -22,22 +23,16 @@ def deliver_now(request: Request, outbox_ids: list[int]) -> None:
     from notifications.dispatch import deliver_pending
 
     try:
-        deliver_pending(engine_of(request), settings_of(request), ids=outbox_ids)
+        deliver_pending(engine_of(request), settings_of(request).mail_config(), ids=outbox_ids)
     except Exception:  # the row stays pending; the scheduled dispatcher retries it
         log.exception("outbox delivery failed; the dispatcher will retry")
 
 
-def hand_off(request: Request, outbox_ids: list[int]) -> None:
-    """Deliver, then announce recorded events and start pending runs if Prefect answers."""
-    deliver_now(request, outbox_ids)
-    from kinanti.engine.announce import announce
-    from kinanti.engine.api import PrefectUnavailableError, find_api_url
-    from kinanti.engine.handoff import start_pending
+def hand_off(request: Request, committed: Committed) -> None:
+    """Publish a committed change (announce, deliver, start its runs) through the one
+    after-commit path; what Prefect cannot take now, the reconciler does later."""
+    from kinanti.publish import publish
 
-    engine = engine_of(request)
-    try:
-        find_api_url(settings_of(request))
-        announce(engine)
-        start_pending(engine)
-    except PrefectUnavailableError:
-        log.info("Prefect is not answering; the reconciler will start the run")
+    report = publish(committed, engine=engine_of(request), settings=settings_of(request))
+    for error in report.errors:
+        log.warning("publishing %s: %s", committed, error)

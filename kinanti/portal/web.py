@@ -34,7 +34,6 @@ from kinanti.settings import Settings
 from notifications.render import Labels
 
 CSRF_FIELD = "csrf_token"
-LABELS = {lang: Labels(lang) for lang in Language}
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -138,6 +137,12 @@ def start_session(request: Request, person_id: int, epoch: int, language: Langua
             "lang": language.value,
         }
     )
+
+
+def labels_of(request: Request) -> Labels:
+    """Stage, decision and date words (shared with the emails) in the person's language."""
+    labels: dict[Language, Labels] = request.app.state.labels
+    return labels[language_of(request)]
 
 
 def language_of(request: Request) -> Language:
@@ -244,7 +249,7 @@ def render(
     )
     translate: Callable[..., str] = lambda key, **kw: t(key, lang, **kw)  # noqa: E731
     html = env.get_template(template).render(
-        page=page, ui=ui, _=translate, L=LABELS[lang], can=can, Action=Action
+        page=page, ui=ui, _=translate, L=labels_of(request), can=can, Action=Action
     )
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from tests.browser.support import (
-    CHROMIUM,
     SIGNED_IN_PEOPLE,
     Mailbox,
     Portal,
@@ -21,11 +20,7 @@ from tests.browser.support import (
     smtp_env,
 )
 from tests.conftest import BACKENDS
-
-if not Path(CHROMIUM).exists():
-    pytest.skip(
-        "Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True
-    )
+from tests.support.chromium import require_chromium
 
 
 @dataclass
@@ -42,11 +37,13 @@ class City:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
+    """Debian's chromium driven by Playwright (no browser download): headless, no sandbox."""
     from playwright.sync_api import sync_playwright
 
+    executable = require_chromium()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
+            executable_path=executable, headless=True, args=["--no-sandbox", "--disable-gpu"]
         )
         yield browser
         browser.close()
@@ -79,7 +76,7 @@ def city_without_prefect(
     """The example city on each backend, a portal with a 1 MB evidence limit, no Prefect."""
     import os
 
-    from tests.engine_support import kinanti_env, load_city, new_database
+    from tests.support.engine_support import kinanti_env, load_city, new_database
 
     home = tmp_path_factory.mktemp(f"portal-city-{request.param}")
     with new_database(request.param, home) as url, kinanti_env(home, url, **smtp_env(mailbox)):

@@ -26,8 +26,6 @@ from aiosmtpd.controller import Controller
 from kinanti.db import make_engine, unit_of_work
 from kinanti.portal.accounts import set_demo_password
 
-CHROMIUM = "/usr/bin/chromium"
-
 OFFICER = "inovasi.dinkes@mataramkota.go.id"  # DINKES
 OTHER_OFFICER = "inovasi.dkp@mataramkota.go.id"  # DKP
 REVIEWER = "hendriani.brida@mataramkota.go.id"

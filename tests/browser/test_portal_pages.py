@@ -15,7 +15,7 @@ from domain.models import Person, PersonRole
 from kinanti.db import get_engine, unit_of_work
 from tests.browser.conftest import City, sign_in
 from tests.browser.support import HEAD, INNOVATOR, OFFICER, OPERATOR
-from tests.engine_support import submit
+from tests.support.engine_support import submit
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from domain.models import AuditRecord, IndicatorClaim
 from kinanti.db import get_engine, unit_of_work
 from tests.browser.conftest import City, sign_in
 from tests.browser.support import INNOVATOR, OFFICER, OTHER_OFFICER, REVIEWER, run_portal
-from tests.engine_support import submit
+from tests.support.engine_support import submit
 
 PDF = b"%PDF-1.4\n% Kinanti browser test\n" + b"0" * 400
 

@@ -19,11 +19,10 @@ from sqlalchemy import select
 from domain.enums import GateStatus, Stage
 from domain.models import AuditRecord, GateRequest, Innovation
 from kinanti.db import get_engine, unit_of_work
-from kinanti.engine.actors import FULL_DESIGN_APPENDIX
-from kinanti.engine.demo import paused_runs
-from kinanti.engine.handoff import LIFECYCLE_DEPLOYMENT
-from kinanti.engine.runtime import spawn_runner, stop_process_group, wait_for_deployments
-from kinanti.engine.state import next_step
+from kinanti.demo.actors import FULL_DESIGN_APPENDIX
+from kinanti.orchestration.handoff import LIFECYCLE_DEPLOYMENT
+from kinanti.orchestration.runs import paused_runs
+from kinanti.orchestration.runtime import spawn_runner, stop_process_group, wait_for_deployments
 from kinanti.settings import get_settings
 from tests.browser.conftest import City, sign_in
 from tests.browser.support import (
@@ -38,7 +37,13 @@ from tests.browser.support import (
     smtp_env,
 )
 from tests.conftest import BACKENDS
-from tests.engine_support import kinanti_env, load_city, new_database, wait_until
+from tests.support.engine_support import (
+    kinanti_env,
+    load_city,
+    new_database,
+    step_of,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.prefect]
 
@@ -85,7 +90,7 @@ def _screenshot(page: Any, name: str, backend: str) -> Path:
 
 
 def _gate_waiting(code: str) -> bool:
-    step = next_step(get_engine(), code)
+    step = step_of(code)
     return bool(
         step.action == "gate"
         and step.gate_flow_run_id

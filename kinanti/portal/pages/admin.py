@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select
 from domain.access import REGION, Action, Actor
 from domain.enums import Role
 from domain.models import Person, PersonRole, Unit
-from domain.services import get_person
+from domain.queries import get_person
 from kinanti.db import unit_of_work
 from kinanti.portal import accounts, audit, web
 from kinanti.portal.delivery import deliver_now

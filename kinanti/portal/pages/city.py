@@ -16,11 +16,12 @@ from sqlalchemy.exc import IntegrityError
 from starlette.background import BackgroundTask
 
 from domain.access import REGION, Action, Actor
-from domain.enums import BASIC_SERVICE_URUSAN, GateStatus, Stage
+from domain.enums import GateStatus, Stage
 from domain.errors import ConflictError, NotFoundError
 from domain.iid.catalogue import Catalogue, catalogue_for_year
 from domain.iid.portfolio import claim_levels, portfolio_figures
 from domain.iid.scoring import Basis, display, largest_gains
+from domain.iid.urusan import basic_service_names
 from domain.models import GateRequest, Innovation, Unit
 from kinanti.db import unit_of_work
 from kinanti.portal import web
@@ -121,7 +122,7 @@ def _city_page(request: Request, number: int, catalogue: Catalogue, lang: str) -
         k=catalogue.k,
         seats_left=max(0, catalogue.k - n),
         missing_affairs=[
-            a for a in BASIC_SERVICE_URUSAN if a not in figures.verified.basic_service_affairs
+            a for a in basic_service_names() if a not in figures.verified.basic_service_affairs
         ],
         affairs_needed=needed,
         gains=gains[:8],

@@ -20,13 +20,14 @@ from starlette.datastructures import UploadFile
 
 from domain import compliance, lifecycle
 from domain.access import Action, Actor, can, innovation_scope, unit_scope
-from domain.enums import GateStatus, Language, Stage
+from domain.enums import GateStatus, Stage
 from domain.errors import KinantiError
 from domain.evidence import EvidenceStore, claim_indicator, list_claims, verify_claim
 from domain.iid.catalogue import catalogue_for_year
 from domain.lifecycle import STAGE_ORDER
 from domain.models import GateRequest, Innovation, Unit
-from domain.services import get_innovation, proposal_problems_of, resubmit, submit_innovation
+from domain.queries import get_innovation, proposal_problems_of
+from domain.submission import resubmit, submit_innovation
 from kinanti.db import unit_of_work
 from kinanti.portal import audit, web
 from kinanti.portal.delivery import hand_off
@@ -41,6 +42,7 @@ from kinanti.portal.forms import (
 )
 from kinanti.portal.texts import t
 from kinanti.views import InnovationDetail, innovation_detail
+from notifications.render import Labels
 
 router = APIRouter()
 
@@ -57,11 +59,12 @@ class NextStep(BaseModel):
 
 
 def next_step(
-    innovation: Innovation, gate: GateRequest | None, lang: Language, reason: str | None = None
+    innovation: Innovation,
+    gate: GateRequest | None,
+    labels: Labels,
+    reason: str | None = None,
 ) -> NextStep:
-    from kinanti.portal.web import LABELS
-
-    labels = LABELS[lang]
+    lang = labels.language
     if innovation.outcome is not None:
         return NextStep(kind="ended", text=t(f"next.ended.{innovation.outcome.value}", lang))
     if innovation.revision_requested:
@@ -105,7 +108,7 @@ class InnovationList(web.ListPage):
 
 @router.get("/innovations", response_class=HTMLResponse)
 def list_page(request: Request, page: str = "1", actor: Actor = Depends(web.signed_in)) -> Response:
-    lang, paging = web.language_of(request), web.paging(request, page)
+    paging = web.paging(request, page)
     size, number = paging.size, paging.number
     with unit_of_work(web.engine_of(request)) as session:
         units = owned_unit_ids(session, actor)
@@ -128,7 +131,7 @@ def list_page(request: Request, page: str = "1", actor: Actor = Depends(web.sign
                 unit=code,
                 year=i.year,
                 stage=i.stage,
-                next=next_step(i, gates.get(i.id), lang),
+                next=next_step(i, gates.get(i.id), web.labels_of(request)),
             )
             for i, code in rows
         ]
@@ -227,7 +230,7 @@ def innovation_page(request: Request, code: str, actor: Actor = Depends(web.sign
         page = InnovationPage(
             detail=detail,
             timeline=_timeline(detail),
-            next=next_step(innovation, gate, lang, reason),
+            next=next_step(innovation, gate, web.labels_of(request), reason),
             revise_reason=reason if innovation.revision_requested else None,
             claims=claims,
             can_edit=can(actor, Action.EDIT_INNOVATION, scope),
@@ -384,8 +387,8 @@ def submit_proposal(
         innovation, _created, result = submit_innovation(
             session, checked.form.to_innovation(), actor=actor.email
         )
-        code, outbox = innovation.code, result.outbox_ids
-    hand_off(request, outbox)
+        code, committed = innovation.code, result.committed(session)
+    hand_off(request, committed)
     return RedirectResponse(f"/innovations/{code}?submitted=1", status_code=303)
 
 
@@ -455,13 +458,16 @@ def revise(
         return _revise_page(request, code, data, errors + note_errors)
     try:
         with unit_of_work(web.engine_of(request)) as session:
-            submit_innovation(session, form.to_innovation(), actor=actor.email)
+            _same, _created, updated = submit_innovation(
+                session, form.to_innovation(), actor=actor.email
+            )
             innovation = get_innovation(session, code, for_update=True)
             result = resubmit(session, innovation, actor=actor.email, note=note.note)
-            outbox = result.outbox_ids
+            result.extend(updated)
+            committed = result.committed(session)
     except KinantiError as exc:
         return _revise_page(request, code, data, [FieldError("", t("err.refused", lang, why=exc))])
-    hand_off(request, outbox)
+    hand_off(request, committed)
     return RedirectResponse(f"/innovations/{code}?resubmitted=1", status_code=303)
 
 

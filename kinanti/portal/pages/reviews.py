@@ -15,9 +15,9 @@ from domain.access import Action, Actor, gate_scope
 from domain.enums import GateDecisionKind, GateStatus, Language, Role, Stage
 from domain.errors import KinantiError
 from domain.evidence import list_claims
-from domain.lifecycle import GATE_DECIDERS
+from domain.lifecycle import GATE_CHECKLIST, GATE_DECIDERS
 from domain.models import Evaluation, GateRequest, Innovation, Unit
-from domain.services import GATE_CHECKLIST, get_innovation, open_gate_of, proposal_problems_of
+from domain.queries import get_innovation, open_gate_of, proposal_problems_of
 from kinanti.db import unit_of_work
 from kinanti.portal import audit, web
 from kinanti.portal.forms import SCORE_FIELDS, DecisionForm, FieldError, parse
@@ -236,14 +236,15 @@ def _decide(
     data: dict[str, str],
 ) -> Response:
     """The signed-in reviewer decides: the rules are checked and the waiting run resumed."""
-    from kinanti.engine.gates import decide
+    from kinanti.orchestration.gates import decide
 
     lang = web.language_of(request)
     engine = web.engine_of(request)
     try:
         receipt = decide(
-            engine, code, decision, reviewer=actor.email, reason=reason, scorecard=scorecard
-        )
+            engine, code, decision, decider=actor.email, reason=reason, scorecard=scorecard,
+            channel="portal",
+        )  # fmt: skip
     except KinantiError as exc:
         audit.record(
             engine, audit.DECISION_REFUSED, actor=actor.email, client=web.client_of(request),

@@ -1,0 +1,215 @@
+"""`kinanti serve` owns its Prefect server: the server never outlives a killed serve, a
+restart serves on the same URL, a stale server is stopped first (never two servers on one
+Prefect database), and SIGINT stops serve like SIGTERM.
+
+Each test runs `kinanti serve` as a real process on its own KINANTI_HOME / PREFECT_HOME and
+a free port (never 4200)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kinanti.orchestration.runtime import (
+    ServerRecord,
+    api_healthy,
+    process_start_time,
+    terminate_group,
+)
+from kinanti.settings import Settings
+from tests.support.engine_support import wait_until
+
+pytestmark = [pytest.mark.e2e]
+
+STALE_SERVER = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port"]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _prefect_servers(port: int) -> list[int]:
+    """Pids of every `prefect server start ... --port <port>` process on this machine."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"prefect" in argv and b"server" in argv and str(port).encode() in argv:
+            found.append(int(proc.name))
+    return found
+
+
+class Home:
+    """A Kinanti home of its own, with the environment of a `kinanti serve` on ``port``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.port = _free_port()
+        self.settings = Settings(home=root)
+        self.env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "KINANTI_"))
+        }
+        self.env.update(
+            {
+                "KINANTI_HOME": str(root),
+                "KINANTI_DATABASE_URL": f"sqlite:///{root / 'kinanti.db'}",
+                "KINANTI_PREFECT_PORT": str(self.port),
+                "KINANTI_LANGUAGE": "en",
+                "PREFECT_HOME": str(root / "prefect"),
+                "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                "DO_NOT_TRACK": "1",
+            }
+        )
+        self.started: list[subprocess.Popen[bytes]] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    def serve(self) -> subprocess.Popen[bytes]:
+        log = (self.root / "serve.log").open("ab")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "kinanti.cli", "serve"],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.started.append(process)
+        return process
+
+    def wait_serving(self, serve: subprocess.Popen[bytes]) -> ServerRecord:
+        """Wait until serve answers on its URL and has told the CLI where (the URL file)."""
+        url_file = self.root / "prefect-api-url"
+
+        def serving() -> bool:
+            assert serve.poll() is None, (self.root / "serve.log").read_text()[-3000:]
+            return url_file.exists() and api_healthy(url_file.read_text().strip())
+
+        wait_until(serving, 120, "kinanti serve to answer")
+        record = ServerRecord.read(self.settings)
+        assert record is not None
+        assert url_file.read_text().strip() == record.api_url
+        return record
+
+    def cleanup(self) -> None:
+        for process in self.started:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=10)
+        for pid in _prefect_servers(self.port):
+            terminate_group(pid)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Iterator[Home]:
+    place = Home(tmp_path / "home")
+    place.root.mkdir()
+    try:
+        yield place
+    finally:
+        place.cleanup()
+
+
+def test_a_killed_serve_leaves_no_prefect_server_and_a_restart_serves_on_the_same_url(
+    home: Home,
+) -> None:
+    serve = home.serve()
+    first = home.wait_serving(serve)
+    assert first.api_url == home.url
+    assert _prefect_servers(home.port) == [first.pid]
+
+    serve.send_signal(signal.SIGKILL)
+    serve.wait(timeout=10)
+    wait_until(
+        lambda: not _prefect_servers(home.port) and not api_healthy(home.url, timeout=0.5),
+        30,
+        "the orphaned Prefect server to stop",
+    )
+
+    again = home.serve()
+    second = home.wait_serving(again)
+    assert second.api_url == first.api_url
+    assert second.pid != first.pid
+    assert _prefect_servers(home.port) == [second.pid]
+
+    # a second serve for the same home refuses, and leaves the running one alone
+    refused = subprocess.run(
+        [sys.executable, "-m", "kinanti.cli", "serve"],
+        env=home.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode == 1
+    assert f"pid {again.pid}" in refused.stderr + refused.stdout
+    assert _prefect_servers(home.port) == [second.pid]
+    assert again.poll() is None
+
+    # SIGINT to the serve process alone stops it cleanly, server included
+    again.send_signal(signal.SIGINT)
+    assert again.wait(timeout=30) == 0
+    assert not ServerRecord.path(home.settings).exists()
+    wait_until(lambda: not _prefect_servers(home.port), 20, "the Prefect server to stop")
+
+
+def test_a_stale_server_of_a_dead_serve_is_stopped_before_serving_again(home: Home) -> None:
+    """A server that outlived the command that started it (say, an older Kinanti without
+    the parent-death signal) is stopped; the new serve runs the only server, on the same
+    port."""
+    (home.root / "prefect").mkdir()
+    stale = subprocess.Popen(
+        [*STALE_SERVER, str(home.port)],
+        env=home.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    home.started.append(stale)
+    wait_until(lambda: api_healthy(home.url), 120, "the stale Prefect server")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    ServerRecord(stale.pid, process_start_time(stale.pid), dead.pid, None, home.port).write(
+        home.settings
+    )
+
+    serve = home.serve()
+    record = home.wait_serving(serve)
+    assert stale.poll() is not None, "the stale server is still running"
+    assert record.api_url == home.url
+    assert _prefect_servers(home.port) == [record.pid]
+
+    serve.send_signal(signal.SIGTERM)
+    assert serve.wait(timeout=30) == 0
+    wait_until(lambda: not _prefect_servers(home.port), 20, "the Prefect server to stop")
+
+
+def test_serve_refuses_a_port_held_by_another_program(home: Home) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", home.port))
+        holder.listen()
+        result = subprocess.run(
+            [sys.executable, "-m", "kinanti.cli", "serve"],
+            env=home.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode == 1
+    assert "KINANTI_PREFECT_PORT" in result.stderr + result.stdout
+    assert _prefect_servers(home.port) == []

@@ -193,12 +193,12 @@ async def _load(url: str, city: dict, rounds: int) -> dict[str, list[float]]:
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
     clients = [httpx.AsyncClient(base_url=url, timeout=120, limits=limits) for _ in range(CLIENTS)]
     try:
-        await asyncio.gather(
-            *(
-                _sign_in(c, e, city["password"])
-                for c, e in zip(clients, city["clients"], strict=True)
-            )
-        )
+        # the first IID page syncs the catalogue's weights; then every client signs in
+        # (idle keep-alive connections would be closed by the server meanwhile)
+        await _sign_in(clients[0], city["clients"][0], city["password"])
+        await clients[0].get("/city")
+        others = zip(clients[1:], city["clients"][1:], strict=True)
+        await asyncio.gather(*(_sign_in(c, e, city["password"]) for c, e in others))
 
         async def one(client: httpx.AsyncClient, seed: int) -> None:
             order = [p for _ in range(rounds) for p in PAGES]
@@ -213,8 +213,7 @@ async def _load(url: str, city: dict, rounds: int) -> dict[str, list[float]]:
                     raise SystemExit(f"{path}: {response.status_code}\n{log.read_text()[-4000:]}")
                 times[page].append(elapsed)
 
-        # warm-up: one of each page per client, not measured
-        await clients[0].get("/city")
+        # warm-up: one request per client, not measured
         await asyncio.gather(*(c.get("/help") for c in clients))
         await asyncio.gather(*(one(c, i) for i, c in enumerate(clients)))
     finally:

@@ -30,12 +30,13 @@ from urllib.parse import urlparse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from domain import access
 from domain.changes import record_event
 from domain.enums import Role, VerificationStatus
 from domain.errors import NotAuthorizedError, NotFoundError, ValidationError
 from domain.iid.catalogue import Indicator, catalogue_for_year
 from domain.iid.scoring import check_level
-from domain.models import IndicatorClaim, Innovation, utcnow
+from domain.models import IndicatorClaim, Innovation, Person, utcnow
 from domain.queries import get_innovation, get_person, person_roles
 
 VERIFIER_ROLES = frozenset({Role.BRIDA_OPERATOR, Role.REVIEWER, Role.HEAD_OF_BRIDA})
@@ -156,6 +157,22 @@ def check_link(link: str) -> str:
     return link
 
 
+def check_claimant(session: Session, person: Person, innovation: Innovation | None) -> None:
+    """Refuse a claim by someone who does not act for the innovation's unit.
+
+    An innovation's (SID) evidence is claimed by an officer of its unit (or of the UPTD's
+    parent OPD) or by a Brida operator; the region's (SPD) evidence by a Brida operator.
+    """
+    scope = access.innovation_scope(session, innovation) if innovation else access.REGION
+    what = innovation.code if innovation else "the region's SPD evidence"
+    actor = access.actor_of(session, person)
+    if not access.can(actor, access.Action.CLAIM_EVIDENCE, scope):
+        who = "an officer of its unit or a Brida operator" if innovation else "a Brida operator"
+        raise NotAuthorizedError(
+            f"{person.email} may not claim evidence for {what}; only {who} may"
+        )
+
+
 @dataclass(frozen=True)
 class ClaimChange:
     claim: IndicatorClaim
@@ -214,8 +231,10 @@ def claim_indicator(
         raise ValidationError("give the evidence as exactly one of a file or a link")
     if check_level(level) == 0:
         raise ValidationError("a claim needs a level of 1, 2 or 3")
-    actor = get_person(session, actor).email
+    person = get_person(session, actor)
+    actor = person.email
     innovation, year, aspect, ind = _resolve(session, code, indicator, year)
+    check_claimant(session, person, innovation)
     if basis is not None:
         catalogue_for_year(year).basis(ind.code, basis)  # refuses a basis not in the year
     checked_link = check_link(link) if link is not None else None

@@ -472,7 +472,74 @@ class RegionIndicator(Base):
     mandatory: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+# ---------------------------------------------------------------- portal (issue 9)
+
+
+class PortalAccount(TimestampMixin, Base):
+    """A registered person's portal sign-in: an argon2 password hash once they set one.
+
+    ``session_epoch`` grows at every password change: sessions signed with an older epoch
+    are no longer accepted (a reset signs out everywhere).
+    """
+
+    __tablename__ = "portal_accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    password_set_at: Mapped[dt.datetime | None] = mapped_column()
+    session_epoch: Mapped[int] = mapped_column(Integer, default=1)
+    last_sign_in_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class PortalLinkToken(Base):
+    """A one-time sign-in / reset link: only the SHA-256 of the token is stored."""
+
+    __tablename__ = "portal_link_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # "first" or "reset"
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column()
+    used_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class SignInFailure(Base):
+    """A failed sign-in, counted per address and per client to throttle guessing.
+
+    Kept in the database so that every portal replica sees the same counts.
+    """
+
+    __tablename__ = "portal_signin_failures"
+    __table_args__ = (Index("ix_portal_signin_failures_key_at", "key", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(300))  # "address:<email>" or "client:<ip>"
+    occurred_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AuditRecord(Base):
+    """Append-only security log: sign-ins, failures, refused access, decisions.
+
+    Rows are never updated or deleted (the ORM refuses; see ``kinanti.portal.audit``).
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_occurred_at", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    event: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str | None] = mapped_column(String(254))
+    client: Mapped[str | None] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(300))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
 __all__ = [
+    "AuditRecord",
     "Base",
     "ComplianceRecord",
     "Consultation",
@@ -485,7 +552,10 @@ __all__ = [
     "OutboxMessage",
     "Person",
     "PersonRole",
+    "PortalAccount",
+    "PortalLinkToken",
     "RegionIndicator",
+    "SignInFailure",
     "StageHistory",
     "StageStart",
     "StageWork",

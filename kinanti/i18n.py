@@ -85,6 +85,10 @@ MESSAGES: dict[str, dict[Language, str]] = {
         Language.ID: "Kinanti berjalan. Prefect UI: {ui}  (Ctrl+C untuk berhenti)",
         Language.EN: "Kinanti is running. Prefect UI: {ui}  (Ctrl+C to stop)",
     },
+    "web.serving": {
+        Language.ID: "Portal Kinanti berjalan di {url}  (Ctrl+C untuk berhenti)",
+        Language.EN: "The Kinanti portal is running at {url}  (Ctrl+C to stop)",
+    },
     "engine.server_owned": {
         Language.ID: "`kinanti serve` sudah berjalan untuk folder ini (pid {pid}) dengan "
         "server Prefect di {url}; hentikan dulu sebelum menjalankan yang baru.",

@@ -84,6 +84,25 @@ class Settings(BaseSettings):
         4200, gt=0, lt=65536, description="Port of the local Prefect server `kinanti serve` runs"
     )
 
+    web_host: str = Field("127.0.0.1", description="Address the portal listens on")
+    web_port: int = Field(8000, ge=0, le=65535, description="Port the portal listens on")
+    portal_url: str | None = Field(
+        None,
+        description="Public URL of the portal (emails link to it); default http://host:port. "
+        "With https, the session cookie is Secure.",
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Signs session cookies; default: generated once into <home>/portal-secret "
+        "(every replica must share it)",
+    )
+    session_hours: float = Field(12, gt=0, description="A portal session lasts this long")
+    link_valid_hours: float = Field(24, gt=0, description="A sign-in/reset link is valid this long")
+    signin_window_minutes: float = Field(15, gt=0, description="Window for counting failures")
+    signin_max_per_address: int = Field(5, gt=0, description="Failures per address per window")
+    signin_max_per_client: int = Field(20, gt=0, description="Failures per client per window")
+    page_size: int = Field(25, gt=0, le=200, description="Rows per page in portal lists")
+
     @field_validator("database_url")
     @classmethod
     def _no_blank_url(cls, value: str | None) -> str | None:
@@ -123,6 +142,10 @@ class Settings(BaseSettings):
     def resolved_evidence_dir(self) -> Path:
         return (self.evidence_dir or self.home / "evidence").resolve()
 
+    @property
+    def resolved_portal_url(self) -> str:
+        return (self.portal_url or f"http://{self.web_host}:{self.web_port}").rstrip("/")
+
     def reminder_policy(self) -> ReminderPolicy:
         """When waiting gates and revisions are reminded and escalated."""
         return ReminderPolicy(
@@ -158,6 +181,7 @@ class Settings(BaseSettings):
             batch_size=self.outbox_batch_size,
             max_attempts=self.outbox_max_attempts,
             zone=self.zone,
+            portal_url=self.resolved_portal_url,
         )
 
 

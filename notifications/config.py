@@ -43,7 +43,9 @@ class MailConfig:
     - ``evidence_dir``: the only folder attachments may come from;
     - ``batch_size`` / ``max_attempts``: rows claimed at a time, attempts before a row
       fails for good;
-    - ``zone``: the region's time zone, for the times an email shows.
+    - ``zone``: the region's time zone, for the times an email shows;
+    - ``portal_url``: the portal; emails link to the page where the recipient acts there
+      (only Brida's operators' messages link to Prefect, under ``base_url``).
     """
 
     backend: Literal["file", "smtp"]
@@ -59,3 +61,4 @@ class MailConfig:
     batch_size: int
     zone: tzinfo
     max_attempts: int
+    portal_url: str | None = None

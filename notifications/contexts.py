@@ -26,8 +26,12 @@ class EmailContext(BaseModel):
     )
 
     def link(self, base_url: str) -> str:
-        """The page the recipient should open (Prefect UI)."""
+        """The Prefect UI page about this email (for Brida's operators)."""
         return f"{base_url.rstrip('/')}/runs"
+
+    def portal_path(self) -> str | None:
+        """The portal page where the recipient acts (``None``: link to Prefect instead)."""
+        return "/"
 
 
 class RunContext(EmailContext):
@@ -54,6 +58,9 @@ class InnovationContext(RunContext):
     stage: Stage
     year: int
 
+    def portal_path(self) -> str | None:
+        return f"/innovations/{self.innovation_code}"
+
 
 class StageEnteredContext(InnovationContext):
     """To the unit: the innovation entered ``stage``; what to do next and by when."""
@@ -68,6 +75,9 @@ class GateWaitingContext(InnovationContext):
     round: int = 1
     due_date: dt.date | None = None
     checklist: list[str] = Field(default_factory=list)
+
+    def portal_path(self) -> str | None:
+        return f"/gates/{self.innovation_code}"
 
 
 class GateDecidedContext(InnovationContext):
@@ -105,6 +115,11 @@ class ReminderContext(InnovationContext):
     reason: str | None = None
     checklist: list[str] = Field(default_factory=list)
 
+    def portal_path(self) -> str | None:
+        if self.kind == "gate_waiting":
+            return f"/gates/{self.innovation_code}"
+        return f"/innovations/{self.innovation_code}"
+
 
 class EscalationContext(InnovationContext):
     """To the head of Brida: a gate has waited too long."""
@@ -114,6 +129,9 @@ class EscalationContext(InnovationContext):
     opened_on: dt.date
     due_date: dt.date | None = None
     reviewers: list[str] = Field(default_factory=list)
+
+    def portal_path(self) -> str | None:
+        return f"/gates/{self.innovation_code}"
 
 
 class ComplianceContext(RunContext):
@@ -130,6 +148,9 @@ class ComplianceContext(RunContext):
     #: each recipient reads it in their language; ``reason`` is the English fallback.
     reason_key: str | None = None
     reason_values: dict[str, str | int] = Field(default_factory=dict)
+
+    def portal_path(self) -> str | None:
+        return "/compliance"
 
 
 class ComplianceWarningContext(ComplianceContext):
@@ -152,6 +173,9 @@ class ReportReadyContext(RunContext):
     report_title: str
     report_path: str
 
+    def portal_path(self) -> str | None:
+        return "/city"
+
 
 class DeliveryFailedContext(EmailContext):
     """To Brida's desk: an email was refused permanently and will not be retried."""
@@ -166,6 +190,23 @@ class DeliveryFailedContext(EmailContext):
     unit_code: str | None = None
     unit_name: str | None = None
     stage: Stage | None = None
+
+    def portal_path(self) -> str | None:
+        return None  # to Brida's operators: the Prefect UI
+
+
+class PortalLinkContext(EmailContext):
+    """To a registered person: a one-time link to set a password (first sign-in or reset)."""
+
+    link_url: str = Field(description="The one-time link (full URL)")
+    purpose: Literal["first", "reset"] = "first"
+    valid_hours: int = 24
+
+    def link(self, base_url: str) -> str:
+        return self.link_url
+
+    def portal_path(self) -> str | None:
+        return None
 
 
 class DigestItem(BaseModel):
@@ -195,5 +236,6 @@ CONTEXT_MODELS: dict[str, type[EmailContext]] = {
     "report_ready": ReportReadyContext,
     "delivery_failed": DeliveryFailedContext,
     "digest": DigestContext,
+    "portal_link": PortalLinkContext,
 }
 """Template name -> its context model. Every template has exactly one."""

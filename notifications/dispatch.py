@@ -402,7 +402,12 @@ def deliver_pending(
     report = DeliveryReport()
     if ids is not None and not ids:
         return report
-    renderer = Renderer(base_url=config.base_url, zone=config.zone, region_name=config.region_name)
+    renderer = Renderer(
+        base_url=config.base_url,
+        zone=config.zone,
+        region_name=config.region_name,
+        portal_url=config.portal_url,
+    )
     remaining = limit
     claimed_total = 0
     # The sent marks are committed on a helper thread (see ``_Batch``); an in-memory

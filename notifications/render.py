@@ -286,12 +286,22 @@ def validate_context(template: str, context: dict[str, Any]) -> EmailContext:
 
 class Renderer:
     """Renders templates with links built from ``base_url`` and times in the region's time
-    zone; reuse one per process/batch."""
+    zone; reuse one per process/batch.
+
+    With ``portal_url``, emails link to the portal page where the recipient acts; only
+    messages for Brida's operators (a failed delivery) link to the Prefect UI.
+    """
 
     def __init__(
-        self, *, base_url: str, zone: dt.tzinfo, region_name: str = "Kota Mataram"
+        self,
+        *,
+        base_url: str,
+        zone: dt.tzinfo,
+        region_name: str = "Kota Mataram",
+        portal_url: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.portal_url = portal_url.rstrip("/") if portal_url else None
         self.region_name = region_name
         self.env = environment()
         #: Per (template, language): the compiled text and HTML templates, looked up once.
@@ -327,7 +337,7 @@ class Renderer:
             "c": model,
             "lang": lang.value,
             "L": labels,
-            "link": model.link(self.base_url),
+            "link": self._link(model),
             "facts": self._facts(labels, model),
             "greeting": self._greeting(lang, model.recipient_name),
             "link_label": _LABELS[lang]["link"],
@@ -343,6 +353,10 @@ class Renderer:
         except jinja2.UndefinedError as exc:
             raise TemplateContextError(f"email template {template!r}: {exc}") from exc
         return RenderedEmail(subject=subject, text=text, html=html)
+
+    def _link(self, model: EmailContext) -> str:
+        path = model.portal_path() if self.portal_url else None
+        return f"{self.portal_url}{path}" if path else model.link(self.base_url)
 
     def _subject(self, template: jinja2.Template, variables: dict[str, Any]) -> str:
         block = template.blocks.get("subject")
@@ -364,7 +378,7 @@ class Renderer:
                     "c": sub,
                     "lang": lang.value,
                     "L": labels,
-                    "link": sub.link(self.base_url),
+                    "link": self._link(sub),
                     "items": [],
                 },
             )
@@ -372,7 +386,7 @@ class Renderer:
                 {
                     "template": item.template,
                     "subject": subject,
-                    "link": sub.link(self.base_url),
+                    "link": self._link(sub),
                     "c": sub,
                 }
             )

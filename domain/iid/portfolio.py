@@ -24,6 +24,7 @@ verified basis counts accepted claims only, at their verified level).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
@@ -317,11 +318,18 @@ def figures_by_unit(session: Session, year: int) -> list[GroupFigures]:
 
 
 def claim_levels(
-    session: Session, year: int, basis: Basis, *, aspect: str = "sid"
+    session: Session,
+    year: int,
+    basis: Basis,
+    *,
+    aspect: str = "sid",
+    innovation_ids: Collection[int] | None = None,
 ) -> dict[int | None, dict[str, int]]:
-    """Scoring levels per innovation id (``None`` for SPD) of ``year`` on ``basis``."""
+    """Scoring levels per innovation id (``None`` for SPD) of ``year`` on ``basis``
+    (only of ``innovation_ids`` when given)."""
     levels: dict[int | None, dict[str, int]] = defaultdict(dict)
-    for innovation_id, indicator, claimed, status, verified in claim_rows(session, year, aspect):
+    rows = claim_rows(session, year, aspect, innovation_ids)
+    for innovation_id, indicator, claimed, status, verified in rows:
         levels[innovation_id][indicator] = effective_level(
             Claim(indicator, claimed, status, verified), basis
         )
@@ -329,16 +337,18 @@ def claim_levels(
 
 
 def claim_rows(
-    session: Session, year: int, aspect: str
+    session: Session, year: int, aspect: str, innovation_ids: Iterable[int] | None = None
 ) -> Result[int | None, str, int | None, VerificationStatus, int | None]:
     """Every claim of ``year`` on ``aspect`` ("sid" or "spd") as rows of
-    (innovation id, indicator, claimed level, status, verified level)."""
-    return session.execute(
-        select(
-            IndicatorClaim.innovation_id,
-            IndicatorClaim.indicator,
-            IndicatorClaim.claimed_level,
-            IndicatorClaim.status,
-            IndicatorClaim.verified_level,
-        ).where(IndicatorClaim.year == year, IndicatorClaim.aspect == aspect)
-    )
+    (innovation id, indicator, claimed level, status, verified level); only of
+    ``innovation_ids`` when given."""
+    stmt = select(
+        IndicatorClaim.innovation_id,
+        IndicatorClaim.indicator,
+        IndicatorClaim.claimed_level,
+        IndicatorClaim.status,
+        IndicatorClaim.verified_level,
+    ).where(IndicatorClaim.year == year, IndicatorClaim.aspect == aspect)
+    if innovation_ids is not None:
+        stmt = stmt.where(IndicatorClaim.innovation_id.in_(list(innovation_ids)))
+    return session.execute(stmt)

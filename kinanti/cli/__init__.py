@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "kinanti.cli.notify",
     "kinanti.cli.iid",
     "kinanti.cli.backup",
+    "kinanti.cli.web",
 )
 
 

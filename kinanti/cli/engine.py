@@ -107,11 +107,15 @@ def register(app: typer.Typer) -> None:
             ui = url.removesuffix("/api")
             _console().print(t("engine.serving", settings.language, ui=ui))
             from kinanti.orchestration.serve import serve_all
+            from kinanti.portal.process import start_portal, stop_portal
 
+            portal = start_portal(settings, url)
+            _console().print(t("web.serving", settings.language, url=settings.resolved_portal_url))
             try:
                 serve_all(settings, _names(only))
             finally:
                 api_url_file(settings).unlink(missing_ok=True)
+                stop_portal(portal)
 
     @app.command("decide")
     def decide(

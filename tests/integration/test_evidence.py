@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from domain.enums import Role, VerificationStatus
+from domain.enums import Role, UnitKind, VerificationStatus
 from domain.errors import NotAuthorizedError, NotFoundError, ValidationError
 from domain.evidence import EvidenceStore, claim_indicator, list_claims, verify_claim
-from domain.models import DomainEventRecord, IndicatorClaim
+from domain.models import DomainEventRecord, IndicatorClaim, Innovation, Unit
 from tests.support.factories import Factory
 
 PDF = b"%PDF-1.4\n% Kinanti test evidence\n" + b"0" * 200
@@ -22,6 +22,12 @@ MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 100
 @pytest.fixture
 def store(tmp_path: Path) -> EvidenceStore:
     return EvidenceStore(tmp_path / "evidence", max_bytes=10_000)
+
+
+def _innovation(make: Factory, people: dict[str, str], year: int = 2026) -> Innovation:
+    """An innovation of the unit whose officer ``people["officer"]`` is."""
+    unit = make.session.scalars(select(Unit).where(Unit.code == people["unit"])).one()
+    return make.innovation(unit, year=year)
 
 
 def _file(tmp_path: Path, name: str, content: bytes) -> Path:
@@ -35,16 +41,18 @@ def _file(tmp_path: Path, name: str, content: bytes) -> Path:
 def people(make: Factory) -> dict[str, str]:
     unit = make.unit()
     return {
+        "unit": unit.code,
         "officer": make.person(roles=[Role.UNIT_OFFICER], unit=unit).email,
         "reviewer": make.person(roles=[Role.REVIEWER]).email,
         "innovator": make.person(roles=[Role.INNOVATOR]).email,
+        "operator": make.person(roles=[Role.BRIDA_OPERATOR]).email,
     }
 
 
 def test_claim_with_file_is_stored_by_hash_under_year_and_code(
     session: Session, make: Factory, store: EvidenceStore, tmp_path: Path, people: dict
 ) -> None:
-    inv = make.innovation(year=2026)
+    inv = _innovation(make, people)
     change = claim_indicator(
         session,
         store,
@@ -70,7 +78,7 @@ def test_claim_with_file_is_stored_by_hash_under_year_and_code(
 def test_verify_accept_then_changed_claim_resets_to_pending(
     session: Session, make: Factory, store: EvidenceStore, tmp_path: Path, people: dict
 ) -> None:
-    inv = make.innovation(year=2026)
+    inv = _innovation(make, people)
     pdf = _file(tmp_path, "sk.pdf", PDF)
     claim_indicator(
         session,
@@ -122,7 +130,7 @@ def test_verify_accept_then_changed_claim_resets_to_pending(
 def test_reject_needs_a_reason_and_a_verifier_role(
     session: Session, make: Factory, store: EvidenceStore, people: dict
 ) -> None:
-    inv = make.innovation(year=2026)
+    inv = _innovation(make, people)
     claim_indicator(
         session,
         store,
@@ -163,7 +171,7 @@ def test_spd_claim_belongs_to_the_region(
         indicator="spd10",
         level=3,
         year=2026,
-        actor=people["officer"],
+        actor=people["operator"],
         file=_file(tmp_path, "opini.pdf", PDF),
     )
     assert change.claim.innovation_id is None and change.claim.aspect == "spd"
@@ -200,7 +208,7 @@ def test_bad_files_are_refused_and_leave_nothing(
     content: bytes | None,
     problem: str,
 ) -> None:
-    inv = make.innovation(year=2026)
+    inv = _innovation(make, people)
     path = tmp_path / "src" / name if content is None else _file(tmp_path, name, content)
     with pytest.raises(ValidationError, match=problem):
         claim_indicator(
@@ -220,7 +228,7 @@ def test_bad_files_are_refused_and_leave_nothing(
 def test_mp4_and_links_are_accepted_bad_links_are_not(
     session: Session, make: Factory, store: EvidenceStore, tmp_path: Path, people: dict
 ) -> None:
-    inv = make.innovation(year=2026)
+    inv = _innovation(make, people)
     claim_indicator(
         session,
         store,
@@ -256,7 +264,7 @@ def test_a_folder_outside_the_store_is_refused(store: EvidenceStore) -> None:
 def test_unknown_indicator_or_innovation_is_named(
     session: Session, make: Factory, store: EvidenceStore, people: dict
 ) -> None:
-    inv = make.innovation(year=2026)
+    inv = _innovation(make, people)
     with pytest.raises(NotFoundError, match="sid01_regulasi"):
         claim_indicator(
             session,
@@ -279,10 +287,59 @@ def test_unknown_indicator_or_innovation_is_named(
         )
 
 
+@pytest.mark.parametrize(
+    ("who", "allowed"),
+    [
+        ("officer", True),
+        ("operator", True),
+        ("other_officer", False),
+        ("innovator", False),
+        ("reviewer", False),
+        ("uptd_officer", False),
+        ("parent_officer", True),
+    ],
+)
+def test_only_the_unit_or_a_brida_operator_may_claim_evidence(
+    session: Session, make: Factory, store: EvidenceStore, who: str, allowed: bool
+) -> None:
+    opd = make.unit()
+    uptd = make.unit(kind=UnitKind.UPTD, parent=opd)
+    inv = make.innovation(opd, year=2026)
+    people = {
+        "officer": make.person(roles=[Role.UNIT_OFFICER], unit=opd),
+        "operator": make.person(roles=[Role.BRIDA_OPERATOR]),
+        "other_officer": make.person(roles=[Role.UNIT_OFFICER], unit=make.unit()),
+        "innovator": make.person(roles=[Role.INNOVATOR]),
+        "reviewer": make.person(roles=[Role.REVIEWER]),
+        "uptd_officer": make.person(roles=[Role.UNIT_OFFICER], unit=uptd),
+        "parent_officer": make.person(roles=[Role.UNIT_OFFICER], unit=opd),
+    }
+    # a UPTD's officer may not claim for its parent OPD (opd's innovation above)
+    if who == "parent_officer":  # an OPD's officer may claim for its UPTD's innovation
+        inv = make.innovation(uptd, year=2026)
+    kwargs = {"code": inv.code, "indicator": "sid19", "level": 1, "link": "https://x.org/a"}
+    if allowed:
+        assert claim_indicator(session, store, actor=people[who].email, **kwargs).changed
+        return
+    with pytest.raises(NotAuthorizedError, match="may not claim evidence"):
+        claim_indicator(session, store, actor=people[who].email, **kwargs)
+    assert session.scalars(select(IndicatorClaim)).all() == []
+
+
+def test_the_regions_spd_evidence_is_claimed_by_brida_operators_only(
+    session: Session, make: Factory, store: EvidenceStore, people: dict[str, str]
+) -> None:
+    operator = make.person(roles=[Role.BRIDA_OPERATOR]).email
+    spd = {"code": None, "indicator": "spd01", "level": 1, "link": "https://x.org/spd"}
+    with pytest.raises(NotAuthorizedError, match="SPD"):
+        claim_indicator(session, store, actor=people["officer"], year=2026, **spd)
+    assert claim_indicator(session, store, actor=operator, year=2026, **spd).changed
+
+
 def test_the_claim_records_the_kemanfaatan_basis_chosen(
     session: Session, make: Factory, store: EvidenceStore, people: dict
 ) -> None:
-    inv = make.innovation(year=2026)
+    inv = _innovation(make, people)
     claim = dict(code=inv.code, indicator="sid18", level=3, actor=people["officer"])
     link = "https://mataramkota.go.id/data/penerima.pdf"
     change = claim_indicator(session, store, link=link, basis="pengguna_layanan", **claim)
@@ -291,7 +348,7 @@ def test_the_claim_records_the_kemanfaatan_basis_chosen(
     assert again.changed and again.claim.measurement_basis == "penerima_manfaat"
     with pytest.raises(ValidationError, match="'jumlah' is not one of: penerima_manfaat"):
         claim_indicator(session, store, link=link, basis="jumlah", **claim)
-    old = make.innovation(year=2023)
+    old = _innovation(make, people, year=2023)
     with pytest.raises(ValidationError, match="none in this year"):
         claim_indicator(
             session, store, link=link, basis="penerima_manfaat", **{**claim, "code": old.code}

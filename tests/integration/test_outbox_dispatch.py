@@ -231,7 +231,7 @@ def test_pending_emails_arrive_once_with_recipient_subject_language_parts_and_me
         assert plain is not None and html is not None
         assert "PLN-2026-000" in plain.get_content()
         assert f'<html lang="{lang}">' in html.get_content()
-        assert "https://kinanti.mataramkota.go.id/runs/flow-run/" in plain.get_content()
+        assert f"{config.portal_url}/gates/PLN-2026-000" in plain.get_content()
         assert str(message["From"]) == "Brida Kota Mataram <kinanti@brida.mataramkota.go.id>"
     assert by_rcpt["kepala@mataramkota.go.id"].mail_from == "kinanti@brida.mataramkota.go.id"
     with Session(engine_) as session:

@@ -104,6 +104,12 @@ CONTEXTS: dict[str, dict[str, Any]] = {
             },
         ],
     },
+    "portal_link": {
+        "recipient_name": "Sri Mulyani",
+        "link_url": BASE_URL + "/set-password/one-time-token",
+        "purpose": "first",
+        "valid_hours": 24,
+    },
 }
 
 STAGE_WORD = {Language.ID: "Perencanaan", Language.EN: "Planning"}
@@ -319,6 +325,35 @@ def test_file_sender_writes_one_findable_eml_per_message_id(
     assert "Menunggu keputusan" in str(parsed["Subject"])
     body = parsed.get_body(("plain",))
     assert body is not None and "Daftar periksa" in body.get_content()
+
+
+@pytest.mark.parametrize(
+    ("template", "path"),
+    [
+        ("stage_entered", "/innovations/PLN-2026-0001"),
+        ("gate_waiting", "/gates/PLN-2026-0001"),
+        ("gate_decided", "/innovations/PLN-2026-0001"),
+        ("escalation", "/gates/PLN-2026-0001"),
+        ("compliance_warning", "/compliance"),
+    ],
+)
+def test_with_a_portal_emails_link_to_the_page_where_the_recipient_acts(
+    template: str, path: str
+) -> None:
+    portal = "https://portal.brida.example"
+    renderer = Renderer(base_url=BASE_URL, zone=ZoneInfo("Asia/Makassar"), portal_url=portal + "/")
+    context = {**CONTEXTS[template], "innovation_code": "PLN-2026-0001"}
+    email = renderer.render(template, Language.ID, context)
+    assert portal + path in email.text and f'href="{portal}{path}"' in email.html
+    assert BASE_URL not in email.text
+
+
+def test_only_brida_operators_messages_link_to_prefect_runs() -> None:
+    renderer = Renderer(
+        base_url=BASE_URL, zone=ZoneInfo("Asia/Makassar"), portal_url="https://portal.brida.example"
+    )
+    email = renderer.render("delivery_failed", Language.ID, CONTEXTS["delivery_failed"])
+    assert BASE_URL in email.text and "portal.brida.example" not in email.text
 
 
 def test_the_written_message_reads_back_as_the_standard_library_builds_it(

@@ -1,0 +1,78 @@
+"""``kinanti web``: run the portal alone (uvicorn). It is stateless: run several replicas
+behind a load balancer with the same database and ``KINANTI_SECRET_KEY``."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("web")
+    def web(
+        host: str = typer.Option(None, "--host", help="Default: KINANTI_WEB_HOST (127.0.0.1)"),
+        port: int = typer.Option(None, "--port", help="Default: KINANTI_WEB_PORT (8000)"),
+        workers: int = typer.Option(1, "--workers", min=1, help="Worker processes"),
+    ) -> None:
+        """Run the Kinanti portal (sign-in, units', reviewers' and Brida's pages)."""
+        import uvicorn
+
+        from kinanti.cli import console
+        from kinanti.i18n import t
+        from kinanti.settings import get_settings
+
+        settings = get_settings()
+        host = host or settings.web_host
+        port = port if port is not None else settings.web_port
+        console.print(t("web.serving", settings.language, url=settings.resolved_portal_url))
+        uvicorn.run(
+            "kinanti.portal.app:app_from_settings",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            proxy_headers=True,
+            log_level="warning",
+        )
+
+    @app.command("demo-accounts")
+    def demo_accounts(
+        yes: bool = typer.Option(
+            False, "--yes", help="Really replace these people's passwords (demo cities only)"
+        ),
+    ) -> None:
+        """Give one person of each role a fresh random portal password and print it.
+
+        For the demo city: passwords are generated now, never fixed in code. For a real
+        city, people get a one-time link instead (the portal's "first sign-in" page).
+        """
+        import secrets
+
+        from sqlalchemy import select
+
+        from domain.enums import Role
+        from domain.errors import ValidationError
+        from domain.models import Person, PersonRole
+        from kinanti.cli import console
+        from kinanti.db import unit_of_work
+        from kinanti.portal.accounts import set_demo_password
+        from kinanti.settings import get_settings
+
+        if not yes:
+            raise ValidationError("this replaces passwords; run it on a demo city with --yes")
+        rows: list[tuple[str, str, str]] = []
+        with unit_of_work() as session:
+            for role in Role:
+                email = session.scalar(
+                    select(Person.email)
+                    .join(PersonRole)
+                    .where(PersonRole.role == role, Person.active.is_(True))
+                    .order_by(Person.email)
+                    .limit(1)
+                )
+                if email and email not in {r[1] for r in rows}:
+                    password = secrets.token_urlsafe(12)
+                    set_demo_password(session, email, password)
+                    rows.append((role.value, email, password))
+        console.print(f"Portal: {get_settings().resolved_portal_url}")
+        for role_name, email, password in rows:
+            console.print(f"  {role_name:<15} {email:<40} {password}", markup=False)

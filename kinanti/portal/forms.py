@@ -1,0 +1,235 @@
+"""Every portal form is a pydantic model; errors become a GOV.UK error summary.
+
+``parse(Form, data, lang)`` returns the model or the list of :class:`FieldError` in the
+person's language, each naming the field it belongs to (the summary links to it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from domain.enums import Bentuk, GateDecisionKind, Initiator, Jenis, Language
+from domain.schemas import InnovationIn, ScorecardIn
+from kinanti.portal.security import MAX_PASSWORD, MIN_PASSWORD
+from kinanti.portal.texts import MESSAGES, t
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+def _blank_is_none(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+Opt = BeforeValidator(_blank_is_none)
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+
+
+class _Form(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+class SignInForm(_Form):
+    email: Annotated[str, StringConstraints(min_length=1, max_length=254)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=MAX_PASSWORD)]
+
+
+class LinkRequestForm(_Form):
+    email: EmailStr
+
+
+class SetPasswordForm(_Form):
+    password: Annotated[str, StringConstraints(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD)]
+    confirm: str
+
+    @model_validator(mode="after")
+    def _same(self) -> SetPasswordForm:
+        if self.password != self.confirm:
+            raise ValueError("err.password_mismatch@confirm")
+        return self
+
+
+class ProposalForm(_Form):
+    """The national profile fields of a new proposal (or a revision of one)."""
+
+    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=40)]
+    title: Text
+    unit: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    year: int = Field(ge=2000, le=2100)
+    initiator: Initiator
+    initiator_name: Annotated[Text | None, Opt] = None
+    jenis: Jenis
+    bentuk: Bentuk
+    urusan_main: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+    urusan_other: Annotated[str | None, Opt] = None
+    tematik: Annotated[Annotated[str, StringConstraints(max_length=120)] | None, Opt] = None
+    trial_start: Annotated[dt.date | None, Opt] = None
+    implementation_start: Annotated[dt.date | None, Opt] = None
+    design: Annotated[LongText | None, Opt] = None
+    goals: Annotated[LongText | None, Opt] = None
+    benefits: Annotated[LongText | None, Opt] = None
+    results: Annotated[LongText | None, Opt] = None
+    budget: Annotated[Decimal | None, Opt] = Field(None, ge=0, max_digits=18, decimal_places=2)
+    consultation_requested: Annotated[bool, BeforeValidator(lambda v: v in ("on", "1", True))] = (
+        False
+    )
+
+    @property
+    def design_words(self) -> int:
+        return len((self.design or "").split())
+
+    def other_affairs(self) -> list[str]:
+        return [a.strip() for a in (self.urusan_other or "").split(",") if a.strip()]
+
+    def to_innovation(self) -> InnovationIn:
+        data = self.model_dump(exclude={"urusan_other"})
+        return InnovationIn.model_validate({**data, "urusan_other": self.other_affairs()})
+
+    def as_fields(self) -> dict[str, str]:
+        """The values as form fields (hidden inputs on "check your answers")."""
+        out: dict[str, str] = {}
+        for name, value in self.model_dump().items():
+            if value is None or value is False:
+                continue
+            out[name] = "on" if value is True else str(value)
+        return out
+
+
+class ResubmitForm(_Form):
+    note: Annotated[Reason | None, Opt] = None
+
+
+class EvidenceForm(_Form):
+    indicator: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    level: int = Field(ge=1, le=3)
+    link: Annotated[Annotated[str, StringConstraints(max_length=1000)] | None, Opt] = None
+
+
+class VerifyForm(_Form):
+    decision: Literal["accept", "reject"]
+    note: Annotated[Reason | None, Opt] = None
+
+    @model_validator(mode="after")
+    def _reason_to_reject(self) -> VerifyForm:
+        if self.decision == "reject" and not self.note:
+            raise ValueError("err.reason_required@note")
+        return self
+
+
+class DecisionForm(_Form):
+    decision: GateDecisionKind
+    reason: Annotated[Reason, Field(default="")]
+    renewal: Annotated[int | None, Opt] = Field(None, ge=1, le=5)
+    benefit: Annotated[int | None, Opt] = Field(None, ge=1, le=5)
+    no_burden: Annotated[int | None, Opt] = Field(None, ge=1, le=5)
+    authority: Annotated[int | None, Opt] = Field(None, ge=1, le=5)
+    replicable: Annotated[int | None, Opt] = Field(None, ge=1, le=5)
+
+    @model_validator(mode="after")
+    def _reason_unless_approve(self) -> DecisionForm:
+        if self.decision is not GateDecisionKind.APPROVE and not self.reason:
+            raise ValueError("err.reason_required@reason")
+        return self
+
+    def scorecard(self) -> ScorecardIn | None:
+        scores = {n: getattr(self, n) for n in SCORE_FIELDS}
+        if all(v is None for v in scores.values()):
+            return None
+        return ScorecardIn.model_validate(scores)
+
+
+SCORE_FIELDS = ("renewal", "benefit", "no_burden", "authority", "replicable")
+
+
+class PersonForm(_Form):
+    name: Text
+    language: Language
+    active: Annotated[bool, BeforeValidator(lambda v: v in ("on", "1", True))] = False
+    roles: list[str] = Field(default_factory=list)
+
+    @field_validator("roles")
+    @classmethod
+    def _known_roles(cls, value: list[str]) -> list[str]:
+        from domain.enums import Role
+
+        allowed = {r.value for r in Role}
+        if not value or any(v not in allowed for v in value):
+            raise ValueError("err.roles@roles")
+        return value
+
+
+F = TypeVar("F", bound=BaseModel)
+
+_TYPE_KEYS = {
+    "missing": "err.missing",
+    "string_too_short": "err.missing",
+    "string_too_long": "err.too_long",
+    "int_parsing": "err.number",
+    "int_type": "err.number",
+    "decimal_parsing": "err.number",
+    "decimal_type": "err.number",
+    "decimal_max_digits": "err.number",
+    "decimal_max_places": "err.number",
+    "greater_than_equal": "err.range",
+    "less_than_equal": "err.range",
+    "date_from_datetime_parsing": "err.date",
+    "date_parsing": "err.date",
+    "date_type": "err.date",
+    "enum": "err.choose",
+    "literal_error": "err.choose",
+    "value_error": "err.invalid",
+}
+
+
+def errors_of(exc: ValidationError, lang: Language) -> list[FieldError]:
+    """Translate pydantic's errors into messages naming the field, in ``lang``."""
+    found: list[FieldError] = []
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"] if not isinstance(p, int)]
+        name = loc[0] if loc else ""
+        message = str(err.get("ctx", {}).get("error", err["msg"]))
+        if err["type"] == "value_error" and "@" in message:
+            key, _, name = message.removeprefix("Value error, ").partition("@")
+            if key in MESSAGES:
+                found.append(FieldError(name, t(key, lang)))
+                continue
+        label = t(f"field.{name}", lang) if f"field.{name}" in MESSAGES else name
+        key = _TYPE_KEYS.get(err["type"], "err.invalid")
+        if err["type"] == "value_error":
+            found.append(FieldError(name, f"{label}: {message.removeprefix('Value error, ')}"))
+            continue
+        found.append(FieldError(name, t(key, lang, label=label)))
+    return found
+
+
+def parse(
+    form: type[F], data: Mapping[str, Any], lang: Language
+) -> tuple[F | None, list[FieldError]]:
+    """Validate ``data`` into ``form``; on failure, the errors in the person's language."""
+    try:
+        return form.model_validate(dict(data)), []
+    except ValidationError as exc:
+        return None, errors_of(exc, lang)

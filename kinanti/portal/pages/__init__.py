@@ -1,0 +1,1 @@
+"""The portal's pages, one router per audience (thin: parse, check, call the domain, render)."""

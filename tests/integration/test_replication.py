@@ -318,3 +318,27 @@ def test_the_derived_level_counts_distinct_other_regions_with_accepted_evidence(
         select(DomainEventRecord.name).where(DomainEventRecord.innovation_id == origin.id)
     )
     assert "kinanti.replication.verified" in set(events)
+
+
+def test_the_derived_level_replaces_a_typed_claim_in_scoring(
+    session: Session, make: Factory, city: City, store: EvidenceStore
+) -> None:
+    from domain.evidence import claim_indicator
+    from domain.iid.portfolio import claim_levels, portfolio_figures
+    from domain.iid.scoring import Basis
+
+    origin = _offered(session, make, city)
+    claim_indicator(
+        session, store, code=origin.code, indicator=rep.REPLICATION_INDICATOR, level=3,
+        actor=city.owner_officer.email, link="https://jdih.example.go.id/klaim.pdf",
+    )  # fmt: skip
+    before = {f.code: f for f in portfolio_figures(session, origin.year).innovations}
+    assert before[origin.code].replication_source == "derived"
+    assert before[origin.code].sid_claimed == 0  # no other region yet: level 0, not 3
+    _complete(session, store, _region_interest(session, store, origin, "52.01", "Lombok Barat"))
+    figure = {f.code: f for f in portfolio_figures(session, origin.year).innovations}[origin.code]
+    assert figure.sid_claimed == 3 and figure.sid_verified == 3  # weight 3 x level 1
+    assert figure.replication_note is not None
+    assert "replaces the typed-in claim (level 3)" in figure.replication_note
+    levels = claim_levels(session, origin.year, Basis.CLAIMED)
+    assert levels[origin.id][rep.REPLICATION_INDICATOR] == 1

@@ -793,6 +793,7 @@ class CatalogueEntry:
     urusan: str
     benefits: str | None
     stage: str
+    year: int
     replicas_inside_city: int
     other_regions: int
     replikasi_level: int
@@ -821,6 +822,7 @@ def catalogue(session: Session) -> list[CatalogueEntry]:
                 urusan=innovation.urusan_main,
                 benefits=innovation.benefits,
                 stage=innovation.stage.value,
+                year=innovation.year,
                 replicas_inside_city=d.inside_city,
                 other_regions=len(d.other_regions),
                 replikasi_level=d.level,

@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "kinanti.cli.engine",
     "kinanti.cli.notify",
     "kinanti.cli.iid",
+    "kinanti.cli.replication",
 )
 
 

@@ -345,6 +345,16 @@ def _open_interest(
     return session.scalars(stmt).first()
 
 
+def _added(
+    session: Session, adoption: Adoption, origin: Innovation | None, step: str
+) -> tuple[Adoption, ChangeResult]:
+    session.add(adoption)
+    session.flush()
+    result = ChangeResult()
+    _notify(session, result, adoption, origin, step)
+    return adoption, result
+
+
 def register_interest(
     session: Session,
     store: EvidenceStore,
@@ -406,11 +416,7 @@ def register_interest(
         adaptations=changes,
         registered_by=person.email,
     )
-    session.add(adoption)
-    session.flush()
-    result = ChangeResult()
-    _notify(session, result, adoption, innovation, "interest")
-    return adoption, result
+    return _added(session, adoption, innovation, "interest")
 
 
 def record_incoming(
@@ -444,11 +450,7 @@ def record_incoming(
         letter=stored,
         registered_by=person.email,
     )
-    session.add(adoption)
-    session.flush()
-    result = ChangeResult()
-    _notify(session, result, adoption, None, "incoming")
-    return adoption, result
+    return _added(session, adoption, None, "incoming")
 
 
 def _replica_code(session: Session, origin: Innovation, unit: Unit) -> str:

@@ -133,3 +133,27 @@ class ConsultationStatus(StrEnum):
     BOOKED = "booked"
     HELD = "held"
     CANCELLED = "cancelled"
+
+
+class AdoptionModel(StrEnum):
+    """How an adopter replicates (replication in practice)."""
+
+    MANDIRI = "mandiri"  # on its own, from the published material
+    KERJA_SAMA = "kerja_sama"  # an agreement: Nota Kesepakatan, then a PKS
+    FASILITASI = "fasilitasi"  # Klinik Kinanti facilitates
+
+
+class ReplicationStage(StrEnum):
+    """The replication stages (LAN 2017)."""
+
+    PERSIAPAN = "persiapan"
+    PERENCANAAN_PENGEMBANGAN = "perencanaan_pengembangan"
+    REPLIKASI = "replikasi"
+    EVALUASI = "evaluasi"
+
+
+class AdoptionStatus(StrEnum):
+    INTERESTED = "interested"  # the request letter is in; Brida decides
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    COMPLETED = "completed"  # evaluasi done, with evidence

@@ -87,6 +87,101 @@ MESSAGES: Mapping[str, Mapping[Language, str]] = {
         _ID: "belum ada inovasi yang dimulai",
         _EN: "no innovation started yet",
     },
+    # --- replication (issue 10) ---
+    "replication.not_reported": {
+        _EN: "{innovation} cannot be offered for replication: it has not passed reporting "
+        "(stage now: {stage}); offer it once it reaches the replication stage",
+        _ID: "{innovation} belum dapat ditawarkan untuk replikasi: belum lulus tahap "
+        "pelaporan (tahap kini: {stage}); tawarkan setelah mencapai tahap replikasi",
+    },
+    "replication.not_owner": {
+        _EN: "{email} may not act for unit {unit} (its officers or Brida only)",
+        _ID: "{email} tidak dapat bertindak atas nama unit {unit} (hanya petugas unit atau Brida)",
+    },
+    "replication.wrong_role": {
+        _EN: "{email} may not do this; it needs one of the roles: {roles}",
+        _ID: "{email} tidak berwenang; diperlukan salah satu peran: {roles}",
+    },
+    "replication.own_side": {
+        _EN: "{email} belongs to the origin's or the adopter's unit and cannot decide this "
+        "adoption",
+        _ID: "{email} berasal dari unit asal atau unit pereplikasi sehingga tidak boleh "
+        "memutus adopsi ini",
+    },
+    "replication.no_offer": {
+        _EN: "{innovation} is not offered for replication (see `kinanti replication catalogue`)",
+        _ID: "{innovation} tidak ditawarkan untuk replikasi (lihat `kinanti replication "
+        "catalogue`)",
+    },
+    "replication.adopter_one": {
+        _EN: "name the adopter as exactly one of a unit of the city (--adopter) or another "
+        "region (--region-name, --region-code, --region-contact)",
+        _ID: "sebutkan pereplikasi sebagai tepat satu dari unit kota (--adopter) atau daerah "
+        "lain (--region-name, --region-code, --region-contact)",
+    },
+    "replication.unit_unknown": {
+        _EN: "unit {unit!r} is not registered or not active (see `kinanti units list`)",
+        _ID: "unit {unit!r} tidak terdaftar atau tidak aktif (lihat `kinanti units list`)",
+    },
+    "replication.own_innovation": {
+        _EN: "unit {unit} owns this innovation; a unit cannot replicate its own innovation",
+        _ID: "unit {unit} adalah pemilik inovasi ini; unit tidak dapat mereplikasi inovasinya "
+        "sendiri",
+    },
+    "replication.region_invalid": {
+        _EN: "the region's {field} {value!r} is invalid (name: not empty; code: Kemendagri "
+        "code such as 52.01; contact: an email address)",
+        _ID: "{field} daerah {value!r} tidak valid (nama: wajib; kode: kode Kemendagri seperti "
+        "52.01; kontak: alamat email)",
+    },
+    "replication.interest_open": {
+        _EN: "{adopter} already has an open interest in {innovation} (adoption #{adoption}, "
+        "{status}); wait for it to be decided or completed",
+        _ID: "{adopter} sudah memiliki minat replikasi {innovation} yang masih terbuka (adopsi "
+        "#{adoption}, {status}); tunggu sampai diputus atau selesai",
+    },
+    "replication.name_kept": {
+        _EN: "a replica keeps the origin's name; the title cannot be adapted",
+        _ID: "replika wajib mempertahankan nama inovasi asal; judul tidak dapat diubah",
+    },
+    "replication.not_adaptable": {
+        _EN: "these fields cannot be adapted: {fields}; adaptable fields: {allowed}",
+        _ID: "kolom berikut tidak dapat diadaptasi: {fields}; kolom yang dapat diadaptasi: "
+        "{allowed}",
+    },
+    "replication.evidence_one": {
+        _EN: "give the {what} as exactly one of a file or a link",
+        _ID: "berikan {what} sebagai tepat satu dari berkas atau tautan",
+    },
+    "replication.agreement_required": {
+        _EN: "a kerja sama adoption needs its agreement (Nota Kesepakatan / PKS) to be approved",
+        _ID: "adopsi kerja sama memerlukan naskah kesepakatan (Nota Kesepakatan / PKS) untuk "
+        "disetujui",
+    },
+    "replication.decision_invalid": {
+        _EN: "an adoption is approved or rejected, not {decision!r}",
+        _ID: "adopsi hanya dapat disetujui atau ditolak, bukan {decision!r}",
+    },
+    "replication.decided_already": {
+        _EN: "adoption #{adoption} was already decided ({status}); nothing changed",
+        _ID: "adopsi #{adoption} sudah diputus ({status}); tidak ada yang berubah",
+    },
+    "replication.wrong_step": {
+        _EN: "adoption #{adoption} is not at a step that allows this (stage: {stage})",
+        _ID: "adopsi #{adoption} tidak berada pada langkah yang memungkinkan ini (tahap: {stage})",
+    },
+    "replication.adoption_unknown": {
+        _EN: "adoption #{adoption} does not exist",
+        _ID: "adopsi #{adoption} tidak ada",
+    },
+    "replication.basis_required": {
+        _EN: "say on what basis the innovation passed reporting (e.g. the IID 2025 report)",
+        _ID: "sebutkan dasar bahwa inovasi telah lulus pelaporan (mis. laporan IID 2025)",
+    },
+    "replication.origin_name_required": {
+        _EN: "an incoming replication needs the origin innovation's name",
+        _ID: "replikasi masuk memerlukan nama inovasi asal",
+    },
     "person.unknown": {
         _EN: "person {email!r} is not registered (see `kinanti people list`)",
         _ID: "orang {email!r} tidak terdaftar (lihat `kinanti people list`)",

@@ -31,6 +31,8 @@ from sqlalchemy.types import TypeDecorator
 
 from domain.enums import (
     AdoptingAct,
+    AdoptionModel,
+    AdoptionStatus,
     Bentuk,
     ComplianceStatus,
     ConsultationStatus,
@@ -41,6 +43,7 @@ from domain.enums import (
     Language,
     OutboxStatus,
     Outcome,
+    ReplicationStage,
     Role,
     Stage,
     StageStartStatus,
@@ -538,7 +541,75 @@ class AuditRecord(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+# --- Replication (issue 10) -------------------------------------------------------------
+
+
+class ReplicationOffer(TimestampMixin, Base):
+    """An innovation that passed reporting, offered for replication: what an adopter needs
+    (prerequisites), the owner unit's readiness statement and the materials it gets."""
+
+    __tablename__ = "replication_offers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    innovation_id: Mapped[int] = mapped_column(ForeignKey("innovations.id"), unique=True)
+    #: staff, budget, tools, rules
+    prerequisites: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    readiness_statement: Mapped[str] = mapped_column(Text)
+    #: guideline, sop, training
+    materials: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    offered_by: Mapped[str] = mapped_column(String(254))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Adoption(TimestampMixin, Base):
+    """One adopter replicating one innovation (outgoing: an offer of this city; incoming:
+    this city adopting another region's innovation, ``offer_id`` empty).
+
+    The adopter is a unit of the city (``adopter_unit_id``) or another region (name,
+    Kemendagri code, contact). Evidence files are stored by ``domain.evidence``.
+    """
+
+    __tablename__ = "adoptions"
+    __table_args__ = (Index("ix_adoptions_offer_status", "offer_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offer_id: Mapped[int | None] = mapped_column(ForeignKey("replication_offers.id"))
+    model: Mapped[AdoptionModel] = mapped_column(enum_column(AdoptionModel, 16))
+    stage: Mapped[ReplicationStage] = mapped_column(
+        enum_column(ReplicationStage, 32), default=ReplicationStage.PERSIAPAN
+    )
+    status: Mapped[AdoptionStatus] = mapped_column(
+        enum_column(AdoptionStatus, 16), default=AdoptionStatus.INTERESTED
+    )
+    adopter_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    region_name: Mapped[str | None] = mapped_column(String(200))
+    region_code: Mapped[str | None] = mapped_column(String(20))
+    region_contact: Mapped[str | None] = mapped_column(String(300))
+    #: incoming: the origin's region and name
+    origin_region_name: Mapped[str | None] = mapped_column(String(200))
+    origin_region_code: Mapped[str | None] = mapped_column(String(20))
+    origin_name: Mapped[str | None] = mapped_column(String(200))
+    #: evidence: request letter, agreement (PKS / Nota Kesepakatan), implementation
+    letter: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    agreement: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    evidence_status: Mapped[VerificationStatus | None] = mapped_column(
+        enum_column(VerificationStatus)
+    )
+    evidence_verified_by: Mapped[str | None] = mapped_column(String(254))
+    evidence_reason: Mapped[str | None] = mapped_column(Text)
+    #: the profile fields the adopter adapted (name -> value); the name is never adapted
+    adaptations: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    replica_id: Mapped[int | None] = mapped_column(ForeignKey("innovations.id"))
+    registered_by: Mapped[str] = mapped_column(String(254))
+    decided_by: Mapped[str | None] = mapped_column(String(254))
+    decided_at: Mapped[dt.datetime | None] = mapped_column()
+    reason: Mapped[str | None] = mapped_column(Text)
+    completed_at: Mapped[dt.datetime | None] = mapped_column()
+
+
 __all__ = [
+    "Adoption",
     "AuditRecord",
     "Base",
     "ComplianceRecord",
@@ -555,6 +626,7 @@ __all__ = [
     "PortalAccount",
     "PortalLinkToken",
     "RegionIndicator",
+    "ReplicationOffer",
     "SignInFailure",
     "StageHistory",
     "StageStart",

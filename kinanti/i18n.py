@@ -77,6 +77,28 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "(tables: {tables}; evidence folder: {evidence}). Prepare an empty database and "
         "evidence folder. Nothing was changed.",
     },
+    # --- replication (issue 10) ---
+    "replication.catalogue_row": {
+        Language.ID: "{code} {title} | pemilik: {owner} | urusan: {urusan} | skor SID: "
+        "{sid_score} | manfaat: {benefits} | replika dalam kota: {replicas_inside_city}, "
+        "daerah lain: {other_regions} (level Replikasi {replikasi_level})",
+        Language.EN: "{code} {title} | owner: {owner} | urusan: {urusan} | SID score: "
+        "{sid_score} | benefits: {benefits} | replicas inside the city: "
+        "{replicas_inside_city}, other regions: {other_regions} (Replikasi level "
+        "{replikasi_level})",
+    },
+    "replication.offered": {
+        Language.ID: "{code} ditawarkan untuk replikasi (penawaran #{offer})",
+        Language.EN: "{code} is offered for replication (offer #{offer})",
+    },
+    "replication.interest": {
+        Language.ID: "Minat replikasi {code} tercatat (adopsi #{adoption}); Brida memutus",
+        Language.EN: "Interest in {code} recorded (adoption #{adoption}); Brida decides",
+    },
+    "replication.decided": {
+        Language.ID: "Adopsi #{adoption}: {status}",
+        Language.EN: "Adoption #{adoption}: {status}",
+    },
     "db.upgraded": {
         Language.ID: "Basis data siap: {url}",
         Language.EN: "Database is up to date: {url}",

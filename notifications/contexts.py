@@ -12,7 +12,14 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.enums import ComplianceStatus, GateDecisionKind, Stage
+from domain.enums import (
+    AdoptionModel,
+    AdoptionStatus,
+    ComplianceStatus,
+    GateDecisionKind,
+    ReplicationStage,
+    Stage,
+)
 
 
 class EmailContext(BaseModel):
@@ -224,6 +231,25 @@ class DigestContext(EmailContext):
     items: list[DigestItem] = Field(min_length=1)
 
 
+class ReplicationStepContext(EmailContext):
+    """To both sides of an adoption (the origin's unit, the adopter) and Brida: one step
+    of a replication (interest, approved, rejected, replicating, completed, verified,
+    incoming)."""
+
+    adoption_id: int
+    step: Literal[
+        "interest", "approved", "rejected", "replicating", "completed", "verified", "incoming"
+    ]
+    model: AdoptionModel
+    stage: ReplicationStage
+    status: AdoptionStatus
+    origin_code: str | None = None
+    origin_title: str | None = None
+    adopter_name: str
+    replica: str | None = None
+    reason: str | None = None
+
+
 CONTEXT_MODELS: dict[str, type[EmailContext]] = {
     "stage_entered": StageEnteredContext,
     "gate_waiting": GateWaitingContext,
@@ -237,5 +263,6 @@ CONTEXT_MODELS: dict[str, type[EmailContext]] = {
     "delivery_failed": DeliveryFailedContext,
     "digest": DigestContext,
     "portal_link": PortalLinkContext,
+    "replication_step": ReplicationStepContext,
 }
 """Template name -> its context model. Every template has exactly one."""

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -159,6 +159,10 @@ class InnovationFigure:
     sid_verified: Decimal
     mandatory_missing_claimed: int
     mandatory_missing_verified: int
+    #: where the Replikasi level (sid16) comes from: "claim" (typed in) or "derived" (from
+    #: completed replications with accepted evidence; it replaces the claim)
+    replication_source: str = "claim"
+    replication_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -244,6 +248,7 @@ def portfolio_figures(session: Session, year: int) -> PortfolioFigures:
         )
         for r in rows
     ]
+    figures = _with_derived_replication(session, catalogue, year, figures)
     spd_claimed, spd_verified = spd_sums(session, year)
     affairs = basic_service_affairs(u for lists in _affairs(session, year).values() for u in lists)
     n = len(figures)
@@ -317,6 +322,70 @@ def figures_by_unit(session: Session, year: int) -> list[GroupFigures]:
     return result
 
 
+def _claim_contribution(claim: Claim, weight: Decimal) -> tuple[Decimal, Decimal]:
+    return (
+        weight * effective_level(claim, Basis.CLAIMED),
+        weight * effective_level(claim, Basis.VERIFIED),
+    )
+
+
+def _with_derived_replication(
+    session: Session, catalogue: Catalogue, year: int, figures: list[InnovationFigure]
+) -> list[InnovationFigure]:
+    """Replace the typed-in Replikasi claim of every offered innovation with its derived
+    level (``domain.replication``): the ministry counts distinct other regions with
+    accepted evidence, which Kinanti records itself. The derived level counts on both
+    bases (its evidence is accepted)."""
+    from domain.replication import REPLICATION_INDICATOR, derived_replication
+
+    if not any(i.code == REPLICATION_INDICATOR for i in catalogue.sid):
+        return figures
+    derived = derived_replication(session, [f.id for f in figures])
+    if not derived:
+        return figures
+    weight = _dec(catalogue.indicator("sid", REPLICATION_INDICATOR).weight)
+    claims = {
+        innovation_id: Claim(REPLICATION_INDICATOR, claimed, status, verified)
+        for innovation_id, claimed, status, verified in session.execute(
+            select(
+                IndicatorClaim.innovation_id,
+                IndicatorClaim.claimed_level,
+                IndicatorClaim.status,
+                IndicatorClaim.verified_level,
+            ).where(
+                IndicatorClaim.year == year,
+                IndicatorClaim.aspect == "sid",
+                IndicatorClaim.indicator == REPLICATION_INDICATOR,
+                IndicatorClaim.innovation_id.in_(list(derived)),
+            )
+        )
+    }
+    out = []
+    for figure in figures:
+        found = derived.get(figure.id)
+        if found is None:
+            out.append(figure)
+            continue
+        typed = claims.get(figure.id)
+        old_claimed, old_verified = (
+            _claim_contribution(typed, weight) if typed is not None else (ZERO, ZERO)
+        )
+        new = weight * found.level
+        note = found.note()
+        if typed is not None:
+            note += f"; replaces the typed-in claim (level {typed.claimed_level})"
+        out.append(
+            replace(
+                figure,
+                sid_claimed=figure.sid_claimed - old_claimed + new,
+                sid_verified=figure.sid_verified - old_verified + new,
+                replication_source="derived",
+                replication_note=note,
+            )
+        )
+    return out
+
+
 def claim_levels(
     session: Session,
     year: int,
@@ -333,6 +402,11 @@ def claim_levels(
         levels[innovation_id][indicator] = effective_level(
             Claim(indicator, claimed, status, verified), basis
         )
+    if aspect == "sid":
+        from domain.replication import REPLICATION_INDICATOR, derived_replication
+
+        for innovation_id, found in derived_replication(session).items():
+            levels[innovation_id][REPLICATION_INDICATOR] = found.level  # derived wins
     return levels
 
 

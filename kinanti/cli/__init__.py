@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "kinanti.cli.iid",
     "kinanti.cli.backup",
     "kinanti.cli.web",
+    "kinanti.cli.replication",
 )
 
 

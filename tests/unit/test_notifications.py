@@ -89,6 +89,17 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "innovation_code": "PLN-2026-003",
         "recipient_name": "Brida",
     },
+    "replication_step": {
+        "adoption_id": 7,
+        "step": "approved",
+        "model": "fasilitasi",
+        "stage": "perencanaan_pengembangan",
+        "status": "approved",
+        "origin_code": "SIDAK-SEHAT",
+        "origin_title": "Sidak Sehat",
+        "adopter_name": "Puskesmas Ampenan",
+        "replica": "SIDAK-SEHAT-PKM-AMPENAN",
+    },
     "digest": {
         "recipient_name": "Kepala Brida",
         "items": [

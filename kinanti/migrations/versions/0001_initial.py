@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 11:10:13.800356
+Create Date: 2026-12-01 11:11:16.603015
 """
 from __future__ import annotations
 
@@ -309,6 +309,20 @@ def upgrade() -> None:
     with op.batch_alter_table('portal_link_tokens', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_portal_link_tokens_person_id'), ['person_id'], unique=False)
 
+    op.create_table('replication_offers',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('innovation_id', sa.Integer(), nullable=False),
+    sa.Column('prerequisites', sa.JSON(), nullable=False),
+    sa.Column('readiness_statement', sa.Text(), nullable=False),
+    sa.Column('materials', sa.JSON(), nullable=False),
+    sa.Column('offered_by', sa.String(length=254), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', domain.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', domain.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['innovation_id'], ['innovations.id'], name=op.f('fk_replication_offers_innovation_id_innovations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_replication_offers')),
+    sa.UniqueConstraint('innovation_id', name=op.f('uq_replication_offers_innovation_id'))
+    )
     op.create_table('stage_history',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('innovation_id', sa.Integer(), nullable=False),
@@ -356,6 +370,42 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('stage_work', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_stage_work_innovation_id'), ['innovation_id'], unique=False)
+
+    op.create_table('adoptions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('offer_id', sa.Integer(), nullable=True),
+    sa.Column('model', sa.Enum('mandiri', 'kerja_sama', 'fasilitasi', name='adoptionmodel', native_enum=False, length=16), nullable=False),
+    sa.Column('stage', sa.Enum('persiapan', 'perencanaan_pengembangan', 'replikasi', 'evaluasi', name='replicationstage', native_enum=False, length=32), nullable=False),
+    sa.Column('status', sa.Enum('interested', 'approved', 'rejected', 'completed', name='adoptionstatus', native_enum=False, length=16), nullable=False),
+    sa.Column('adopter_unit_id', sa.Integer(), nullable=True),
+    sa.Column('region_name', sa.String(length=200), nullable=True),
+    sa.Column('region_code', sa.String(length=20), nullable=True),
+    sa.Column('region_contact', sa.String(length=300), nullable=True),
+    sa.Column('origin_region_name', sa.String(length=200), nullable=True),
+    sa.Column('origin_region_code', sa.String(length=20), nullable=True),
+    sa.Column('origin_name', sa.String(length=200), nullable=True),
+    sa.Column('letter', sa.JSON(), nullable=False),
+    sa.Column('agreement', sa.JSON(), nullable=True),
+    sa.Column('evidence', sa.JSON(), nullable=True),
+    sa.Column('evidence_status', sa.Enum('pending', 'accepted', 'rejected', name='verificationstatus', native_enum=False, length=32), nullable=True),
+    sa.Column('evidence_verified_by', sa.String(length=254), nullable=True),
+    sa.Column('evidence_reason', sa.Text(), nullable=True),
+    sa.Column('adaptations', sa.JSON(), nullable=False),
+    sa.Column('replica_id', sa.Integer(), nullable=True),
+    sa.Column('registered_by', sa.String(length=254), nullable=False),
+    sa.Column('decided_by', sa.String(length=254), nullable=True),
+    sa.Column('decided_at', domain.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('reason', sa.Text(), nullable=True),
+    sa.Column('completed_at', domain.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', domain.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', domain.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['adopter_unit_id'], ['units.id'], name=op.f('fk_adoptions_adopter_unit_id_units')),
+    sa.ForeignKeyConstraint(['offer_id'], ['replication_offers.id'], name=op.f('fk_adoptions_offer_id_replication_offers')),
+    sa.ForeignKeyConstraint(['replica_id'], ['innovations.id'], name=op.f('fk_adoptions_replica_id_innovations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_adoptions'))
+    )
+    with op.batch_alter_table('adoptions', schema=None) as batch_op:
+        batch_op.create_index('ix_adoptions_offer_status', ['offer_id', 'status'], unique=False)
 
     op.create_table('decision_proofs',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -409,6 +459,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_decision_proofs_gate_id'))
 
     op.drop_table('decision_proofs')
+    with op.batch_alter_table('adoptions', schema=None) as batch_op:
+        batch_op.drop_index('ix_adoptions_offer_status')
+
+    op.drop_table('adoptions')
     with op.batch_alter_table('stage_work', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_stage_work_innovation_id'))
 
@@ -421,6 +475,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_stage_history_innovation_id'))
 
     op.drop_table('stage_history')
+    op.drop_table('replication_offers')
     with op.batch_alter_table('portal_link_tokens', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_portal_link_tokens_person_id'))
 

@@ -13,6 +13,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -56,6 +57,30 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(_pg_state, ignore_errors=True)
         os.environ.pop(postgres.STATE_VARIABLE, None)
         _pg_state = None
+
+
+# Tests sharing a module-scoped, parametrized fixture that is expensive to build: under
+# pytest-xdist, all tests of one parameter run on one worker, so it is built once.
+SHARED_WORLDS = ("tests/e2e/test_engine_e2e.py::",)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Distribute tests one by one (like ``--dist load``), except that the tests of one
+    world (``SHARED_WORLDS``, one per backend) are one unit of work; units with the most
+    tests go first, so the two worlds start at once on two workers. (pytest-xdist's own
+    ``loadgroup`` does not group under pytest 9.)"""
+    if config.getvalue("dist") not in ("load", "loadscope"):
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class WorldScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            if nodeid.startswith(SHARED_WORLDS) and nodeid.endswith("]"):
+                module = nodeid.partition("::")[0]
+                return f"{module}[{nodeid.rpartition('[')[2]}"
+            return nodeid
+
+    return WorldScheduling(config, log)
 
 
 @pytest.fixture(scope="session")

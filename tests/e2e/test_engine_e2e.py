@@ -44,6 +44,7 @@ from tests.support.engine_support import (
     REVIEWER,
     REVIEWER_2,
     Scenario,
+    cancel_open_runs,
     kinanti_env,
     load_city,
     new_database,
@@ -76,7 +77,7 @@ def _approve(step: Step, *, rng: random.Random, reviewer: str | None = None) -> 
         reviewer=reviewer or (HEAD if step.stage is Stage.REPORTING else REVIEWER),
         reason="Memenuhi kriteria",
         scorecard=actors.scorecard(rng) if step.stage is Stage.DEVELOPMENT else None,
-        wait_seconds=30,
+        wait_seconds=120,  # returns once recorded; the margin is for a loaded machine
     )
     assert receipt.recorded and receipt.refusal is None, receipt
 
@@ -94,12 +95,8 @@ def _ui_input(step: Step, reviewer: str, decision: str = "approve", **extra: Any
     return data
 
 
-# one world per backend, built once: under xdist (--dist loadgroup) all the tests of one
-# backend's world go to the same worker, and the two worlds to different workers
-@pytest.fixture(
-    scope="module",
-    params=[pytest.param(b, marks=pytest.mark.xdist_group(f"world-{b}")) for b in BACKENDS],
-)
+# one world per backend, built once (under xdist: on one worker, see tests/conftest.py)
+@pytest.fixture(scope="module", params=BACKENDS)
 def world(
     request: pytest.FixtureRequest, prefect_api: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[World]:
@@ -120,6 +117,7 @@ def world(
             "own": submit("OWN-UNIT", "BRIDA"),
         }
         notes: dict[str, Any] = {"twice_errors": [], "retrigger_runs": [], "own_refusals": []}
+        cancel_open_runs()
         runner = spawn_runner(get_settings(), prefect_api, only="lifecycle")
         try:
             wait_for_deployments([LIFECYCLE_DEPLOYMENT], runner)
@@ -231,7 +229,7 @@ def world(
                     Scenario(codes["retrigger"], on_retrigger_gate),
                     Scenario(codes["own"], on_own_gate),
                 ],
-                timeout=420,
+                timeout=900,  # a margin for a loaded machine; settles far sooner
             )
             from prefect import get_client
             from prefect.client.schemas.filters import (

@@ -59,28 +59,28 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         _pg_state = None
 
 
-# Tests sharing a module-scoped, parametrized fixture that is expensive to build: under
-# pytest-xdist, all tests of one parameter run on one worker, so it is built once.
-SHARED_WORLDS = ("tests/e2e/test_engine_e2e.py::",)
+# The heaviest end-to-end tests, one world (module-scoped, built once) and one crash test
+# per backend: under pytest-xdist all of one backend run on one worker, and the backends
+# on different workers, first; everything else is spread test by test.
+HEAVY_PER_BACKEND = ("tests/e2e/test_engine_e2e.py::", "tests/e2e/test_engine_crash.py::")
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """Distribute tests one by one (like ``--dist load``), except that the tests of one
-    world (``SHARED_WORLDS``, one per backend) are one unit of work; units with the most
-    tests go first, so the two worlds start at once on two workers. (pytest-xdist's own
-    ``loadgroup`` does not group under pytest 9.)"""
+    """Like ``--dist load``, except that the ``HEAVY_PER_BACKEND`` tests of one backend are
+    one unit of work (units with the most tests go first). pytest-xdist's own ``loadgroup``
+    does not group under pytest 9, and a module-scoped world split over two workers would
+    be built twice."""
     if config.getvalue("dist") not in ("load", "loadscope"):
         return None
     from xdist.scheduler import LoadScopeScheduling
 
-    class WorldScheduling(LoadScopeScheduling):
+    class BackendScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            if nodeid.startswith(SHARED_WORLDS) and nodeid.endswith("]"):
-                module = nodeid.partition("::")[0]
-                return f"{module}[{nodeid.rpartition('[')[2]}"
+            if nodeid.startswith(HEAVY_PER_BACKEND) and nodeid.endswith("]"):
+                return f"heavy-e2e[{nodeid.rpartition('[')[2]}"
             return nodeid
 
-    return WorldScheduling(config, log)
+    return BackendScheduling(config, log)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ Measures, in one run, with one runner process serving both deployments:
 Last line: ``ratio=<Kinanti seconds per innovation-stage / floor seconds per run>``.
 
 The local Prefect server keeps its own database in SQLite (the embedded default) or, with
-``--prefect-db postgresql``, in a fresh PostgreSQL database (PREFECT_NOTES.md: SQLite's
+``--prefect-db postgresql``, in a fresh PostgreSQL database (docs/prefect-notes.md: SQLite's
 "database is locked" retries stall runs for seconds under load; PostgreSQL removes them).
 
 Usage: python bench/lifecycle.py [--n 20] [--probes 20] [--limit 4] [--prefect-db sqlite]
@@ -44,10 +44,10 @@ def _setup(home: Path, n: int, seed: int) -> list[str]:
     from domain.enums import Bentuk, Initiator, Jenis, Role, UnitKind
     from domain.models import Person, PersonRole, Unit
     from domain.schemas import InnovationIn
-    from domain.services import submit_innovation
+    from domain.submission import submit_innovation
     from kinanti import db
     from kinanti.db import get_engine, unit_of_work
-    from kinanti.engine.actors import FULL_DESIGN_APPENDIX
+    from kinanti.demo.actors import FULL_DESIGN_APPENDIX
     from kinanti.importers import import_file
 
     db.upgrade()
@@ -93,7 +93,7 @@ def _direct(home: Path, n: int, seed: int) -> tuple[float, float]:
     """The same domain calls without Prefect: stage work, what the gate needs, decision."""
     from domain.enums import Stage
     from kinanti.db import get_engine
-    from kinanti.engine.demo import RECORDED_STAGES, record_at_stage
+    from kinanti.demo.run import RECORDED_STAGES, record_at_stage
     from kinanti.settings import get_settings
 
     codes = _setup(home, n, seed)
@@ -110,17 +110,20 @@ def _direct(home: Path, n: int, seed: int) -> tuple[float, float]:
 def _replication_work(code: str) -> None:
     import datetime as dt
 
-    from domain import services
+    from domain import queries
     from domain.stages import StageParams, complete_stage
     from kinanti.db import get_engine, unit_of_work
+    from kinanti.settings import get_settings
 
     with unit_of_work(get_engine()) as session:
-        innovation = services.get_innovation(session, code, for_update=True)
+        innovation = queries.get_innovation(session, code, for_update=True)
         complete_stage(
             session,
             innovation,
             1,
-            StageParams(dt.timedelta(days=14), None, dt.datetime.now(dt.UTC).date()),
+            StageParams(
+                dt.timedelta(days=14), None, dt.datetime.now(dt.UTC).date(), get_settings().zone
+            ),
         )
 
 
@@ -209,10 +212,10 @@ def main() -> None:
     settings = get_settings()
     codes = _setup(tmp / "live", args.n, args.seed)
 
-    from kinanti.engine import actors
-    from kinanti.engine.demo import drive
-    from kinanti.engine.handoff import LIFECYCLE_DEPLOYMENT
-    from kinanti.engine.runtime import (
+    from kinanti.demo import actors
+    from kinanti.demo.run import drive
+    from kinanti.orchestration.handoff import LIFECYCLE_DEPLOYMENT
+    from kinanti.orchestration.runtime import (
         prefect_api,
         spawn_runner,
         stop_process_group,

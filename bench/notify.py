@@ -10,7 +10,12 @@ The two alternate for ``--rounds`` rounds (the rows are reset to pending in betw
 the best time of each is kept, so load from other processes on the machine weighs less.
 Prints both rates; the last line is ``ratio=<kinanti rate / plain loop rate>``.
 
-    python bench/notify.py [--rows 5000]
+``--mime stdlib`` makes ``deliver_pending`` build each message with the standard
+library's ``EmailMessage`` and ``email.policy.SMTP``, ``--mime compat32`` with its legacy
+``email.mime`` classes and ``email.policy.compat32``, instead of ``notifications.mime``'s
+writer (the same headers and parts), to measure what that choice costs.
+
+    python bench/notify.py [--rows 5000] [--mime kinanti|stdlib|compat32]
 """
 
 from __future__ import annotations
@@ -30,6 +35,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
+from email.charset import QP, Charset
+from email.header import Header
+from email.headerregistry import Address
+from email.message import EmailMessage, Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import SMTP, compat32
+from email.utils import format_datetime, formataddr
+
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, insert, select, update
 
@@ -38,9 +52,18 @@ from domain.models import OutboxMessage
 from domain.outbox import message_key
 from kinanti.db import make_engine, upgrade
 from kinanti.settings import Settings
+from notifications import dispatch
+from notifications.config import MailConfig
 from notifications.dispatch import deliver_pending
-from notifications.render import Renderer
-from notifications.senders import build_message
+from notifications.mime import (
+    OutgoingEmail,
+    build_message,
+    checked_address,
+    message_id_for,
+    parse_from,
+    safe_attachment,
+)
+from notifications.render import RenderedEmail, Renderer, clean_header
 
 UNITS = [
     ("DINKES", "Dinas Kesehatan"),
@@ -169,6 +192,79 @@ def realistic_row(i: int) -> dict[str, Any]:
     }
 
 
+def stdlib_build_message(
+    rendered: RenderedEmail, *, config: MailConfig, to_email: str, **options: Any
+) -> OutgoingEmail:
+    """``build_message`` written with ``EmailMessage`` and ``email.policy.SMTP``."""
+    message = EmailMessage(policy=SMTP)
+    sender, recipient = _headers(message, rendered, config, to_email, options, modern=True)
+    message.set_content(rendered.text, cte="quoted-printable")
+    message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
+    for item in options.get("attachments") or []:
+        path = safe_attachment(item, config.evidence_dir)
+        message.add_attachment(path.read_bytes(), "application", "octet-stream", filename=path.name)
+    return _outgoing(message.as_bytes(), sender, recipient, message, options)
+
+
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.body_encoding = QP
+_COMPAT32_SMTP = compat32.clone(linesep="\r\n")
+
+
+def compat32_build_message(
+    rendered: RenderedEmail, *, config: MailConfig, to_email: str, **options: Any
+) -> OutgoingEmail:
+    """``build_message`` written with ``email.mime`` and ``email.policy.compat32``."""
+    message = MIMEMultipart("alternative", policy=_COMPAT32_SMTP)
+    sender, recipient = _headers(message, rendered, config, to_email, options, modern=False)
+    message.attach(MIMEText(rendered.text, "plain", _UTF8_QP))  # type: ignore[arg-type]
+    message.attach(MIMEText(rendered.html, "html", _UTF8_QP))  # type: ignore[arg-type]
+    return _outgoing(message.as_bytes(policy=_COMPAT32_SMTP), sender, recipient, message, options)
+
+
+def _headers(
+    message: Message,
+    rendered: RenderedEmail,
+    config: MailConfig,
+    to_email: str,
+    options: dict[str, Any],
+    *,
+    modern: bool,
+) -> tuple[str, str]:
+    key: str = options["key"]
+    sender = parse_from(config.mail_from)
+    recipient = checked_address(to_email, options.get("to_name"))
+    people = ("From", sender), ("To", recipient)
+    if modern:
+        message["Subject"] = rendered.subject
+        for name, who in people:
+            message[name] = Address(who.display_name, addr_spec=who.addr_spec)  # type: ignore[assignment]
+    else:
+        message["Subject"] = Header(rendered.subject, "utf-8")  # type: ignore[assignment]
+        for name, who in people:
+            message[name] = formataddr((who.display_name, who.addr_spec), charset="utf-8")
+    message["Date"] = format_datetime(dt.datetime.now(dt.UTC))
+    message["Message-ID"] = message_id_for(key, config.region_code)
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Kinanti-Key"] = clean_header(key[:200])
+    return sender.addr_spec, recipient.addr_spec
+
+
+def _outgoing(
+    data: bytes, sender: str, recipient: str, message: Message, options: dict[str, Any]
+) -> OutgoingEmail:
+    return OutgoingEmail(
+        data=data,
+        sender=sender,
+        recipient=recipient,
+        message_id=str(message["Message-ID"]),
+        label=options.get("label", ""),
+    )
+
+
+BUILDERS = {"stdlib": stdlib_build_message, "compat32": compat32_build_message}
+
+
 def free_port() -> int:
     import socket
 
@@ -181,7 +277,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; best kept")
+    parser.add_argument(
+        "--mime",
+        choices=["kinanti", *BUILDERS],
+        default="kinanti",
+        help="how deliver_pending builds messages (stdlib: EmailMessage + policy.SMTP; "
+        "compat32: email.mime + policy.compat32)",
+    )
     args = parser.parse_args()
+    if args.mime in BUILDERS:
+        dispatch.build_message = BUILDERS[args.mime]
 
     port = free_port()
     server = SmtpServerProcess(port)
@@ -191,7 +296,7 @@ def main() -> None:
             url = f"sqlite:///{Path(tmp) / 'bench.db'}"
             upgrade(url)
             engine = make_engine(url)
-            settings = Settings(
+            config = Settings(
                 home=Path(tmp),
                 database_url=url,
                 email_backend="smtp",
@@ -199,23 +304,25 @@ def main() -> None:
                 smtp_port=port,
                 smtp_timeout=10,
                 outbox_batch_size=500,
-            )
+            ).mail_config()
             rows = [realistic_row(i) for i in range(args.rows)]
             with engine.begin() as conn:
                 conn.execute(insert(OutboxMessage), rows)
 
-            renderer = Renderer(base_url=settings.base_url, region_name=settings.region_name)
+            renderer = Renderer(
+                base_url=config.base_url, zone=config.zone, region_name=config.region_name
+            )
             prepared = []
             for row in rows:
                 rendered = renderer.render(row["template"], row["language"], row["context"])
                 email = build_message(
                     rendered,
-                    settings=settings,
+                    config=config,
                     to_email=row["recipient_email"],
                     to_name=row["recipient_name"],
                     key=row["key"],
                 )
-                prepared.append((email.sender, email.recipient, email.as_bytes()))
+                prepared.append((email.sender, email.recipient, email.data))
 
             kinanti_times: list[float] = []
             plain_times: list[float] = []
@@ -233,7 +340,7 @@ def main() -> None:
                         )
                 received_before = server.count
                 start = time.perf_counter()
-                report = deliver_pending(engine, settings)
+                report = deliver_pending(engine, config)
                 kinanti_times.append(time.perf_counter() - start)
                 with engine.connect() as conn:
                     sent_rows = conn.scalar(
@@ -259,6 +366,7 @@ def main() -> None:
     kinanti_rate = args.rows / kinanti_seconds
     plain_rate = args.rows / plain_seconds
     print(f"rows={args.rows} smtp=127.0.0.1:{port} (aiosmtpd in its own process, counting handler)")
+    print(f"messages built by: {args.mime}")
     print(
         f"kinanti deliver_pending: {kinanti_seconds:.2f} s, {kinanti_rate:.0f} msgs/s "
         f"(claim, render id/en, build, send, mark each row sent)"

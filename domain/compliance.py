@@ -25,17 +25,18 @@ head of Brida (``special_evaluation``, once per unit and year).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from domain.changes import record_event
 from domain.enums import ComplianceStatus, Role, Stage
 from domain.errors import NotFoundError, ValidationError
 from domain.lifecycle import STAGE_ORDER
 from domain.models import ComplianceRecord, Innovation, StageHistory, Unit, utcnow
 from domain.outbox import enqueue, people_with_roles, unit_recipients
-from domain.services import record_event
 
 SPECIAL_EVALUATION_DAYS = 30
 """Days the unit has to answer a special evaluation (the ``deadline`` in its email)."""
@@ -53,8 +54,30 @@ class UnitFacts:
 
 @dataclass(frozen=True)
 class Verdict:
+    """A unit's status and why. ``key`` and ``values`` let every reader get the reason in
+    their own language (``kinanti.i18n``: ``compliance.<key>``); ``reason`` is the English
+    text stored on the compliance record and sent in events."""
+
     status: ComplianceStatus
     reason: str
+    key: str = "exempt"
+    values: Mapping[str, object] = field(default_factory=dict)
+
+
+#: English reason per key (the translation tables hold every language).
+REASONS: Mapping[str, str] = {
+    "exempt": "{reason}",
+    "compliant": "{counted} innovation(s) reached the stage in {year}",
+    "non_compliant": "no innovation carried out in {year}",
+    "at_risk_late": "no innovation has reached the counting stage yet ({in_progress} in "
+    "progress); the year ends on {year}-12-31",
+    "on_track": "{in_progress} innovation(s) in progress",
+    "not_started": "no innovation started yet",
+}
+
+
+def _verdict(status: ComplianceStatus, key: str, **values: object) -> Verdict:
+    return Verdict(status, REASONS[key].format(**values), key, values)
 
 
 def classify(
@@ -67,23 +90,19 @@ def classify(
 ) -> Verdict:
     """The unit's status (pure; see the module docstring for the rules)."""
     if facts.exempt_reason:
-        return Verdict(ComplianceStatus.EXEMPT, facts.exempt_reason)
+        return _verdict(ComplianceStatus.EXEMPT, "exempt", reason=facts.exempt_reason)
     if facts.counted:
-        return Verdict(
-            ComplianceStatus.COMPLIANT, f"{facts.counted} innovation(s) reached the stage in {year}"
-        )
+        return _verdict(ComplianceStatus.COMPLIANT, "compliant", counted=facts.counted, year=year)
     if year_end or today > dt.date(year, 12, 31):
-        return Verdict(ComplianceStatus.NON_COMPLIANT, f"no innovation carried out in {year}")
+        return _verdict(ComplianceStatus.NON_COMPLIANT, "non_compliant", year=year)
     warning_reached = today >= dt.date(year, warning_month, 1)
     if warning_reached:
-        return Verdict(
-            ComplianceStatus.AT_RISK,
-            f"no innovation has reached the counting stage yet "
-            f"({facts.in_progress} in progress); the year ends on {year}-12-31",
+        return _verdict(
+            ComplianceStatus.AT_RISK, "at_risk_late", in_progress=facts.in_progress, year=year
         )
     if facts.in_progress:
-        return Verdict(ComplianceStatus.ON_TRACK, f"{facts.in_progress} innovation(s) in progress")
-    return Verdict(ComplianceStatus.AT_RISK, "no innovation started yet")
+        return _verdict(ComplianceStatus.ON_TRACK, "on_track", in_progress=facts.in_progress)
+    return _verdict(ComplianceStatus.AT_RISK, "not_started")
 
 
 def counting_stages(counting_stage: Stage) -> tuple[Stage, ...]:
@@ -142,6 +161,8 @@ class UnitCompliance:
     reason: str
     warned: bool = False
     special_evaluation: bool = False
+    reason_key: str = "exempt"
+    reason_values: Mapping[str, object] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -188,6 +209,8 @@ def evaluate(
                 innovations_counted=f.counted,
                 in_progress=f.in_progress,
                 reason=verdict.reason,
+                reason_key=verdict.key,
+                reason_values=verdict.values,
                 warned=bool(record and record.warned_at),
                 special_evaluation=bool(record and record.special_evaluation),
             )
@@ -247,6 +270,8 @@ def sweep(
             "status": verdict.status.value,
             "innovations_counted": f.counted,
             "reason": verdict.reason,
+            "reason_key": verdict.key,
+            "reason_values": dict(verdict.values),
         }
         if changed:
             record_event(

@@ -133,13 +133,3 @@ class ConsultationStatus(StrEnum):
     BOOKED = "booked"
     HELD = "held"
     CANCELLED = "cancelled"
-
-
-BASIC_SERVICE_URUSAN: tuple[str, ...] = (
-    "Pendidikan",
-    "Kesehatan",
-    "Pekerjaan Umum dan Penataan Ruang",
-    "Perumahan Rakyat dan Kawasan Permukiman",
-    "Ketenteraman, Ketertiban Umum dan Pelindungan Masyarakat",
-    "Sosial",
-)

@@ -30,12 +30,13 @@ from urllib.parse import urlparse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from domain.changes import record_event
 from domain.enums import Role, VerificationStatus
 from domain.errors import NotAuthorizedError, NotFoundError, ValidationError
 from domain.iid.catalogue import Indicator, catalogue_for_year
 from domain.iid.scoring import check_level
 from domain.models import IndicatorClaim, Innovation, utcnow
-from domain.services import get_innovation, get_person, person_roles, record_event
+from domain.queries import get_innovation, get_person, person_roles
 
 VERIFIER_ROLES = frozenset({Role.BRIDA_OPERATOR, Role.REVIEWER, Role.HEAD_OF_BRIDA})
 REGION_OWNER = "SPD"
@@ -199,9 +200,12 @@ def claim_indicator(
     file: Path | None = None,
     link: str | None = None,
     year: int | None = None,
+    basis: str | None = None,
 ) -> ClaimChange:
     """Claim ``level`` for an SID indicator of innovation ``code`` (or, with ``code=None``,
-    an SPD indicator of the region) with one piece of evidence.
+    an SPD indicator of the region) with one piece of evidence. ``basis`` names the
+    measurement basis chosen, for an indicator the year's catalogue lets be measured on
+    alternative bases (2026: Kemanfaatan); it is recorded on the claim.
 
     Checks everything before storing the file, and stores the file before touching the
     database, so a refused claim leaves no row and no partial file.
@@ -212,6 +216,8 @@ def claim_indicator(
         raise ValidationError("a claim needs a level of 1, 2 or 3")
     actor = get_person(session, actor).email
     innovation, year, aspect, ind = _resolve(session, code, indicator, year)
+    if basis is not None:
+        catalogue_for_year(year).basis(ind.code, basis)  # refuses a basis not in the year
     checked_link = check_link(link) if link is not None else None
     stored = (
         store.store(file, year=year, owner=innovation.code if innovation else REGION_OWNER)
@@ -233,6 +239,7 @@ def claim_indicator(
         and claim.claimed_level == level
         and claim.sha256 == (stored.sha256 if stored else None)
         and claim.link == checked_link
+        and claim.measurement_basis == basis
     )
     if same:
         return ClaimChange(claim, changed=False, reset=False)
@@ -244,6 +251,7 @@ def claim_indicator(
     claim.sha256 = stored.sha256 if stored else None
     claim.size_bytes = stored.size if stored else None
     claim.link = checked_link
+    claim.measurement_basis = basis
     claim.status = VerificationStatus.PENDING
     claim.verified_level = None
     claim.verified_by = None
@@ -262,6 +270,7 @@ def claim_indicator(
             "actor": actor,
             "sha256": claim.sha256,
             "link": claim.link,
+            "measurement_basis": basis,
             "verification_reset": reset,
         },
     )
@@ -338,6 +347,7 @@ class ClaimView:
     reason: str | None
     verified_by: str | None
     verified_at: dt.datetime | None
+    measurement_basis: str | None = None
 
 
 def list_claims(
@@ -372,6 +382,7 @@ def list_claims(
                 reason=claim.verification_reason,
                 verified_by=claim.verified_by,
                 verified_at=claim.verified_at,
+                measurement_basis=claim.measurement_basis,
             )
         )
     return views

@@ -1,12 +1,13 @@
 """The lifecycle as data: stages, the moves between them, who decides each gate.
 
-Pure rules; no I/O. ``domain.services`` applies them to the database.
+Pure rules; no I/O. ``domain.gates`` and the other change modules apply them to the database.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 
 from domain.enums import GateDecisionKind, Language, Outcome, Role, Stage
 from domain.errors import (
@@ -15,6 +16,8 @@ from domain.errors import (
     NotAuthorizedError,
     RequirementMissingError,
 )
+from domain.profile import MIN_DESIGN_WORDS as MIN_DESIGN_WORDS
+from domain.profile import GapKind, ProfileFields, profile_gaps
 
 STAGE_ORDER: tuple[Stage, ...] = (
     Stage.PLANNING,
@@ -98,35 +101,38 @@ class GateFacts:
     has_adopting_act: bool
     evidence_count: int
     missing_mandatory_indicators: tuple[str, ...]
+    #: the proposal's problems in each language (for the refusal's message)
+    proposal_problems_by_language: Mapping[Language, tuple[str, ...]] | None = None
 
 
-Guard = Callable[[GateFacts], str | None]
+Guard = Callable[[GateFacts], RequirementMissingError | None]
 
 
-def _proposal_complete(facts: GateFacts) -> str | None:
+def _proposal_complete(facts: GateFacts) -> RequirementMissingError | None:
     if facts.proposal_problems:
-        return "the proposal is incomplete: " + "; ".join(facts.proposal_problems)
+        problems = facts.proposal_problems_by_language or {Language.EN: facts.proposal_problems}
+        return RequirementMissingError(code="gate.proposal_incomplete", problems=dict(problems))
     return None
 
 
-def _trial_scorecard(facts: GateFacts) -> str | None:
+def _trial_scorecard(facts: GateFacts) -> RequirementMissingError | None:
     if not facts.has_trial_scorecard:
-        return "a trial (uji coba) evaluation scorecard is required before approval"
+        return RequirementMissingError(code="gate.scorecard_missing")
     return None
 
 
-def _adopting_act_and_evidence(facts: GateFacts) -> str | None:
+def _adopting_act_and_evidence(facts: GateFacts) -> RequirementMissingError | None:
     if not facts.has_adopting_act:
-        return "the adopting act (SK / Perkada / Perda) is required before approval"
+        return RequirementMissingError(code="gate.act_missing")
     if facts.evidence_count == 0:
-        return "at least one piece of implementation evidence is required before approval"
+        return RequirementMissingError(code="gate.evidence_missing")
     return None
 
 
-def _mandatory_indicators(facts: GateFacts) -> str | None:
+def _mandatory_indicators(facts: GateFacts) -> RequirementMissingError | None:
     if facts.missing_mandatory_indicators:
-        return "mandatory IID indicators lack evidence: " + ", ".join(
-            facts.missing_mandatory_indicators
+        return RequirementMissingError(
+            code="gate.mandatory_missing", indicators=", ".join(facts.missing_mandatory_indicators)
         )
     return None
 
@@ -141,22 +147,24 @@ APPROVAL_GUARDS: Mapping[Stage, tuple[Guard, ...]] = {
 
 
 def check_gate_decision(facts: GateFacts, decision: GateDecisionKind) -> None:
-    """Raise ``NotAuthorizedError`` or ``RequirementMissingError`` if the decision is refused."""
+    """Raise ``NotAuthorizedError`` or ``RequirementMissingError`` if the decision is refused.
+
+    The error's ``code`` is the typed reason (``gate.wrong_role``, ``gate.own_unit``,
+    ``gate.scorecard_missing``, ...).
+    """
     allowed = GATE_DECIDERS[facts.stage]
     if not facts.decider_roles & allowed:
         names = ", ".join(sorted(r.value for r in allowed))
-        raise NotAuthorizedError(f"the {facts.stage.value} gate can only be decided by: {names}")
+        raise NotAuthorizedError(code="gate.wrong_role", stage=facts.stage.value, roles=names)
     if facts.decider_unit_ids & facts.owner_unit_ids:
-        raise NotAuthorizedError(
-            "a reviewer from the owning unit cannot decide its own innovation's gate"
-        )
+        raise NotAuthorizedError(code="gate.own_unit")
     if decision is GateDecisionKind.APPROVE:
         problems = [p for guard in APPROVAL_GUARDS[facts.stage] if (p := guard(facts))]
+        if len(problems) == 1:
+            raise problems[0]
         if problems:
-            raise RequirementMissingError("; ".join(problems))
-
-
-MIN_DESIGN_WORDS = 300
+            parts = {lang: [p.message(lang) for p in problems] for lang in Language}
+            raise RequirementMissingError(code="gate.requirements_missing", parts=parts)
 
 
 _PROBLEM_TEXT: Mapping[str, Mapping[Language, str]] = {
@@ -195,22 +203,72 @@ def proposal_problems(
     language: Language = Language.EN,
 ) -> tuple[str, ...]:
     """What a proposal lacks before the planning gate (national profile, PP 38/2017), in
-    ``language`` (English for errors; the unit's language for the revise reason it gets)."""
+    ``language`` (English for errors; the unit's language for the revise reason it gets).
+    The checks are ``domain.profile.profile_gaps``; this words them."""
+    fields = ProfileFields(
+        title=title,
+        design=design,
+        goals=goals,
+        benefits=benefits,
+        budget=None if budget is None else Decimal(str(budget)),
+        urusan_main=urusan_main or "",
+        tematik=tematik,
+    )
     problems: list[str] = []
-    words = len((design or "").split())
-    if words < MIN_DESIGN_WORDS:
-        problems.append(_PROBLEM_TEXT["design"][language].format(words=words, min=MIN_DESIGN_WORDS))
-    for key, value in (
-        ("goals", goals),
-        ("benefits", benefits),
-        ("urusan_main", urusan_main),
-        ("tematik", tematik),
-        ("title", title),
-    ):
-        if not value or not str(value).strip():
-            problems.append(
-                _PROBLEM_TEXT["empty"][language].format(name=_FIELD_NAMES[key][language])
-            )
-    if budget is None:
-        problems.append(_PROBLEM_TEXT["budget"][language])
+    for gap in profile_gaps(fields):
+        if gap.kind is GapKind.DESIGN_WORDS:
+            text = _PROBLEM_TEXT["design"][language].format(words=gap.words, min=gap.minimum)
+        elif gap.kind is GapKind.NO_BUDGET:
+            text = _PROBLEM_TEXT["budget"][language]
+        else:
+            text = _PROBLEM_TEXT["empty"][language].format(name=_FIELD_NAMES[gap.field][language])
+        problems.append(text)
     return tuple(problems)
+
+
+#: Checklist shown to reviewers at each gate (the Prefect form and the email).
+GATE_CHECKLIST: dict[Stage, dict[Language, tuple[str, ...]]] = {
+    Stage.PLANNING: {
+        Language.ID: (
+            "Proposal lengkap: isian profil dan rancang bangun minimal 300 kata",
+            "Lima kriteria: kebaruan, bermanfaat, tidak membebani, dalam kewenangan, "
+            "dapat direplikasi",
+            "Anggaran dan tujuan realistis",
+        ),
+        Language.EN: (
+            "Proposal complete: profile fields and a design narrative of 300+ words",
+            "The five criteria: renewal, benefit, no extra burden, within authority, replicable",
+            "Budget and goals are realistic",
+        ),
+    },
+    Stage.DEVELOPMENT: {
+        Language.ID: (
+            "Uji coba sudah dimulai dan scorecard-nya diisi",
+            "Rata-rata scorecard minimal 3 pada lima kriteria",
+        ),
+        Language.EN: (
+            "Trial (uji coba) has started and its scorecard is filed",
+            "Scorecard average of at least 3 on the five criteria",
+        ),
+    },
+    Stage.DEPLOYMENT: {
+        Language.ID: (
+            "Dasar hukum penerapan (SK / Perkada / Perda) tercatat",
+            "Bukti penerapan terlampir",
+        ),
+        Language.EN: (
+            "Adopting act (SK / Perkada / Perda) is recorded",
+            "Implementation evidence is attached",
+        ),
+    },
+    Stage.REPORTING: {
+        Language.ID: (
+            "Indikator IID wajib memiliki bukti dukung",
+            "Skor SID tahun berjalan sudah dihitung; persetujuan akhir oleh Kepala Brida",
+        ),
+        Language.EN: (
+            "Mandatory IID indicators have evidence",
+            "SID score for the year is computed; final approval by the head of Brida",
+        ),
+    },
+}

@@ -256,9 +256,31 @@ class GateDecisionRecord(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     accepted: Mapped[bool] = mapped_column(Boolean)
     refusal: Mapped[str | None] = mapped_column(Text)
+    #: the typed reason of a refusal (an error code such as ``gate.own_unit``)
+    refusal_code: Mapped[str | None] = mapped_column(String(64))
     channel: Mapped[str] = mapped_column(String(16), default="cli")
+    #: the operating-system user who ran the CLI (operators decide on the server)
+    os_user: Mapped[str | None] = mapped_column(String(64))
     flow_run_id: Mapped[str | None] = mapped_column(String(64))
     occurred_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class DecisionProof(Base):
+    """A one-time proof of who decides a gate, issued to a signed-in person (the portal) or
+    an operator's CLI, and carried into the Prefect resume. Only its hash is stored; it
+    expires, and works once."""
+
+    __tablename__ = "decision_proofs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gate_id: Mapped[int] = mapped_column(ForeignKey("gate_requests.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    os_user: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column()
+    used_at: Mapped[dt.datetime | None] = mapped_column()
 
 
 class Evaluation(Base):
@@ -309,6 +331,8 @@ class IndicatorClaim(TimestampMixin, Base):
     verified_by: Mapped[str | None] = mapped_column(String(254))
     verified_at: Mapped[dt.datetime | None] = mapped_column()
     claimed_by: Mapped[str | None] = mapped_column(String(254))
+    # The measurement basis chosen, for an indicator with alternative bases (issue 12).
+    measurement_basis: Mapped[str | None] = mapped_column(String(40))
 
 
 class Consultation(TimestampMixin, Base):

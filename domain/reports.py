@@ -57,7 +57,7 @@ class ReportFigures:
     rows: list[dict[str, Any]]
 
 
-def _year_clause(year: int) -> Any:
+def year_clause(year: int) -> Any:
     has_claims = exists().where(
         IndicatorClaim.innovation_id == Innovation.id,
         IndicatorClaim.year == year,
@@ -72,7 +72,7 @@ def funnel_and_outcomes(
     """How many of the year's innovations reached each stage, and their outcomes."""
     rows = session.execute(
         select(Innovation.stage, Innovation.outcome, func.count(Innovation.id))
-        .where(_year_clause(year))
+        .where(year_clause(year))
         .group_by(Innovation.stage, Innovation.outcome)
     ).all()
     at_stage: Counter[Stage] = Counter()
@@ -91,7 +91,7 @@ def innovations_per_unit(session: Session, year: int) -> list[tuple[str, str, in
     rows = session.execute(
         select(Unit.code, Unit.name, func.count(Innovation.id).label("n"))
         .join(Innovation, Innovation.unit_id == Unit.id)
-        .where(_year_clause(year))
+        .where(year_clause(year))
         .group_by(Unit.code, Unit.name)
         .order_by(func.count(Innovation.id).desc(), Unit.code)
     ).all()
@@ -202,7 +202,7 @@ def export_rows(
     scored = {f.id: f for f in portfolio.innovations}
     rows = []
     for inv in session.scalars(
-        select(Innovation).where(_year_clause(year)).order_by(Innovation.code)
+        select(Innovation).where(year_clause(year)).order_by(Innovation.code)
     ):
         unit = units[inv.unit_id]
         figure = scored.get(inv.id)
@@ -285,9 +285,9 @@ def enqueue_report_ready(
 ) -> list[int]:
     """Tell Brida (operators and the head) that the yearly report is ready (outbox
     ``report_ready``, once per flow run, or per report path without a run)."""
+    from domain.changes import record_event
     from domain.enums import Role
     from domain.outbox import enqueue, people_with_roles
-    from domain.services import record_event
 
     context: dict[str, Any] = {
         "year": year,

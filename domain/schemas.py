@@ -11,16 +11,20 @@ from decimal import Decimal
 from typing import Annotated
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     EmailStr,
     Field,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from domain.enums import AdoptingAct, Bentuk, Initiator, Jenis, Language, Role, UnitKind
+from domain.errors import ValidationError
+from domain.iid.urusan import canonical_urusan
 
 Code = Annotated[
     str,
@@ -31,6 +35,28 @@ ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)]
 
 _CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9._-]*$")
+
+
+def context_language(info: ValidationInfo) -> Language:
+    """The language validation messages use: ``context={"language": "id"}`` (default en)."""
+    context = info.context if isinstance(info.context, dict) else {}
+    return Language(context.get("language") or Language.EN)
+
+
+def urusan_field(value: str, info: ValidationInfo) -> str:
+    """Validator: an urusan's canonical name (``domain.iid.urusan``), or the nearest names."""
+    try:
+        return canonical_urusan(value, context_language(info))
+    except ValidationError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+UrusanName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=120),
+    AfterValidator(urusan_field),
+]
+"""An urusan in any accepted spelling; validated to its canonical name."""
 
 
 def _check_code(value: str) -> str:
@@ -104,10 +130,8 @@ class InnovationIn(_Input):
     initiator_name: Name | None = None
     jenis: Jenis
     bentuk: Bentuk
-    urusan_main: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)
-    ]
-    urusan_other: list[ShortText] = Field(default_factory=list, max_length=10)
+    urusan_main: UrusanName
+    urusan_other: list[UrusanName] = Field(default_factory=list, max_length=10)
     tematik: ShortText | None = None
     trial_start: dt.date | None = None
     implementation_start: dt.date | None = None
@@ -123,6 +147,11 @@ class InnovationIn(_Input):
     origin: str | None = Field(None, description="Code of the innovation this one replicates")
 
     _code = field_validator("code")(_check_code)
+
+    @field_validator("urusan_other")
+    @classmethod
+    def _urusan_once(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
 
     @field_validator("origin")
     @classmethod

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from domain import services
+from domain import changes, gates, innovations, queries
 from domain.enums import (
     ConsultationStatus,
     GateDecisionKind,
@@ -34,27 +34,27 @@ from domain.models import (
     StageStart,
     utcnow,
 )
-from domain.outbox import Recipient
-
-WITA = ZoneInfo("Asia/Makassar")  # Kota Mataram's local time (UTC+8)
+from domain.outbox import Recipient, unit_recipients
 
 
 @dataclass(frozen=True)
 class StageParams:
-    """What the application passes in (from settings): the gate's wait, the clock."""
+    """What the application passes in (from settings): the gate's wait, the clock, the
+    region's time zone (consultations are booked in local working hours)."""
 
     gate_timeout: dt.timedelta
     flow_run_id: str | None
     today: dt.date
+    zone: ZoneInfo
 
 
-StageWorkFn = Callable[[Session, Innovation, StageParams, services.ChangeResult], dict[str, Any]]
+StageWorkFn = Callable[[Session, Innovation, StageParams, changes.ChangeResult], dict[str, Any]]
 
 
 def _planning(
-    session: Session, innovation: Innovation, params: StageParams, result: services.ChangeResult
+    session: Session, innovation: Innovation, params: StageParams, result: changes.ChangeResult
 ) -> dict[str, Any]:
-    problems = services.proposal_problems_of(innovation)
+    problems = queries.proposal_problems_of(innovation)
     summary: dict[str, Any] = {"proposal_complete": not problems, "problems": list(problems)}
     if innovation.consultation_requested:
         summary["consultation_id"] = _book_consultation(session, innovation, params, result)
@@ -62,7 +62,7 @@ def _planning(
 
 
 def _book_consultation(
-    session: Session, innovation: Innovation, params: StageParams, result: services.ChangeResult
+    session: Session, innovation: Innovation, params: StageParams, result: changes.ChangeResult
 ) -> int:
     """Book a Klinik Kinanti session with the least-booked active innovator (once)."""
     existing = session.scalar(
@@ -96,7 +96,7 @@ def _book_consultation(
     )
     day = _next_working_day(params.today, offset=1 + booked_today // 4)
     slot = 9 + (booked_today % 4) * 1.5  # four sessions a day: 09:00, 10:30, 12:00, 13:30
-    local = dt.datetime.combine(day, dt.time(int(slot), int((slot % 1) * 60)), tzinfo=WITA)
+    local = dt.datetime.combine(day, dt.time(int(slot), int((slot % 1) * 60)), tzinfo=params.zone)
     consultation = Consultation(
         unit_id=innovation.unit_id,
         innovation_id=innovation.id,
@@ -107,12 +107,12 @@ def _book_consultation(
     )
     session.add(consultation)
     session.flush()
-    unit = services.get_unit(session, innovation.unit_id)
-    recipients = services.unit_recipients(session, unit)
+    unit = queries.get_unit(session, innovation.unit_id)
+    recipients = unit_recipients(session, unit)
     if mentor is not None:
         recipients.append(Recipient(mentor.email, mentor.name, mentor.language))
     result.events.append(
-        services.record_event(
+        changes.record_event(
             session,
             "kinanti.innovation.consultation-booked",
             innovation,
@@ -124,13 +124,13 @@ def _book_consultation(
             params.flow_run_id,
         )
     )
-    services.emails(
+    changes.emails(
         session,
         result,
         event_key=f"consultation-booked:{consultation.id}",
         template="consultation_booked",
         recipients=recipients,
-        context=services.context_of(
+        context=changes.context_of(
             session,
             innovation,
             mentor_name=mentor.name if mentor else None,
@@ -145,7 +145,7 @@ def _book_consultation(
 
 
 def _day_start(params: StageParams) -> dt.datetime:
-    return dt.datetime.combine(params.today, dt.time(0), tzinfo=WITA).astimezone(dt.UTC)
+    return dt.datetime.combine(params.today, dt.time(0), tzinfo=params.zone).astimezone(dt.UTC)
 
 
 def _next_working_day(day: dt.date, *, offset: int) -> dt.date:
@@ -159,7 +159,7 @@ def _next_working_day(day: dt.date, *, offset: int) -> dt.date:
 
 
 def _development(
-    session: Session, innovation: Innovation, params: StageParams, result: services.ChangeResult
+    session: Session, innovation: Innovation, params: StageParams, result: changes.ChangeResult
 ) -> dict[str, Any]:
     if innovation.trial_start is None:
         innovation.trial_start = params.today
@@ -167,7 +167,7 @@ def _development(
 
 
 def _deployment(
-    session: Session, innovation: Innovation, params: StageParams, result: services.ChangeResult
+    session: Session, innovation: Innovation, params: StageParams, result: changes.ChangeResult
 ) -> dict[str, Any]:
     if innovation.implementation_start is None:
         innovation.implementation_start = params.today
@@ -187,7 +187,7 @@ def _deployment(
 
 
 def _reporting(
-    session: Session, innovation: Innovation, params: StageParams, result: services.ChangeResult
+    session: Session, innovation: Innovation, params: StageParams, result: changes.ChangeResult
 ) -> dict[str, Any]:
     # imported here: the catalogue is data loaded on first use
     from domain.iid.catalogue import catalogue_for_year
@@ -216,11 +216,11 @@ def _reporting(
 
 
 def _replication(
-    session: Session, innovation: Innovation, params: StageParams, result: services.ChangeResult
+    session: Session, innovation: Innovation, params: StageParams, result: changes.ChangeResult
 ) -> dict[str, Any]:
     innovation.replicable = True
     result.events.append(
-        services.record_event(
+        changes.record_event(
             session,
             "kinanti.innovation.open-for-replication",
             innovation,
@@ -254,7 +254,7 @@ class StageCompletion:
     summary: dict[str, Any]
     gate_id: int | None
     auto_revised: bool
-    result: services.ChangeResult
+    result: changes.ChangeResult
     already_done: bool = False
 
 
@@ -266,27 +266,27 @@ def complete_stage(
     An incomplete proposal is sent back to the unit at once (a revise decision by Kinanti)
     instead of waiting for a reviewer.
     """
-    result = services.ChangeResult()
-    done = services.stage_work_done(session, innovation, round_)
+    result = changes.ChangeResult()
+    done = queries.stage_work_done(session, innovation, round_)
     if done is not None:
-        gate = services.current_gate(session, innovation)
+        gate = queries.current_gate(session, innovation)
         return StageCompletion(done.summary, gate.id if gate else None, False, result, True)
     summary = STAGE_WORK[innovation.stage](session, innovation, params, result)
     result.extend(
-        services.record_stage_work(session, innovation, round_, summary, params.flow_run_id)
+        innovations.record_stage_work(session, innovation, round_, summary, params.flow_run_id)
     )
     if innovation.stage is Stage.REPLICATION:
         session.flush()
         return StageCompletion(summary, None, False, result)
     problems = summary.get("problems") or []
     if problems:  # the unit is told in its own language
-        unit = services.get_unit(session, innovation.unit_id)
-        problems = list(services.proposal_problems_of(innovation, unit.language))
+        unit = queries.get_unit(session, innovation.unit_id)
+        problems = list(queries.proposal_problems_of(innovation, unit.language))
         reason = {
             Language.ID: "Proposal belum lengkap: ",
             Language.EN: "The proposal is incomplete: ",
         }[unit.language] + "; ".join(problems)
-    gate, opened = services.open_gate(
+    gate, opened = gates.open_gate(
         session,
         innovation,
         round_=round_,
@@ -296,14 +296,16 @@ def complete_stage(
     )
     result.extend(opened)
     if problems:
-        outcome = services.decide_gate(
+        outcome = gates.decide_gate(
             session,
             gate.id,
-            decision=GateDecisionKind.REVISE,
-            reviewer_email=services.SYSTEM_ACTOR,
-            reason=reason,
-            channel="system",
-            flow_run_id=params.flow_run_id,
+            gates.DecisionCommand(
+                GateDecisionKind.REVISE,
+                reason=reason,
+                channel="system",
+                decider=changes.SYSTEM_ACTOR,
+                flow_run_id=params.flow_run_id,
+            ),
         )
         result.extend(outcome.result)
     session.flush()

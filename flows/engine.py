@@ -9,7 +9,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from kinanti.db import get_engine
-from kinanti.engine.reconcile import reconcile
+from kinanti.orchestration.reconcile import reconcile
 from kinanti.settings import get_settings
 
 

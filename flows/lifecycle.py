@@ -15,7 +15,6 @@ its decision attempts, so a replayed suspension returns the input already given.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 from prefect import Flow, flow, get_run_logger
@@ -24,32 +23,31 @@ from prefect.input import RunInput
 from prefect.runtime import flow_run
 from pydantic import Field
 
+from domain import progress
+from domain.changes import Committed
 from domain.enums import GateDecisionKind, Stage
-from kinanti.db import get_engine
-from kinanti.engine import state
-from kinanti.engine.gates import describe_gate
+from kinanti.db import get_engine, unit_of_work
+from kinanti.orchestration.gates import describe_gate
+from kinanti.orchestration.runs import gate_waits_elsewhere, recover_decision, tag_flow_run
 from kinanti.settings import get_settings
-from tasks.lifecycle import (
-    apply_gate_decision,
-    complete_stage_work,
-    gate_waits_elsewhere,
-    publish_change,
-    recover_decision,
-    tag_flow_run,
-)
+from tasks.lifecycle import apply_gate_decision, complete_stage_work, publish_change
 
 MAX_TURNS = 40
 
 
 class GateDecision(RunInput):
-    """A reviewer's decision at a gate (the Prefect resume form; `kinanti decide` sends it)."""
+    """A reviewer's decision at a gate: the Prefect resume form, and what the portal and
+    `kinanti decide` send. Who decides is proven by ``proof``, a one-time decision code
+    issued to a signed-in person; a typed email address proves nothing."""
 
     decision: GateDecisionKind = Field(description="approve / revise / reject")
     reason: str = Field("", max_length=2000, description="Alasan (required for revise and reject)")
-    reviewer_email: str = Field(
-        description="Email Anda (your email); you must hold a reviewer role at Brida"
+    proof: str = Field(
+        "",
+        max_length=200,
+        description="Kode keputusan sekali pakai dari portal Kinanti (decision code from the "
+        "Kinanti portal, where you sign in)",
     )
-    channel: str = Field("ui", description="Where the decision was given (ui or cli)")
     renewal: int | None = Field(None, ge=1, le=5, description="Scorecard: kebaruan (1-5)")
     benefit: int | None = Field(None, ge=1, le=5, description="Scorecard: manfaat (1-5)")
     no_burden: int | None = Field(None, ge=1, le=5, description="Scorecard: tidak membebani")
@@ -61,31 +59,42 @@ class GateDecision(RunInput):
             name: getattr(self, name)
             for name in ("renewal", "benefit", "no_burden", "authority", "replicable")
         }
-        return values if all(v is not None for v in values.values()) else None
+        if all(v is not None for v in values.values()):
+            return {k: int(v) for k, v in values.items()}
+        return None
 
 
-def _after_change(innovation_code: str, result: dict[str, Any]) -> None:
-    if result.get("event_ids") or result.get("outbox_ids"):
-        publish_change(innovation_code, result["event_ids"], result["outbox_ids"])
+def _publish(committed: Committed) -> None:
+    if committed:
+        publish_change(committed)
 
 
-def _stage_body(
-    innovation_code: str, round_: int, lifecycle_run_id: str, unit_code: str
+def run_stage(
+    innovation_code: str, round_: int, lifecycle_run_id: str, unit_code: str, title: str
 ) -> dict[str, Any]:
+    """One stage's work for one round (the same body for every stage; what each stage does
+    is the domain's table ``domain.stages.STAGE_WORK``): do it, mark it done, open the gate,
+    publish the change."""
     stage = flow_run.flow_name
     tag_flow_run(str(flow_run.id), ["kinanti", f"unit:{unit_code}", f"stage:{stage}"])
-    result = complete_stage_work(innovation_code, round_, lifecycle_run_id)
-    _after_change(innovation_code, result)
+    done = complete_stage_work(innovation_code, round_, lifecycle_run_id)
+    _publish(done.committed)
     logger = get_run_logger()
-    if result["auto_revised"]:
+    if done.auto_revised:
         logger.warning(
             "Proposal %s belum lengkap; dikembalikan ke unit: %s",
             innovation_code,
-            "; ".join(result["summary"].get("problems", [])),
+            "; ".join(done.summary.get("problems", [])),
         )
-    elif result["gate_id"]:
-        logger.info("Gerbang %s dibuka untuk %s", result["stage"], innovation_code)
-    return {k: result[k] for k in ("stage", "round", "summary", "gate_id", "auto_revised")}
+    elif done.gate_id:
+        logger.info("Gerbang %s dibuka untuk %s", done.stage.value, innovation_code)
+    return {
+        "stage": done.stage.value,
+        "round": done.round,
+        "summary": done.summary,
+        "gate_id": done.gate_id,
+        "auto_revised": done.auto_revised,
+    }
 
 
 class StageFlow(Flow[..., dict[str, Any]]):
@@ -99,62 +108,37 @@ class StageFlow(Flow[..., dict[str, Any]]):
         return super().serialize_parameters(parameters)
 
 
-def _stage_flow(fn: Callable[..., dict[str, Any]], name: str) -> StageFlow:
-    return StageFlow(fn=fn, name=name, flow_run_name="{innovation_code} · {title} · " + name)
-
-
-def _planning(
-    innovation_code: str, round_: int, lifecycle_run_id: str, unit_code: str, title: str
-) -> dict[str, Any]:
-    """Perencanaan: check the proposal is complete, book a Klinik Kinanti consultation when
-    asked, open the planning gate."""
-    return _stage_body(innovation_code, round_, lifecycle_run_id, unit_code)
-
-
-def _development(
-    innovation_code: str, round_: int, lifecycle_run_id: str, unit_code: str, title: str
-) -> dict[str, Any]:
-    """Pengembangan: record the trial (uji coba) start, open the gate that needs the trial's
-    evaluation scorecard."""
-    return _stage_body(innovation_code, round_, lifecycle_run_id, unit_code)
-
-
-def _deployment(
-    innovation_code: str, round_: int, lifecycle_run_id: str, unit_code: str, title: str
-) -> dict[str, Any]:
-    """Penerapan: record the implementation start, the adopting act and the evidence so far,
-    open the gate."""
-    return _stage_body(innovation_code, round_, lifecycle_run_id, unit_code)
-
-
-def _reporting(
-    innovation_code: str, round_: int, lifecycle_run_id: str, unit_code: str, title: str
-) -> dict[str, Any]:
-    """Pelaporan: assemble the indicator evidence and the innovation's SID score for the
-    year, open the final gate (head of Brida)."""
-    return _stage_body(innovation_code, round_, lifecycle_run_id, unit_code)
-
-
-def _replication(
-    innovation_code: str, round_: int, lifecycle_run_id: str, unit_code: str, title: str
-) -> dict[str, Any]:
-    """Replikasi: mark the innovation replicable and open it for adoption by other units."""
-    return _stage_body(innovation_code, round_, lifecycle_run_id, unit_code)
-
-
-planning = _stage_flow(_planning, "planning")
-development = _stage_flow(_development, "development")
-deployment = _stage_flow(_deployment, "deployment")
-reporting = _stage_flow(_reporting, "reporting")
-replication = _stage_flow(_replication, "replication")
-
-STAGE_FLOWS = {
-    Stage.PLANNING: planning,
-    Stage.DEVELOPMENT: development,
-    Stage.DEPLOYMENT: deployment,
-    Stage.REPORTING: reporting,
-    Stage.REPLICATION: replication,
+#: What each stage flow is for (its description in the Prefect UI).
+STAGE_DESCRIPTIONS: dict[Stage, str] = {
+    Stage.PLANNING: "Perencanaan: check the proposal is complete, book a Klinik Kinanti "
+    "consultation when asked, open the planning gate.",
+    Stage.DEVELOPMENT: "Pengembangan: record the trial (uji coba) start, open the gate that "
+    "needs the trial's evaluation scorecard.",
+    Stage.DEPLOYMENT: "Penerapan: record the implementation start, the adopting act and the "
+    "evidence so far, open the gate.",
+    Stage.REPORTING: "Pelaporan: assemble the indicator evidence and the innovation's SID "
+    "score for the year, open the final gate (head of Brida).",
+    Stage.REPLICATION: "Replikasi: mark the innovation replicable and open it for adoption.",
 }
+
+#: One flow per stage (``planning``, ``development``, ...), all running ``run_stage``.
+STAGE_FLOWS: dict[Stage, StageFlow] = {
+    stage: StageFlow(
+        fn=run_stage,
+        name=stage.value,
+        description=description,
+        flow_run_name="{innovation_code} · {title} · " + stage.value,
+    )
+    for stage, description in STAGE_DESCRIPTIONS.items()
+}
+
+
+def _step(code: str, run_id: str, *, first: bool) -> progress.Step:
+    """Where the innovation stands (plain database reads: nothing to retry or cache)."""
+    with unit_of_work(get_engine()) as session:
+        if first:
+            progress.claim_stage_start(session, code, run_id)
+        return progress.next_step(session, code)
 
 
 @flow(name="innovation-lifecycle", persist_result=True)
@@ -168,11 +152,8 @@ def innovation_lifecycle(innovation_code: str) -> dict[str, Any]:
     run_id = str(flow_run.id)
     turns: list[str] = []
     for turn in range(MAX_TURNS):
-        # plain reads of the database (no task run: nothing to retry or cache)
-        if turn == 0:
-            state.claim_stage_start(get_engine(), innovation_code, run_id)
-        step = state.next_step(get_engine(), innovation_code)
-        if step.action in ("ended", "finished", "waiting_for_unit"):
+        step = _step(innovation_code, run_id, first=turn == 0)
+        if step.settled:
             logger.info("%s: %s (%s)", innovation_code, step.action, step.stage.value)
             return {
                 "innovation": innovation_code,
@@ -197,44 +178,47 @@ def innovation_lifecycle(innovation_code: str) -> dict[str, Any]:
                 "owner": owner,
                 "turns": turns,
             }
-        key = f"gate-{step.gate_id}-{step.gate_attempts}"
-        previous = step.gate_flow_run_id if step.gate_flow_run_id != run_id else None
-        recovered = recover_decision(previous, key) if previous else None
-        state.claim_gate(get_engine(), step.gate_id, run_id)
-        if recovered is not None:
-            logger.warning("Keputusan yang diberikan ke flow run %s dipulihkan", previous)
-            decision = GateDecision.model_validate(recovered)
-        else:
-            settings = get_settings()
-            form = GateDecision.with_initial_data(
-                description=describe_gate(get_engine(), step.gate_id),
-                reason="",
-                channel="ui",
-            )
-            decision = suspend_flow_run(
-                wait_for_input=form,
-                key=key,
-                timeout=int(dt.timedelta(days=settings.gate_timeout_days).total_seconds()),
-            )
-        result = apply_gate_decision(
+        decision = _wait_at_gate(step, run_id)
+        decided = apply_gate_decision(
             step.gate_id,
-            decision.decision.value,
-            decision.reviewer_email,
+            decision.decision,
             decision.reason,
-            decision.channel,
+            decision.proof,
             run_id,
             decision.scorecard(),
         )
-        _after_change(innovation_code, result)
-        if result["accepted"]:
+        _publish(decided.committed)
+        if decided.accepted:
             logger.info(
-                "Gerbang %s: %s oleh %s",
-                step.stage.value,
-                decision.decision.value,
-                decision.reviewer_email,
+                "Gerbang %s: %s oleh %s", step.stage.value, decision.decision.value, decided.decider
             )
             turns.append(f"gate:{step.stage.value}:{decision.decision.value}")
         else:
-            logger.error("Keputusan ditolak, gerbang tetap menunggu: %s", result["refusal"])
+            logger.error("Keputusan ditolak, gerbang tetap menunggu: %s", decided.refusal)
             turns.append(f"gate:{step.stage.value}:refused")
     raise RuntimeError(f"{innovation_code}: lifecycle did not settle in {MAX_TURNS} turns")
+
+
+def _wait_at_gate(step: progress.Step, run_id: str) -> GateDecision:
+    """Suspend at the gate until a decision arrives (or take the one a dead run was given).
+
+    The key is the gate's id and its decision attempts: a replayed suspension returns the
+    input it already has, and a refused decision suspends again under a new key.
+    """
+    assert step.gate_id is not None
+    key = f"gate-{step.gate_id}-{step.gate_attempts}"
+    previous = step.gate_flow_run_id if step.gate_flow_run_id != run_id else None
+    recovered = recover_decision(previous, key) if previous else None
+    with unit_of_work(get_engine()) as session:
+        progress.claim_gate(session, step.gate_id, run_id)
+    if recovered is not None:
+        get_run_logger().warning("Keputusan yang diberikan ke flow run %s dipulihkan", previous)
+        return GateDecision.model_validate(recovered)
+    form = GateDecision.with_initial_data(
+        description=describe_gate(get_engine(), step.gate_id), reason="", proof=""
+    )
+    return suspend_flow_run(
+        wait_for_input=form,
+        key=key,
+        timeout=int(dt.timedelta(days=get_settings().gate_timeout_days).total_seconds()),
+    )

@@ -15,7 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from domain.errors import ConflictError
 from kinanti.settings import get_settings
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

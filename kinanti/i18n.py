@@ -107,9 +107,9 @@ MESSAGES: dict[str, dict[Language, str]] = {
         ".eml files: {files}",
     },
     "demo.iid": {
-        Language.ID: "Proyeksi IID Kota 2026 dari {n} inovasi: klaim {claimed} ({claimed_band}), "
+        Language.ID: "Proyeksi IID Kota {year} dari {n} inovasi: klaim {claimed} ({claimed_band}), "
         "terverifikasi {verified} ({verified_band})",
-        Language.EN: "Projected 2026 city IID from {n} innovations: claimed {claimed} "
+        Language.EN: "Projected {year} city IID from {n} innovations: claimed {claimed} "
         "({claimed_band}), verified {verified} ({verified_band})",
     },
     "demo.where": {
@@ -249,6 +249,145 @@ MESSAGES: dict[str, dict[Language, str]] = {
     "registry.role.innovator": {Language.ID: "inovator", Language.EN: "innovator"},
     "registry.role.unit_officer": {Language.ID: "operator unit", Language.EN: "unit officer"},
     "registry.role.unit_head": {Language.ID: "kepala unit", Language.EN: "unit head"},
+    # --- IID, compliance and readiness (issue 12)
+    "iid.prognosis": {
+        Language.ID: "PROGNOSIS: katalog {year} adalah perkiraan dari pedoman, belum diterbitkan",
+        Language.EN: "PROGNOSIS: the {year} catalogue is a forecast from the guideline, "
+        "not published yet",
+    },
+    "iid.count_term.no_rule": {
+        Language.ID: "JumlahInovasi berlaku: {year} tidak mensyaratkan urusan pelayanan dasar",
+        Language.EN: "JumlahInovasi applies: {year} has no basic-service rule",
+    },
+    "iid.count_term.applies": {
+        Language.ID: "JumlahInovasi berlaku: {have} dari 6 urusan pelayanan dasar ada "
+        "(disyaratkan {need})",
+        Language.EN: "JumlahInovasi applies: {have} of the 6 basic-service affairs present "
+        "({need} required)",
+    },
+    "iid.count_term.zero": {
+        Language.ID: "JumlahInovasi = 0: hanya {have} dari 6 urusan pelayanan dasar ada; "
+        "disyaratkan {need} (kurang {short})",
+        Language.EN: "JumlahInovasi = 0: only {have} of the 6 basic-service affairs present; "
+        "{need} required ({short} short)",
+    },
+    "iid.basic_present": {Language.ID: "ada: {names}", Language.EN: "present: {names}"},
+    "iid.basic_missing": {Language.ID: "belum ada: {names}", Language.EN: "missing: {names}"},
+    "iid.none": {Language.ID: "-", Language.EN: "-"},
+    "iid.empty_seats": {
+        Language.ID: "Kursi kosong: {seats} inovasi lagi hingga n mencapai k = {k} (n = {n}); "
+        "selama n < k jumlah SID dibagi {k}",
+        Language.EN: "Empty seats (kursi kosong): {seats} more innovation(s) until n reaches "
+        "k = {k} (n = {n}); while n < k the SID sum is divided by {k}",
+    },
+    "iid.no_empty_seats": {
+        Language.ID: "Kursi kosong: 0 (n = {n} sudah mencapai k = {k})",
+        Language.EN: "Empty seats (kursi kosong): 0 (n = {n} has reached k = {k})",
+    },
+    "iid.mandatory_missing": {Language.ID: "wajib kosong", Language.EN: "mandatory missing"},
+    "compliance.exempt": {Language.ID: "{reason}", Language.EN: "{reason}"},
+    "compliance.compliant": {
+        Language.ID: "{counted} inovasi mencapai tahap hitung pada {year}",
+        Language.EN: "{counted} innovation(s) reached the stage in {year}",
+    },
+    "compliance.non_compliant": {
+        Language.ID: "tidak ada inovasi yang dilaksanakan pada {year}",
+        Language.EN: "no innovation carried out in {year}",
+    },
+    "compliance.at_risk_late": {
+        Language.ID: "belum ada inovasi yang mencapai tahap hitung ({in_progress} sedang "
+        "berjalan); tahun berakhir {year}-12-31",
+        Language.EN: "no innovation has reached the counting stage yet ({in_progress} in "
+        "progress); the year ends on {year}-12-31",
+    },
+    "compliance.on_track": {
+        Language.ID: "{in_progress} inovasi sedang berjalan",
+        Language.EN: "{in_progress} innovation(s) in progress",
+    },
+    "compliance.not_started": {
+        Language.ID: "belum ada inovasi yang dimulai",
+        Language.EN: "no innovation started yet",
+    },
+    "readiness.title": {
+        Language.ID: "Kesiapan pengumpulan nasional {year}: {ready} dari {total} inovasi siap",
+        Language.EN: "Readiness for the national collection {year}: {ready} of {total} "
+        "innovations ready",
+    },
+    "readiness.ready": {Language.ID: "siap", Language.EN: "ready"},
+    "readiness.not_ready": {Language.ID: "belum siap", Language.EN: "not ready"},
+    "readiness.profile_field": {
+        Language.ID: "isian profil kosong: {field}",
+        Language.EN: "profile field missing: {field}",
+    },
+    "readiness.design_words": {
+        Language.ID: "rancang bangun {words} kata; minimal {min} kata",
+        Language.EN: "design narrative has {words} words; at least {min} needed",
+    },
+    "readiness.no_implementation": {
+        Language.ID: "tanggal mulai penerapan belum diisi",
+        Language.EN: "implementation start date missing",
+    },
+    "readiness.outside_window": {
+        Language.ID: "penerapan mulai {date}, di luar rentang {start} s.d. {end}",
+        Language.EN: "implementation started {date}, outside {start} to {end}",
+    },
+    "readiness.mandatory_missing": {
+        Language.ID: "indikator wajib belum diklaim: {codes}",
+        Language.EN: "mandatory indicators not claimed: {codes}",
+    },
+    "readiness.unverified": {
+        Language.ID: "bukti belum diverifikasi: {codes}",
+        Language.EN: "evidence not yet verified: {codes}",
+    },
+    "readiness.basis_missing": {
+        Language.ID: "dasar pengukuran belum dipilih: {codes}",
+        Language.EN: "measurement basis not chosen: {codes}",
+    },
+    "readiness.no_window": {
+        Language.ID: "rentang penerapan {year} tidak diketahui; tanggal tidak diperiksa",
+        Language.EN: "no implementation window known for {year}; dates not checked",
+    },
+    "readiness.ended": {
+        Language.ID: "berakhir ({outcome}); tidak dilaporkan",
+        Language.EN: "ended ({outcome}); not reported",
+    },
+    "field.title": {Language.ID: "nama inovasi", Language.EN: "name"},
+    "field.goals": {Language.ID: "tujuan", Language.EN: "goals"},
+    "field.benefits": {Language.ID: "manfaat", Language.EN: "benefits"},
+    "field.results": {Language.ID: "hasil", Language.EN: "results"},
+    "field.urusan_main": {Language.ID: "urusan utama", Language.EN: "main government affair"},
+    "field.tematik": {Language.ID: "tematik", Language.EN: "theme (tematik)"},
+    "field.initiator_name": {Language.ID: "nama inisiator", Language.EN: "initiator's name"},
+    "field.adopting_act_number": {
+        Language.ID: "nomor dasar hukum (SK / Perkada / Perda)",
+        Language.EN: "adopting act number (SK / Perkada / Perda)",
+    },
+    "field.budget": {Language.ID: "anggaran", Language.EN: "budget"},
+    "iid.verified_line": {
+        Language.ID: "IID terverifikasi: {iid} ({band})",
+        Language.EN: "Verified IID: {iid} ({band})",
+    },
+    "iid.claimed_line": {
+        Language.ID: "IID diklaim:       {iid} ({band})",
+        Language.EN: "Claimed IID:  {iid} ({band})",
+    },
+    "evidence.unchanged": {Language.ID: "tidak berubah", Language.EN: "unchanged"},
+    "evidence.reset": {Language.ID: "verifikasi diulang", Language.EN: "verification reset"},
+    "evidence.none": {Language.ID: "(belum ada klaim)", Language.EN: "(no claims)"},
+    "compliance.no_units": {
+        Language.ID: "(tidak ada unit aktif)",
+        Language.EN: "(no active units)",
+    },
+    "compliance.exempted": {
+        Language.ID: "{unit} {year}: dikecualikan ({reason})",
+        Language.EN: "{unit} {year}: exempt ({reason})",
+    },
+    "compliance.swept": {
+        Language.ID: "{year}: {counts}; diperingatkan {warned}, evaluasi khusus {special}",
+        Language.EN: "{year}: {counts}; warned {warned}, special evaluations {special}",
+    },
+    "readiness.col": {Language.ID: "siap_nasional", Language.EN: "national_ready"},
+    "readiness.blockers_col": {Language.ID: "penghambat", Language.EN: "blockers"},
 }
 
 

@@ -6,14 +6,21 @@ outbox folder under ``.kinanti/``, emails written as files.
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.enums import Language, Stage
+from domain.reminders import ReminderPolicy
+from notifications.config import MailConfig, SmtpConfig
 
 
 class Settings(BaseSettings):
@@ -28,6 +35,9 @@ class Settings(BaseSettings):
     region_code: str = Field("5271", description="Kemendagri code of the region")
     region_name: str = Field("Kota Mataram", description="Name of the region (tenant)")
     language: Language = Field(Language.ID, description="Default language of user-facing text")
+    timezone: str = Field(
+        "Asia/Makassar", description="The region's time zone (IANA name; Kota Mataram: WITA)"
+    )
     base_url: str = Field(
         "http://127.0.0.1:4200",
         description="Base URL of the Prefect UI used in email links; default: the local "
@@ -64,7 +74,6 @@ class Settings(BaseSettings):
     evidence_dir: Path | None = Field(None, description="Where evidence files are stored")
     evidence_max_bytes: int = Field(20 * 1024 * 1024, gt=0)
 
-    prefect_work_pool: str = Field("kinanti", description="Process work pool for scale-out")
     runner_limit: int = Field(4, gt=0, description="Concurrent flow runs of `kinanti serve`")
     stuck_after_seconds: float = Field(
         600, gt=0, description="A run Pending/Running this long with no progress is replaced"
@@ -79,6 +88,19 @@ class Settings(BaseSettings):
     def _no_blank_url(cls, value: str | None) -> str | None:
         return value or None
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name") from exc
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The region's time zone."""
+        return ZoneInfo(self.timezone)
     @model_validator(mode="after")
     def _links_follow_the_local_server(self) -> Settings:
         if "base_url" not in self.model_fields_set:
@@ -99,8 +121,59 @@ class Settings(BaseSettings):
     def resolved_evidence_dir(self) -> Path:
         return (self.evidence_dir or self.home / "evidence").resolve()
 
+    def reminder_policy(self) -> ReminderPolicy:
+        """When waiting gates and revisions are reminded and escalated."""
+        return ReminderPolicy(
+            remind_after=timedelta(days=self.reminder_after_days),
+            escalate_after=timedelta(days=self.escalate_after_days),
+            revision_after=timedelta(days=self.revision_reminder_days),
+        )
+
+    def mail_config(self) -> MailConfig:
+        """What notifications need of these settings (they never read settings)."""
+        return MailConfig(
+            backend=self.email_backend,
+            smtp=SmtpConfig(
+                host=self.smtp_host,
+                port=self.smtp_port,
+                security=self.smtp_security,
+                username=self.smtp_username,
+                password=self.smtp_password,
+                timeout=self.smtp_timeout,
+            ),
+            outbox_dir=self.resolved_outbox_dir,
+            evidence_dir=self.resolved_evidence_dir,
+            mail_from=self.mail_from,
+            region_code=self.region_code,
+            region_name=self.region_name,
+            base_url=self.base_url,
+            brida_email=self.brida_email,
+            language=self.language,
+            batch_size=self.outbox_batch_size,
+            max_attempts=self.outbox_max_attempts,
+            zone=self.zone,
+        )
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process's settings, read once."""
     return Settings()
+
+
+@contextlib.contextmanager
+def scoped_environment(values: dict[str, str]) -> Iterator[Settings]:
+    """The settings with ``values`` (``KINANTI_*`` and other variables, which child
+    processes inherit) in force for the duration only; restored afterwards."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    get_settings.cache_clear()
+    try:
+        yield get_settings()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        get_settings.cache_clear()

@@ -26,7 +26,7 @@ from domain.models import (
     StageHistory,
     Unit,
 )
-from domain.services import get_innovation, proposal_problems_of
+from domain.queries import get_innovation, proposal_problems_of
 
 
 class UnitRow(BaseModel):
@@ -364,3 +364,31 @@ def innovation_detail(session: Session, code: str) -> InnovationDetail:
             "evaluations": evaluations,
         }
     )
+
+
+#: How an act's number may already name its type ("SK Direktur ...", "Peraturan Wali Kota ...").
+_ACT_PREFIXES: dict[str, tuple[str, ...]] = {
+    "SK": ("sk ", "sk.", "surat keputusan", "keputusan"),
+    "Perkada": (
+        "perkada",
+        "peraturan kepala daerah",
+        "peraturan wali kota",
+        "peraturan walikota",
+        "perwal",
+        "peraturan bupati",
+        "perbup",
+        "peraturan gubernur",
+        "pergub",
+    ),
+    "Perda": ("perda", "peraturan daerah"),
+}
+
+
+def adopting_act_text(act: str | None, number: str | None) -> str:
+    """The adopting act as one phrase, without repeating its type: ``SK`` with ``SK
+    Direktur RSUD No. 1`` is ``SK Direktur RSUD No. 1``, not ``SK SK Direktur ...``."""
+    if not number:
+        return act or ""
+    if act and not number.casefold().startswith(_ACT_PREFIXES.get(act, (act.casefold(),))):
+        return f"{act} {number}"
+    return number

@@ -1,6 +1,6 @@
 """Typed contexts: one pydantic model per email template.
 
-The outbox stores a plain JSON dict (written by ``domain.services`` and the flows); the
+The outbox stores a plain JSON dict (written by the domain changes and the flows); the
 renderer validates it into the template's model, so a missing or mistyped key fails with
 the template and field named instead of rendering a half-empty email.
 """
@@ -8,7 +8,7 @@ the template and field named instead of rendering a half-empty email.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,8 +30,22 @@ class EmailContext(BaseModel):
         return f"{base_url.rstrip('/')}/runs"
 
 
-class InnovationContext(EmailContext):
-    """An email about one innovation (as written by ``domain.services._context``)."""
+class RunContext(EmailContext):
+    """An email about what a flow run did or waits for: it links to that run, or to
+    ``fallback_page`` when there is none."""
+
+    flow_run_id: str | None = None
+    fallback_page: ClassVar[str] = "runs"
+
+    def link(self, base_url: str) -> str:
+        base = base_url.rstrip("/")
+        if self.flow_run_id:
+            return f"{base}/runs/flow-run/{self.flow_run_id}"
+        return f"{base}/{self.fallback_page}"
+
+
+class InnovationContext(RunContext):
+    """An email about one innovation (as written by ``domain.changes.context_of``)."""
 
     innovation_code: str
     innovation_title: str
@@ -39,13 +53,6 @@ class InnovationContext(EmailContext):
     unit_name: str
     stage: Stage
     year: int
-    flow_run_id: str | None = None
-
-    def link(self, base_url: str) -> str:
-        base = base_url.rstrip("/")
-        if self.flow_run_id:
-            return f"{base}/runs/flow-run/{self.flow_run_id}"
-        return f"{base}/runs"
 
 
 class StageEnteredContext(InnovationContext):
@@ -73,7 +80,7 @@ class GateDecidedContext(InnovationContext):
     next_stage: Stage | None = None
 
 
-class ConsultationBookedContext(EmailContext):
+class ConsultationBookedContext(RunContext):
     """Klinik Kinanti: a consultation session was booked (the innovation is optional)."""
 
     innovation_code: str | None = None
@@ -82,17 +89,10 @@ class ConsultationBookedContext(EmailContext):
     unit_name: str
     stage: Stage = Stage.PLANNING
     year: int | None = None
-    flow_run_id: str | None = None
     mentor_name: str | None = None
     mentor_email: str | None = None
     scheduled_at: dt.datetime
     topic: str
-
-    def link(self, base_url: str) -> str:
-        base = base_url.rstrip("/")
-        if self.flow_run_id:
-            return f"{base}/runs/flow-run/{self.flow_run_id}"
-        return f"{base}/runs"
 
 
 class ReminderContext(InnovationContext):
@@ -116,7 +116,7 @@ class EscalationContext(InnovationContext):
     reviewers: list[str] = Field(default_factory=list)
 
 
-class ComplianceContext(EmailContext):
+class ComplianceContext(RunContext):
     """A unit's yearly obligation (at least one innovation per year)."""
 
     unit_code: str
@@ -126,13 +126,10 @@ class ComplianceContext(EmailContext):
     innovations_counted: int = 0
     deadline: dt.date | None = None
     reason: str | None = None
-    flow_run_id: str | None = None
-
-    def link(self, base_url: str) -> str:
-        base = base_url.rstrip("/")
-        if self.flow_run_id:
-            return f"{base}/runs/flow-run/{self.flow_run_id}"
-        return f"{base}/runs"
+    #: The reason's key and values in the translation tables (``compliance.<key>``), so
+    #: each recipient reads it in their language; ``reason`` is the English fallback.
+    reason_key: str | None = None
+    reason_values: dict[str, str | int] = Field(default_factory=dict)
 
 
 class ComplianceWarningContext(ComplianceContext):
@@ -146,19 +143,14 @@ class SpecialEvaluationContext(ComplianceContext):
     for_brida: bool = False
 
 
-class ReportReadyContext(EmailContext):
+class ReportReadyContext(RunContext):
     """A report was produced (file path, and the flow run that made it)."""
+
+    fallback_page: ClassVar[str] = "artifacts"
 
     year: int
     report_title: str
     report_path: str
-    flow_run_id: str | None = None
-
-    def link(self, base_url: str) -> str:
-        base = base_url.rstrip("/")
-        if self.flow_run_id:
-            return f"{base}/runs/flow-run/{self.flow_run_id}"
-        return f"{base}/artifacts"
 
 
 class DeliveryFailedContext(EmailContext):

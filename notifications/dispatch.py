@@ -12,7 +12,7 @@
   no longer holds; a row marked sent is never claimed again.
 - **Record** each row in its own short transaction right after its send: sent (with
   ``sent_at``, ``message_id``, ``delivered_to``); transient error -> back to pending with
-  exponential backoff, or failed after ``outbox_max_attempts``; permanent error -> failed.
+  exponential backoff, or failed after ``max_attempts``; permanent error -> failed.
   Either way Brida's desk gets a ``delivery_failed`` email (idempotent key).
 
 Delivery is at least once: a process killed after the server accepted a message and
@@ -36,16 +36,11 @@ from domain.enums import Language, OutboxStatus
 from domain.errors import DeliveryError, KinantiError
 from domain.models import OutboxMessage, utcnow
 from domain.outbox import Recipient, enqueue
-from kinanti.settings import Settings
+from notifications.config import MailConfig
+from notifications.files import FileSender
+from notifications.mime import OutgoingEmail, Sender, build_message
 from notifications.render import Renderer
-from notifications.senders import (
-    FileSender,
-    OutgoingEmail,
-    SmtpSender,
-    SmtpUnavailableError,
-    build_message,
-    make_sender,
-)
+from notifications.smtp import SmtpSender, SmtpUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -108,10 +103,9 @@ def claim(
     limit: int,
     lease: dt.timedelta = DEFAULT_LEASE,
     ids: Sequence[int] | None = None,
-    now: dt.datetime | None = None,
 ) -> tuple[dt.datetime, list[_Claimed]]:
     """Claim up to ``limit`` due rows in one short transaction; return (token, rows)."""
-    now = now or utcnow()
+    now = utcnow()
     token = now + lease
     due = _due(now)
     pick = select(OUTBOX.c.id).where(due).order_by(OUTBOX.c.id).limit(limit)
@@ -168,6 +162,30 @@ def _held(row_id: int, token: dt.datetime) -> Any:
     )
 
 
+def _release(
+    conn: Connection,
+    row: _Claimed,
+    token: dt.datetime,
+    status: OutboxStatus,
+    exc: Exception,
+    **values: Any,
+) -> bool:
+    """Give a row still held with ``token`` back as ``status`` (pending or failed), its
+    attempt counted and its error kept; ``False`` if the lease was lost meanwhile."""
+    released = conn.execute(
+        update(OUTBOX)
+        .where(_held(row.id, token))
+        .values(
+            status=status,
+            attempts=row.attempts + 1,
+            claimed_until=None,
+            last_error=str(exc)[:2000],
+            **values,
+        )
+    )
+    return bool(released.rowcount)
+
+
 #: Built once (compiled once): marking a row sent is the per-message database cost.
 _MARK_SENT = (
     update(OUTBOX)
@@ -202,14 +220,14 @@ class _Batch:
     def __init__(
         self,
         engine: Engine,
-        settings: Settings,
+        config: MailConfig,
         renderer: Renderer,
-        sender: SmtpSender | FileSender,
+        sender: Sender,
         lease: dt.timedelta,
         recorder: ThreadPoolExecutor | None = None,
     ) -> None:
         self.engine = engine
-        self.settings = settings
+        self.config = config
         self.renderer = renderer
         self.sender = sender
         self.lease = lease
@@ -277,7 +295,7 @@ class _Batch:
         code = row.context.get("innovation_code") or row.context.get("unit_code") or ""
         return build_message(
             rendered,
-            settings=self.settings,
+            config=self.config,
             to_email=row.recipient_email,
             to_name=row.recipient_name,
             key=row.key,
@@ -313,49 +331,24 @@ class _Batch:
     def _retry(self, row: _Claimed, token: dt.datetime, exc: Exception) -> None:
         self._settle()
         attempts = row.attempts + 1
-        if attempts >= self.settings.outbox_max_attempts:
+        if attempts >= self.config.max_attempts:
             self._fail(row, token, exc)  # out of retries: failed, and Brida is told
             return
         with self.engine.begin() as conn:
-            done = conn.execute(
-                update(OUTBOX)
-                .where(_held(row.id, token))
-                .values(
-                    status=OutboxStatus.PENDING,
-                    attempts=attempts,
-                    next_attempt_at=utcnow() + backoff(attempts),
-                    claimed_until=None,
-                    last_error=str(exc)[:2000],
-                )
-            ).rowcount
+            later = utcnow() + backoff(attempts)
+            done = _release(conn, row, token, OutboxStatus.PENDING, exc, next_attempt_at=later)
         if done:
             self.report.retried += 1
             log.info("outbox row %s will be retried (attempt %d): %s", row.id, attempts, exc)
         else:
             self.report.skipped += 1
 
-    def _fail(
-        self, row: _Claimed, token: dt.datetime, exc: Exception, *, notify: bool = True
-    ) -> None:
+    def _fail(self, row: _Claimed, token: dt.datetime, exc: Exception) -> None:
         self._settle()
-        attempts = row.attempts + 1
         with Session(self.engine) as session, session.begin():
-            done = (
-                session.connection()
-                .execute(
-                    update(OUTBOX)
-                    .where(_held(row.id, token))
-                    .values(
-                        status=OutboxStatus.FAILED,
-                        attempts=attempts,
-                        claimed_until=None,
-                        last_error=str(exc)[:2000],
-                    )
-                )
-                .rowcount
-            )
-            if done and notify and row.template != DELIVERY_FAILED:
-                self._tell_brida(session, row, attempts, exc)
+            done = _release(session.connection(), row, token, OutboxStatus.FAILED, exc)
+            if done and row.template != DELIVERY_FAILED:
+                self._tell_brida(session, row, row.attempts + 1, exc)
         if done:
             self.report.failed += 1
             log.warning("outbox row %s failed permanently: %s", row.id, exc)
@@ -380,47 +373,52 @@ class _Batch:
             session,
             event_key=f"delivery-failed:{row.id}:{attempts}",
             template=DELIVERY_FAILED,
-            recipients=[Recipient(self.settings.brida_email, "Brida", self.settings.language)],
+            recipients=[Recipient(self.config.brida_email, "Brida", self.config.language)],
             context=context,
         )
 
 
+def make_sender(config: MailConfig) -> Sender:
+    """The sender the configuration asks for (``backend``: file or smtp)."""
+    if config.backend == "smtp":
+        return SmtpSender(config.smtp)
+    return FileSender(config.outbox_dir)
+
+
 def deliver_pending(
     engine: Engine,
-    settings: Settings,
+    config: MailConfig,
     *,
     ids: list[int] | None = None,
     limit: int | None = None,
-    sender: SmtpSender | FileSender | None = None,
+    sender: Sender | None = None,
     lease: dt.timedelta = DEFAULT_LEASE,
 ) -> DeliveryReport:
     """Deliver due outbox rows (only ``ids`` if given; at most ``limit``) and record each.
 
-    Claims ``settings.outbox_batch_size`` rows at a time and keeps ONE sender connection
+    Claims ``config.batch_size`` rows at a time and keeps ONE sender connection
     open for the whole call. Safe to run in several processes at once.
     """
     report = DeliveryReport()
     if ids is not None and not ids:
         return report
-    renderer = Renderer(base_url=settings.base_url, region_name=settings.region_name)
+    renderer = Renderer(base_url=config.base_url, zone=config.zone, region_name=config.region_name)
     remaining = limit
     claimed_total = 0
     # The sent marks are committed on a helper thread (see ``_Batch``); an in-memory
     # SQLite database lives on its creating thread only, so it records inline.
     in_memory = engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
     recorder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kinanti-outbox-record")
-    with recorder, sender or make_sender(settings) as active:
+    with recorder, sender or make_sender(config) as active:
         while remaining is None or remaining > 0:
-            size = settings.outbox_batch_size
+            size = config.batch_size
             if remaining is not None:
                 size = min(size, remaining)
             token, rows = claim(engine, limit=size, lease=lease, ids=ids)
             if not rows:
                 break
             claimed_total += len(rows)
-            batch = _Batch(
-                engine, settings, renderer, active, lease, None if in_memory else recorder
-            )
+            batch = _Batch(engine, config, renderer, active, lease, None if in_memory else recorder)
             batch.run(token, rows)
             report.add(batch.report)
             if remaining is not None:

@@ -1,4 +1,4 @@
-"""Reminders and escalations for gates waiting too long and revisions not resubmitted.
+"""Reminder, escalation and digest emails for what ``domain.reminders`` finds due.
 
 ``queue_reminders`` runs in the caller's transaction and writes outbox rows only; the
 dispatcher delivers them. Each reminder is sent once: the gate's ``reminded_at`` /
@@ -14,14 +14,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from domain import lifecycle
-from domain.enums import GateStatus, Role
-from domain.models import GateRequest, Innovation, Unit, utcnow
+from domain import reminders
+from domain.enums import Stage
+from domain.models import Innovation, Unit, utcnow
 from domain.outbox import Recipient, enqueue, people_with_roles, unit_recipients
-from kinanti.settings import Settings
 
 
 @dataclass
@@ -64,19 +62,13 @@ def _innovation_context(innovation: Innovation, unit: Unit, **extra: Any) -> dic
     }
 
 
-def _reviewers(session: Session, gate: GateRequest) -> list[Recipient]:
-    deciders = lifecycle.GATE_DECIDERS.get(gate.stage, frozenset())
-    return people_with_roles(session, deciders - {Role.BRIDA_OPERATOR}) or people_with_roles(
-        session, deciders
-    )
-
-
-def _days(delta: dt.timedelta) -> int:
-    return max(int(delta.total_seconds() // 86400), 0)
+def _reviewers(session: Session, stage: Stage) -> list[Recipient]:
+    preferred, everyone = reminders.reminder_roles(stage)
+    return people_with_roles(session, preferred) or people_with_roles(session, everyone)
 
 
 def queue_reminders(
-    session: Session, settings: Settings, *, now: dt.datetime | None = None
+    session: Session, policy: reminders.ReminderPolicy, *, now: dt.datetime | None = None
 ) -> ReminderSummary:
     """Queue reminders, escalations and revision reminders that are due (idempotent)."""
     now = now or utcnow()
@@ -90,38 +82,19 @@ def queue_reminders(
         if all(i.event_key != item.event_key for i in items_of[email]):
             items_of[email].append(item)
 
-    remind_before = now - dt.timedelta(days=settings.reminder_after_days)
-    escalate_before = now - dt.timedelta(days=settings.escalate_after_days)
-    lock = session.get_bind().dialect.name == "postgresql"
-
-    gates_stmt = (
-        select(GateRequest, Innovation, Unit)
-        .join(Innovation, Innovation.id == GateRequest.innovation_id)
-        .join(Unit, Unit.id == Innovation.unit_id)
-        .where(
-            GateRequest.status == GateStatus.OPEN,
-            Innovation.outcome.is_(None),
-            GateRequest.opened_at <= remind_before,
-            (GateRequest.reminded_at.is_(None))
-            | ((GateRequest.escalated_at.is_(None)) & (GateRequest.opened_at <= escalate_before)),
-        )
-        .order_by(GateRequest.id)
-    )
-    if lock:
-        gates_stmt = gates_stmt.with_for_update(of=GateRequest, skip_locked=True)
-    for gate, innovation, unit in session.execute(gates_stmt).all():
-        waiting = _days(now - gate.opened_at)
+    for due in reminders.due_gates(session, policy, now):
+        gate, innovation = due.gate, due.innovation
         base = _innovation_context(
             innovation,
-            unit,
+            due.unit,
             stage=gate.stage.value,
             gate_id=gate.id,
             flow_run_id=gate.flow_run_id,
             due_date=gate.due_at.date().isoformat() if gate.due_at else None,
-            waiting_days=waiting,
+            waiting_days=reminders.waiting_days(gate.opened_at, now),
         )
-        reviewers = _reviewers(session, gate)
-        if gate.reminded_at is None:
+        reviewers = _reviewers(session, gate.stage)
+        if due.nudges.remind:
             item = _Item(
                 f"gate-reminder:{gate.id}",
                 "reminder",
@@ -132,7 +105,7 @@ def queue_reminders(
                 add(r, item)
             gate.reminded_at = now
             summary.reminders += 1
-        if gate.escalated_at is None and gate.opened_at <= escalate_before:
+        if due.nudges.escalate:
             item = _Item(
                 f"gate-escalation:{gate.id}",
                 "escalation",
@@ -143,49 +116,29 @@ def queue_reminders(
                 },
                 innovation.id,
             )
-            for r in people_with_roles(session, {Role.HEAD_OF_BRIDA}):
+            for r in people_with_roles(session, reminders.ESCALATION_ROLES):
                 add(r, item)
             gate.escalated_at = now
             summary.escalations += 1
 
-    revise_before = now - dt.timedelta(days=settings.revision_reminder_days)
-    revisions_stmt = (
-        select(GateRequest, Innovation, Unit)
-        .join(Innovation, Innovation.id == GateRequest.innovation_id)
-        .join(Unit, Unit.id == Innovation.unit_id)
-        .where(
-            Innovation.revision_requested.is_(True),
-            Innovation.outcome.is_(None),
-            GateRequest.stage == Innovation.stage,
-            GateRequest.status == GateStatus.REVISE,
-            GateRequest.decided_at <= revise_before,
-            GateRequest.reminded_at.is_(None),
-        )
-        .order_by(GateRequest.id)
-    )
-    if lock:
-        revisions_stmt = revisions_stmt.with_for_update(of=GateRequest, skip_locked=True)
-    latest: dict[int, tuple[GateRequest, Innovation, Unit]] = {}
-    for gate, innovation, unit in session.execute(revisions_stmt).all():
-        if innovation.id not in latest or gate.round > latest[innovation.id][0].round:
-            latest[innovation.id] = (gate, innovation, unit)
-    for gate, innovation, unit in latest.values():
+    for revision in reminders.due_revisions(session, policy, now):
+        gate, innovation = revision.gate, revision.innovation
         assert gate.decided_at is not None
         item = _Item(
             f"revision-reminder:{gate.id}",
             "reminder",
             _innovation_context(
                 innovation,
-                unit,
+                revision.unit,
                 kind="revision",
                 gate_id=gate.id,
                 flow_run_id=gate.flow_run_id,
-                waiting_days=_days(now - gate.decided_at),
+                waiting_days=reminders.waiting_days(gate.decided_at, now),
                 reason=gate.reason,
             ),
             innovation.id,
         )
-        for r in unit_recipients(session, unit):
+        for r in unit_recipients(session, revision.unit):
             add(r, item)
         gate.reminded_at = now
         summary.revision_reminders += 1

@@ -24,6 +24,7 @@ from domain.enums import ComplianceStatus, GateDecisionKind, Language, Stage
 from domain.errors import ValidationError
 from notifications.contexts import (
     CONTEXT_MODELS,
+    ComplianceContext,
     DigestContext,
     EmailContext,
 )
@@ -173,9 +174,6 @@ _LABELS: dict[Language, dict[str, str]] = {
     },
 }
 
-#: Times are shown in the region's local time (Kota Mataram: WITA, UTC+8, no DST).
-DISPLAY_TZ = dt.timezone(dt.timedelta(hours=8), "WITA")
-
 _HEADER_UNSAFE = re.compile(r"[\x00-\x1f\x7f]+")
 
 
@@ -204,8 +202,9 @@ def clean_header(value: str) -> str:
 class Labels:
     """Language-bound helpers available in templates as ``L``."""
 
-    def __init__(self, language: Language) -> None:
+    def __init__(self, language: Language, zone: dt.tzinfo) -> None:
         self.language = language
+        self.zone = zone  # times are shown in the region's local time
 
     def stage(self, stage: Stage | str | None) -> str:
         if stage is None:
@@ -222,7 +221,7 @@ class Labels:
         if value is None:
             return "-"
         if isinstance(value, dt.datetime) and value.tzinfo is not None:
-            value = value.astimezone(DISPLAY_TZ)
+            value = value.astimezone(self.zone)
         if self.language is Language.ID:
             text = f"{value.day} {_MONTHS_ID[value.month - 1]} {value.year}"
         else:
@@ -235,6 +234,14 @@ class Labels:
 
     def guidance(self, stage: Stage | str) -> tuple[str, str]:
         return STAGE_GUIDANCE[self.language][Stage(stage)]
+
+    def reason(self, context: ComplianceContext) -> str | None:
+        """A compliance reason in this language (the CLI's translation tables)."""
+        if context.reason_key is None:
+            return context.reason
+        from kinanti.i18n import t  # the one table of compliance reasons
+
+        return t(f"compliance.{context.reason_key}", self.language, **context.reason_values)
 
 
 @lru_cache(maxsize=1)
@@ -276,16 +283,19 @@ def validate_context(template: str, context: dict[str, Any]) -> EmailContext:
 
 
 class Renderer:
-    """Renders templates with links built from ``base_url``; reuse one per process/batch."""
+    """Renders templates with links built from ``base_url`` and times in the region's time
+    zone; reuse one per process/batch."""
 
-    def __init__(self, *, base_url: str, region_name: str = "Kota Mataram") -> None:
+    def __init__(
+        self, *, base_url: str, zone: dt.tzinfo, region_name: str = "Kota Mataram"
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.region_name = region_name
         self.env = environment()
         #: Per (template, language): the compiled text and HTML templates, looked up once.
         self._templates: dict[tuple[str, Language], tuple[jinja2.Template, jinja2.Template]] = {}
         #: Per language: the ``L`` helpers and the footer (they depend on nothing else).
-        self._labels = {lang: Labels(lang) for lang in Language}
+        self._labels = {lang: Labels(lang, zone) for lang in Language}
         self._footers = {
             lang: _LABELS[lang]["footer"].format(region=region_name) for lang in Language
         }
@@ -391,18 +401,3 @@ class Renderer:
         if year is not None:
             facts.append((words["year"], str(year)))
         return facts
-
-
-@lru_cache(maxsize=8)
-def _default_renderer(base_url: str, region_name: str) -> Renderer:
-    return Renderer(base_url=base_url, region_name=region_name)
-
-
-def render(template: str, language: Language | str, context: dict[str, Any]) -> RenderedEmail:
-    """Render ``template`` in ``language`` from ``context``, with links from the settings."""
-    from kinanti.settings import get_settings
-
-    settings = get_settings()
-    return _default_renderer(settings.base_url, settings.region_name).render(
-        template, language, context
-    )

@@ -7,13 +7,14 @@ import datetime as dt
 from typing import Any
 
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 
 from domain.compliance import sweep
 from kinanti.db import get_engine, unit_of_work
 from kinanti.settings import get_settings
 
 
-@task(name="sweep-compliance", retries=2, retry_delay_seconds=[1, 5])
+@task(name="sweep-compliance", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
 def sweep_compliance(
     year: int, today: dt.date, year_end: bool, flow_run_id: str | None
 ) -> dict[str, Any]:

@@ -21,7 +21,7 @@ def deliver_outbox(ids: list[int] | None = None) -> dict[str, int]:
     the database, so a retried or concurrent run never sends a row twice. Rows that fail
     for a transient reason are rescheduled with backoff in the outbox, not by this retry.
     """
-    report = deliver_pending(get_engine(), get_settings(), ids=ids)
+    report = deliver_pending(get_engine(), get_settings().mail_config(), ids=ids)
     summary = report.as_dict()
     get_run_logger().info("outbox delivery: %s", summary)
     return summary
@@ -32,7 +32,7 @@ def queue_reminders_task() -> dict[str, Any]:
     """Write reminder, escalation and digest emails that are due (one transaction)."""
     settings = get_settings()
     with unit_of_work(get_engine()) as session:
-        summary = queue_reminders(session, settings)
+        summary = queue_reminders(session, settings.reminder_policy())
     result = summary.as_dict()
     result["outbox_ids"] = summary.outbox_ids
     get_run_logger().info("reminders queued: %s", summary.as_dict())

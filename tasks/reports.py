@@ -8,6 +8,7 @@ from typing import Any
 
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
 
 from domain.iid.scoring import display
 from domain.reports import enqueue_report_ready
@@ -17,7 +18,7 @@ from kinanti.reports.labels import label
 from kinanti.settings import get_settings
 
 
-@task(name="build-report", retries=1, retry_delay_seconds=[2])
+@task(name="build-report", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=[2])
 def build_yearly_report(year: int, out_dir: str, lang: str, today: dt.date) -> dict[str, Any]:
     """Write report.html, innovations.csv and innovations.xlsx; return the figures to publish."""
     settings = get_settings()
@@ -56,7 +57,7 @@ def artifact_key(year: int, what: str) -> str:
     return f"kinanti-{what}-{year}"
 
 
-@task(name="publish-report-artifacts")
+@task(name="publish-report-artifacts", cache_policy=NO_CACHE)
 def publish_report_artifacts(report: dict[str, Any]) -> list[str]:
     """The report's figures as Prefect artifacts (tables and a markdown summary)."""
     year = report["year"]
@@ -95,7 +96,7 @@ def publish_report_artifacts(report: dict[str, Any]) -> list[str]:
     return [str(i) for i in ids]
 
 
-@task(name="notify-report-ready", retries=2, retry_delay_seconds=[1, 5])
+@task(name="notify-report-ready", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
 def notify_report_ready(report: dict[str, Any], flow_run_id: str | None) -> list[int]:
     """Outbox ``report_ready`` rows to Brida's operators and head (once per flow run)."""
     with unit_of_work(get_engine()) as session:

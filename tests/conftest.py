@@ -155,7 +155,7 @@ def chromium() -> str:
 def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Prefect API (the test harness: a fresh server on a migrated SQLite database).
 
-    Session-scoped (one server start, ~7 s); flow heartbeats off (PREFECT_NOTES.md). Yields
+    Session-scoped (one server start, ~7 s); flow heartbeats off (docs/prefect-notes.md). Yields
     the API URL.
     """
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

@@ -5,4 +5,6 @@
 - ``scoring``: pure functions from indicator levels to SID, SPD, IID and band.
 - ``portfolio``: the same figures for a whole portfolio, computed in SQL.
 - ``scorefile``: score a region described in a YAML/JSON file, without the database.
+- ``urusan``: the official government affairs (``urusan.yaml``) and tolerant matching.
+- ``readiness``: what blocks each innovation in the national collection of a year.
 """

@@ -1,14 +1,18 @@
 """The IID catalogue of a year, shipped as data: ``domain/iid/catalogues/<year>.yaml``.
 
 A file holds the year's SID indicators (code, Indonesian and English name, weight,
-mandatory flag, three level texts, evidence guidance), SPD indicators, the minimum divisor
-``k``, the count term (factor, cap and the basic-service rule) and the band thresholds.
-A file may say ``based_on: <year>`` to inherit everything it does not set itself.
+mandatory flag, three level texts, evidence guidance, alternative measurement bases),
+SPD indicators, the minimum divisor ``k``, the count term (factor, cap and the
+basic-service rule), the bands as published (lower bound of each band, two decimals), the
+implementation window and the minimum design narrative of the national collection, and
+whether the year is a ``prognosis``. A file may say ``based_on: <year>`` to inherit every
+top-level key it does not set itself.
 Loaded once per process and validated (SID weights sum to 37; codes unique).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from functools import cache
 from importlib import resources
@@ -33,6 +37,15 @@ class Name(BaseModel):
 
     def in_lang(self, lang: str) -> str:
         return self.en if lang == "en" else self.id
+
+
+class MeasurementBasis(BaseModel):
+    """One alternative basis an indicator may be measured on, with its own level texts."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Name
+    levels: tuple[str, str, str]
 
 
 class Indicator(BaseModel):
@@ -71,19 +84,38 @@ class CountTerm(BaseModel):
 
 
 class Bands(BaseModel):
-    """Sangat Inovatif when IID > ``sangat_inovatif_above``; Inovatif when IID >=
-    ``inovatif_from``; Kurang Inovatif below; Tidak Dapat Dinilai with no innovation."""
+    """The bands as the ministry publishes them: the lower bound of each band, with two
+    decimals (2026: Sangat Inovatif 65.01-100.00, Inovatif 40.01-65.00, Kurang Inovatif
+    0.01-40.00, Tidak Dapat Dinilai 0).
+
+    The IID is rounded half up to two decimals, then compared with these bounds
+    (inclusive). Each published threshold is therefore strict on the rounded IID: in 2026
+    40.00 is Kurang Inovatif and 40.01 Inovatif. A rounded IID below ``kurang_inovatif``
+    (0.00), or no innovation at all, is Tidak Dapat Dinilai."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    sangat_inovatif_above: Decimal
-    inovatif_from: Decimal
+    sangat_inovatif: Decimal = Field(max_digits=5, decimal_places=2)
+    inovatif: Decimal = Field(max_digits=5, decimal_places=2)
+    kurang_inovatif: Decimal = Field(Decimal("0.01"), max_digits=5, decimal_places=2)
 
     @model_validator(mode="after")
     def _ordered(self) -> Bands:
-        if not self.inovatif_from < self.sangat_inovatif_above:
-            raise ValueError("inovatif_from must be below sangat_inovatif_above")
+        if not Decimal(0) < self.kurang_inovatif < self.inovatif < self.sangat_inovatif:
+            raise ValueError("bands must rise: 0 < kurang_inovatif < inovatif < sangat_inovatif")
         return self
+
+
+class Window(BaseModel):
+    """Implementation start dates the national collection accepts (inclusive)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: dt.date
+    end: dt.date
+
+    def contains(self, day: dt.date) -> bool:
+        return self.start <= day <= self.end
 
 
 class Catalogue(BaseModel):
@@ -97,8 +129,17 @@ class Catalogue(BaseModel):
     count_term: CountTerm
     bands: Bands
     spd_assumed: bool = False
+    prognosis: bool = Field(
+        False, description="Figures forecast from a guideline, not yet published for the year"
+    )
+    implementation_window: Window | None = None
+    min_design_words: int = Field(300, ge=0)
     sid: tuple[Indicator, ...]
     spd: tuple[Indicator, ...]
+    measurement_bases: dict[str, dict[str, MeasurementBasis]] = Field(
+        default_factory=dict,
+        description="Indicator code -> its alternative measurement bases (key -> level texts)",
+    )
 
     @field_validator("sid")
     @classmethod
@@ -123,7 +164,30 @@ class Catalogue(BaseModel):
         dupes = sorted({c for c in codes if codes.count(c) > 1})
         if dupes:
             raise ValueError(f"indicator codes repeat: {', '.join(dupes)}")
+        unknown = sorted(set(self.measurement_bases) - set(codes))
+        if unknown:
+            raise ValueError(f"measurement_bases name unknown indicators: {', '.join(unknown)}")
         return self
+
+    def bases_of(self, code: str) -> dict[str, MeasurementBasis]:
+        """The alternative measurement bases of indicator ``code`` (empty when it has one)."""
+        return self.measurement_bases.get(code, {})
+
+    def basis(self, code: str, key: str) -> MeasurementBasis:
+        """Basis ``key`` of indicator ``code``; ``ValidationError`` lists the valid keys."""
+        bases = self.bases_of(code)
+        if key in bases:
+            return bases[key]
+        known = ", ".join(bases) or "(none in this year)"
+        raise ValidationError(
+            f"{code} {self.year}: measurement basis {key!r} is not one of: {known}"
+        )
+
+    def levels_of(self, code: str, basis: str | None = None) -> tuple[str, str, str]:
+        """Level texts of ``code``, on ``basis`` when given."""
+        if basis:
+            return self.basis(code, basis).levels
+        return self.indicator(code[:3], code).levels
 
     def indicators(self, aspect: str) -> tuple[Indicator, ...]:
         if aspect == "sid":

@@ -236,11 +236,7 @@ def portfolio_figures(session: Session, year: int) -> PortfolioFigures:
         for r in rows
     ]
     spd_claimed, spd_verified = spd_sums(session, year)
-    affairs: frozenset[str] | None = None
-    if catalogue.count_term.min_basic_service_affairs is not None:
-        affairs = basic_service_affairs(
-            u for lists in _affairs(session, year).values() for u in lists
-        )
+    affairs = basic_service_affairs(u for lists in _affairs(session, year).values() for u in lists)
     n = len(figures)
     claimed = region_from_sums(
         catalogue,

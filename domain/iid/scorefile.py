@@ -16,6 +16,10 @@ Format (YAML shown; the same keys in JSON work; see docs/iid-score-file.md)::
           sid20_kualitas: {level: 3, status: rejected}
           sid18_kemanfaatan: {level: 3, status: accepted, verified_level: 2}
 
+Urusan are checked against the official list (``domain.iid.urusan``): any accepted
+spelling or alias counts, an unknown one is refused with the nearest valid names. The
+file may not use YAML anchors or aliases, and is at most ``MAX_FILE_BYTES`` long.
+
 An indicator is named by its full code (``sid01_regulasi``) or its short one (``sid01``).
 A bare level is an accepted claim (claimed = verified). In the long form ``status`` is
 ``accepted`` (default), ``pending`` or ``rejected``; ``verified_level`` defaults to
@@ -29,11 +33,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
-from domain.enums import VerificationStatus
+from domain.enums import Language, VerificationStatus
 from domain.errors import ValidationError
 from domain.iid.catalogue import Catalogue, catalogue_for_year
 from domain.iid.scoring import (
@@ -48,6 +51,8 @@ from domain.iid.scoring import (
     region_score,
     sid_score,
 )
+from domain.safe_yaml import MAX_FILE_BYTES, load_yaml, read_bounded
+from domain.schemas import UrusanName
 
 Level = Annotated[int, Field(ge=0, le=3)]
 
@@ -65,8 +70,13 @@ class InnovationEntry(BaseModel):
 
     code: str = Field(min_length=1, max_length=40)
     title: str | None = None
-    urusan: list[str] = Field(default_factory=list)
+    urusan: list[UrusanName] = Field(default_factory=list)
     sid: dict[str, Level | LevelClaim] = Field(default_factory=dict)
+
+    @field_validator("urusan")
+    @classmethod
+    def _urusan_once(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
 
 
 class RegionFile(BaseModel):
@@ -111,21 +121,28 @@ def _claims(catalogue: Catalogue, aspect: str, raw: dict[str, int | LevelClaim])
     return claims
 
 
-def load_region_file(path: Path) -> RegionFile:
-    """Read and validate a region file (``.yaml``, ``.yml`` or ``.json``)."""
-    if not path.is_file():
-        raise ValidationError(f"{path}: no such file")
-    text = path.read_text(encoding="utf-8")
+def load_region_file(
+    path: Path, language: Language | str = Language.EN, max_bytes: int = MAX_FILE_BYTES
+) -> RegionFile:
+    """Read and validate a region file (``.yaml``, ``.yml`` or ``.json``); messages about
+    the urusan come in ``language``."""
+    text = read_bounded(path, max_bytes)
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValidationError(f"{path}: cannot be parsed: {exc}") from exc
+    else:
+        data = load_yaml(text, path.name)
     try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise ValidationError(f"{path}: cannot be parsed: {exc}") from exc
-    try:
-        return RegionFile.model_validate(data or {})
+        return RegionFile.model_validate(data or {}, context={"language": str(language)})
     except PydanticValidationError as exc:
         raise ValidationError(
             f"{path} is invalid",
-            [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()],
+            [
+                f"{'.'.join(map(str, e['loc']))}: {str(e['msg']).removeprefix('Value error, ')}"
+                for e in exc.errors()
+            ],
         ) from exc
 
 

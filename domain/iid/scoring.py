@@ -11,6 +11,8 @@ Formula (per year, see the catalogue)::
     IID  = (SPD + SID) / 250 x 100
 
 With no innovation the region cannot be assessed: band "Tidak Dapat Dinilai" and IID 0.
+Bands compare the IID rounded half up to two decimals with the published lower bounds
+(``catalogue.Bands``): each threshold is strict, so 40.00 is Kurang Inovatif in 2026.
 
 Claimed and verified figures are two *bases* over the same claims:
 
@@ -28,9 +30,10 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
-from domain.enums import BASIC_SERVICE_URUSAN, VerificationStatus
+from domain.enums import VerificationStatus
 from domain.errors import ValidationError
 from domain.iid.catalogue import LEVELS, Catalogue, Indicator
+from domain.iid.urusan import basic_service_names, basic_service_of
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -114,10 +117,9 @@ def missing_mandatory(catalogue: Catalogue, levels: Levels) -> tuple[str, ...]:
 
 
 def basic_service_affairs(urusan: Iterable[Iterable[str]]) -> frozenset[str]:
-    """The basic-service affairs among the innovations' urusan (main and other)."""
-    wanted = {u.casefold(): u for u in BASIC_SERVICE_URUSAN}
-    found = (u.strip().casefold() for us in urusan for u in us)
-    return frozenset(wanted[u] for u in found if u in wanted)
+    """The basic-service affairs (canonical names) among the innovations' urusan (main and
+    other), whatever accepted spelling or alias they use (``domain.iid.urusan``)."""
+    return basic_service_of(u for us in urusan for u in us)
 
 
 def count_term(catalogue: Catalogue, n: int, affairs: frozenset[str] | None = None) -> Decimal:
@@ -130,14 +132,71 @@ def count_term(catalogue: Catalogue, n: int, affairs: frozenset[str] | None = No
     return rule.factor * min(n, rule.cap)
 
 
+def rounded(value: Decimal, places: int = 2) -> Decimal:
+    """Round half up (as published figures are): ``Decimal('40.005')`` -> ``40.01``."""
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
 def band_of(catalogue: Catalogue, iid: Decimal, n: int) -> Band:
-    if n == 0:
+    """The band of ``iid``: rounded to two decimals, then against the published lower
+    bounds (inclusive), so each published threshold is strict (2026: 40.00 is Kurang
+    Inovatif, 40.01 Inovatif)."""
+    value = rounded(iid)
+    bands = catalogue.bands
+    if n == 0 or value < bands.kurang_inovatif:
         return Band.TIDAK_DAPAT_DINILAI
-    if iid > catalogue.bands.sangat_inovatif_above:
+    if value >= bands.sangat_inovatif:
         return Band.SANGAT_INOVATIF
-    if iid >= catalogue.bands.inovatif_from:
+    if value >= bands.inovatif:
         return Band.INOVATIF
     return Band.KURANG_INOVATIF
+
+
+@dataclass(frozen=True)
+class CountTermExplanation:
+    """Why JumlahInovasi is what it is: the basic-service rule and the empty seats.
+
+    ``required`` is how many basic-service affairs the year needs (``None``: no rule);
+    ``applies`` tells whether the count term is earned (the rule holds, or there is none);
+    ``empty_seats`` ("kursi kosong") is how many more innovations until n reaches k (the
+    SID sum is divided by k while n < k)."""
+
+    required: int | None
+    present: tuple[str, ...]
+    missing: tuple[str, ...]
+    applies: bool
+    n: int
+    k: int
+    empty_seats: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "basic_service_required": self.required,
+            "basic_service_present": list(self.present),
+            "basic_service_missing": list(self.missing),
+            "applies": self.applies,
+            "n": self.n,
+            "k": self.k,
+            "empty_seats": self.empty_seats,
+        }
+
+
+def explain_count_term(
+    catalogue: Catalogue, n: int, affairs: frozenset[str] | None
+) -> CountTermExplanation:
+    required = catalogue.count_term.min_basic_service_affairs
+    names = basic_service_names()
+    present = tuple(a for a in names if a in (affairs or frozenset()))
+    missing = tuple(a for a in names if a not in present)
+    return CountTermExplanation(
+        required=required,
+        present=present,
+        missing=missing,
+        applies=required is None or len(present) >= required,
+        n=n,
+        k=catalogue.k,
+        empty_seats=max(0, catalogue.k - n),
+    )
 
 
 @dataclass(frozen=True)
@@ -156,6 +215,8 @@ class RegionScore:
     iid: Decimal
     band: Band
     basic_service_affairs: frozenset[str] = field(default_factory=frozenset)
+    explanation: CountTermExplanation | None = None
+    prognosis: bool = False
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -171,6 +232,8 @@ class RegionScore:
             "iid": display(self.iid),
             "band": self.band.value,
             "basic_service_affairs": sorted(self.basic_service_affairs),
+            "count_term_explained": self.explanation.as_dict() if self.explanation else None,
+            "prognosis": self.prognosis,
         }
 
 
@@ -202,6 +265,8 @@ def region_from_sums(
         iid=iid,
         band=band_of(catalogue, iid, n),
         basic_service_affairs=affairs or frozenset(),
+        explanation=explain_count_term(catalogue, n, affairs),
+        prognosis=catalogue.prognosis,
     )
 
 
@@ -277,4 +342,4 @@ def largest_gains(
 
 def display(value: Decimal, places: int = 2) -> str:
     """Round half up for display only (``Decimal('60.005')`` -> ``'60.01'``)."""
-    return str(value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+    return str(rounded(value, places))

@@ -4,6 +4,7 @@ reconcile | demo``: running the engine and deciding its gates."""
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import json
 import signal
 import sys
@@ -12,13 +13,16 @@ from typing import Any
 import typer
 from sqlalchemy import select
 
-from domain import lifecycle, services
-from domain.enums import GateDecisionKind, GateStatus, Outcome, Stage
+from domain import innovations, queries, submission
+from domain.changes import Committed
+from domain.enums import GateDecisionKind, GateStatus, Outcome
+from domain.errors import KinantiError
 from domain.models import GateRequest, Innovation, Unit
 from domain.schemas import ScorecardIn
 from kinanti import db
 from kinanti.db import get_engine, unit_of_work
 from kinanti.i18n import t
+from kinanti.publish import Sweep
 from kinanti.settings import get_settings
 
 SCORE_NAMES = ("renewal", "benefit", "no_burden", "authority", "replicable")
@@ -41,34 +45,24 @@ def _parse_scores(value: str | None) -> ScorecardIn | None:
     return ScorecardIn(**dict(zip(SCORE_NAMES, (int(p) for p in parts), strict=True)))
 
 
-def after_commit(outbox_ids: list[int]) -> None:
-    """After a CLI change: deliver its emails; when a Prefect API answers, announce the
-    recorded events and start the recorded hand-offs (else the reconciler will)."""
-    from kinanti.engine.announce import announce
-    from kinanti.engine.api import PrefectUnavailableError, find_api_url, using_api
-    from kinanti.engine.handoff import start_pending
-    from notifications.dispatch import deliver_pending
+def after_commit(committed: Committed, *, sweep: Sweep | None = None) -> None:
+    """After a CLI change: the one publish path (``kinanti.publish``), and say what it did."""
+    from kinanti.publish import publish
 
     settings = get_settings()
-    if outbox_ids:
-        deliver_pending(get_engine(), settings, ids=outbox_ids)
-    try:
-        url = find_api_url(settings)
-    except PrefectUnavailableError:
+    report = publish(committed, sweep=sweep or Sweep.NONE)
+    if not report.prefect:
         _console().print(t("engine.no_api_later", settings.language))
-        return
-    with using_api(url):
-        announce(get_engine())
-        for run in start_pending(get_engine()):
-            _console().print(
-                t(
-                    "engine.run_started",
-                    settings.language,
-                    code=run.innovation_code,
-                    stage=run.stage,
-                    run=run.flow_run_id,
-                )
+    for run in report.started:
+        _console().print(
+            t(
+                "engine.run_started",
+                settings.language,
+                code=run.innovation_code,
+                stage=run.stage,
+                run=run.flow_run_id,
             )
+        )
 
 
 def register(app: typer.Typer) -> None:
@@ -83,8 +77,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run the whole engine on this machine: Prefect server (yours via PREFECT_API_URL,
         or a local one), every deployment served from one process, schedules on."""
-        from kinanti.engine.api import api_url_file
-        from kinanti.engine.runtime import configure_prefect_env, prefect_api
+        from kinanti.orchestration.api import api_url_file
+        from kinanti.orchestration.runtime import configure_prefect_env, prefect_api
 
         settings = get_settings()
         settings.home.mkdir(parents=True, exist_ok=True)
@@ -95,7 +89,7 @@ def register(app: typer.Typer) -> None:
         signal.signal(signal.SIGINT, lambda *_: signal.raise_signal(signal.SIGTERM))
         if runner_only:
             configure_prefect_env(settings)
-            from kinanti.engine.serve import serve_all
+            from kinanti.orchestration.serve import serve_all
 
             serve_all(settings, _names(only))
             return
@@ -103,7 +97,7 @@ def register(app: typer.Typer) -> None:
             api_url_file(settings).write_text(url)
             ui = url.removesuffix("/api")
             _console().print(t("engine.serving", settings.language, ui=ui))
-            from kinanti.engine.serve import serve_all
+            from kinanti.orchestration.serve import serve_all
 
             try:
                 serve_all(settings, _names(only))
@@ -121,32 +115,38 @@ def register(app: typer.Typer) -> None:
         ),
         wait: float = typer.Option(30.0, help="Seconds to wait for the flow run to record it"),
     ) -> None:
-        """Decide an innovation's open gate (resumes the waiting flow run, like the UI)."""
-        from kinanti.engine.api import find_api_url, using_api
-        from kinanti.engine.gates import decide as decide_gate
+        """Decide an innovation's open gate (resumes the waiting flow run, like the UI).
+
+        An operator's tool on the server: ``--as`` names the decider, and the operating
+        system's user is recorded beside it."""
+        from kinanti.orchestration.api import find_api_url, using_api
+        from kinanti.orchestration.gates import decide as decide_gate
 
         settings = get_settings()
         scorecard = _parse_scores(scores)
-        if decision is not GateDecisionKind.APPROVE and not reason.strip():
-            raise typer.BadParameter(f"--reason is required to {decision.value}")
-        with unit_of_work() as session:  # bad input is reported before Prefect is asked
-            innovation = services.get_innovation(session, code)
-            gate = services.open_gate_of(session, innovation)
-            reviewer_person = services.get_person(session, reviewer)
-            facts = services.gate_facts(session, gate, reviewer_person)
-            if scorecard is None or gate.stage is not Stage.DEVELOPMENT:
-                lifecycle.check_gate_decision(facts, decision)
         url = find_api_url(settings)
-        with using_api(url):
-            receipt = decide_gate(
-                get_engine(),
-                code,
-                decision,
-                reviewer=reviewer,
-                reason=reason,
-                scorecard=scorecard,
-                wait_seconds=wait,
+        try:
+            with using_api(url):
+                receipt = decide_gate(
+                    get_engine(),
+                    code,
+                    decision,
+                    decider=reviewer,
+                    reason=reason,
+                    scorecard=scorecard,
+                    channel="cli",
+                    os_user=getpass.getuser(),
+                    wait_seconds=wait,
+                )
+        except KinantiError as exc:
+            _console().print(
+                t(
+                    "engine.decision_refused",
+                    settings.language,
+                    reason=exc.message(settings.language),
+                )
             )
+            raise typer.Exit(1) from exc
         lang = settings.language
         if receipt.refusal:
             _console().print(t("engine.decision_refused", lang, reason=receipt.refusal))
@@ -178,14 +178,14 @@ def register(app: typer.Typer) -> None:
         if notes:
             scorecard = scorecard.model_copy(update={"notes": notes})
         with unit_of_work() as session:
-            innovation = services.get_innovation(session, code)
-            evaluation, _ = services.record_evaluation(
+            innovation = queries.get_innovation(session, code)
+            evaluation, result = innovations.record_evaluation(
                 session, innovation, scorecard, evaluator=evaluator
             )
-            session.flush()
+            committed = result.committed(session)
             total = evaluation.total
         _console().print(t("engine.evaluated", get_settings().language, code=code, total=total))
-        after_commit([])
+        after_commit(committed)
 
     @app.command("resubmit")
     def resubmit(
@@ -205,26 +205,26 @@ def register(app: typer.Typer) -> None:
                 import_innovations(
                     session, read_records(path, "innovations"), path.name, actor=actor
                 )
-            innovation = services.get_innovation(session, code, for_update=True)
-            result = services.resubmit(session, innovation, actor=actor, note=note)
-            session.flush()
+            innovation = queries.get_innovation(session, code, for_update=True)
+            result = submission.resubmit(session, innovation, actor=actor, note=note)
+            committed = result.committed(session)
         _console().print(t("engine.resubmitted", get_settings().language, code=code))
-        after_commit(result.outbox_ids)
+        after_commit(committed)
 
     def _end(code: str, outcome: Outcome, reason: str, actor: str) -> None:
         with unit_of_work() as session:
-            innovation = services.get_innovation(session, code, for_update=True)
-            gate = services.current_gate(session, innovation)
+            innovation = queries.get_innovation(session, code, for_update=True)
+            gate = queries.current_gate(session, innovation)
             run_id = gate.flow_run_id if gate and gate.status is GateStatus.OPEN else None
-            result = services.end_innovation(
+            result = innovations.end_innovation(
                 session, innovation, outcome, actor=actor, reason=reason
             )
-            session.flush()
+            committed = result.committed(session)
         _cancel_run(run_id)
         _console().print(
             t("engine.ended", get_settings().language, code=code, outcome=outcome.value)
         )
-        after_commit(result.outbox_ids)
+        after_commit(committed)
 
     @app.command("withdraw")
     def withdraw(
@@ -244,9 +244,9 @@ def register(app: typer.Typer) -> None:
         """Mark an implemented innovation as discontinued (it stopped running)."""
         _end(code, Outcome.DISCONTINUED, reason, actor)
 
-    gates = typer.Typer(help="Gates waiting for a decision.", no_args_is_help=False)
+    gates_app = typer.Typer(help="Gates waiting for a decision.", no_args_is_help=False)
 
-    @gates.callback(invoke_without_command=True)
+    @gates_app.callback(invoke_without_command=True)
     def gates_list(
         ctx: typer.Context,
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
@@ -303,28 +303,28 @@ def register(app: typer.Typer) -> None:
             )
         _console().print(table)
 
-    @gates.command("show")
+    @gates_app.command("show")
     def gates_show(code: str) -> None:
         """Show the open gate of an innovation as reviewers see it in the Prefect form."""
-        from kinanti.engine.gates import describe_gate
+        from kinanti.orchestration.gates import describe_gate
 
         with unit_of_work() as session:
-            gate = services.open_gate_of(session, services.get_innovation(session, code))
+            gate = queries.open_gate_of(session, queries.get_innovation(session, code))
             gate_id = gate.id
         _console().print(describe_gate(get_engine(), gate_id))
 
-    @gates.command("reopen")
+    @gates_app.command("reopen")
     def gates_reopen(code: str) -> None:
         """Start a new run waiting at the open gate (its old run was lost or timed out)."""
-        from kinanti.engine.api import find_api_url, using_api
-        from kinanti.engine.gates import reopen
+        from kinanti.orchestration.api import find_api_url, using_api
+        from kinanti.orchestration.gates import reopen
 
         settings = get_settings()
         with using_api(find_api_url(settings)):
             run_id = reopen(get_engine(), code)
         _console().print(t("engine.reopened", settings.language, code=code, run=run_id))
 
-    app.add_typer(gates, name="gates")
+    app.add_typer(gates_app, name="gates")
 
     @app.command("reconcile")
     def reconcile_cmd(
@@ -333,8 +333,8 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Start recorded hand-offs, replace runs left dead by a crash, announce events."""
-        from kinanti.engine.api import find_api_url, using_api
-        from kinanti.engine.reconcile import reconcile
+        from kinanti.orchestration.api import find_api_url, using_api
+        from kinanti.orchestration.reconcile import reconcile
 
         settings = get_settings()
         with using_api(find_api_url(settings)):
@@ -352,7 +352,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """The main job: load the example city and carry proposals through the lifecycle
         with a clearly labelled scripted reviewer; print a summary."""
-        from kinanti.engine.demo import run_demo
+        from kinanti.demo.run import run_demo
 
         run_demo(get_settings(), live=live, seed=seed, keep=keep)
 
@@ -366,7 +366,7 @@ def _cancel_run(run_id: str | None) -> None:
         return
     from uuid import UUID
 
-    from kinanti.engine.api import PrefectUnavailableError, find_api_url, using_api
+    from kinanti.orchestration.api import PrefectUnavailableError, find_api_url, using_api
 
     try:
         url = find_api_url(get_settings())

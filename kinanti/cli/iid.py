@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import textwrap
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,8 @@ import typer
 
 from domain.errors import ValidationError
 from domain.iid.scoring import Gain, RegionScore, display
+from kinanti.i18n import t
+from kinanti.reports.readiness import explanation_lines
 
 
 def _console() -> Any:
@@ -33,12 +37,63 @@ def _gain(g: Gain) -> dict[str, Any]:
     }
 
 
-def _score_lines(title: str, claimed: RegionScore, verified: RegionScore) -> list[str]:
+def _print_wrapped(text: str, indent: str = "  ", hang: str = "    ") -> None:
+    """Print ``text`` wrapped at the console width between words only (a code such as
+    ``sid18_kemanfaatan`` is never split); rich must not wrap it again."""
+    console = _console()
+    width = max(20, console.width)
+    lines = textwrap.wrap(
+        text,
+        width=width,
+        initial_indent=indent,
+        subsequent_indent=hang,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    for line in lines or [indent]:
+        console.print(line, soft_wrap=True, markup=False, highlight=False)
+
+
+def _print_explanation(score: RegionScore, lang: str) -> None:
+    head, present, missing, seats = explanation_lines(score, lang)
+    _print_wrapped(head)
+    _print_wrapped(present, indent="    ", hang="      ")
+    _print_wrapped(missing, indent="    ", hang="      ")
+    _print_wrapped(seats)
+
+
+def _language() -> str:
+    from kinanti.settings import get_settings
+
+    return get_settings().language.value
+
+
+def _print_score(title: str, claimed: RegionScore, verified: RegionScore, lang: str) -> None:
+    console = _console()
+    if verified.prognosis:
+        console.print(f"[bold yellow]{t('iid.prognosis', lang, year=verified.year)}[/bold yellow]")
+    for line in _score_lines(title, claimed, verified, lang):
+        console.print(line)
+    _print_explanation(verified, lang)
+
+
+def _codes(items: Iterable[str]) -> str:
+    return ", ".join(items)
+
+
+def _score_lines(
+    title: str, claimed: RegionScore, verified: RegionScore, lang: str = "id"
+) -> list[str]:
     return [
         f"[bold]{title}[/bold]",
-        f"  IID terverifikasi / verified: [bold]{display(verified.iid)}[/bold] "
-        f"({verified.band.value})",
-        f"  IID diklaim / claimed:        {display(claimed.iid)} ({claimed.band.value})",
+        "  "
+        + t(
+            "iid.verified_line",
+            lang,
+            iid=f"[bold]{display(verified.iid)}[/bold]",
+            band=verified.band.value,
+        ),
+        "  " + t("iid.claimed_line", lang, iid=display(claimed.iid), band=claimed.band.value),
         f"  n={verified.n}  max(k,n)={verified.divisor}  SPD={display(verified.spd)}/"
         f"{display(claimed.spd)}  SID={display(verified.sid)}/{display(claimed.sid)}  "
         f"JumlahInovasi={display(verified.count_term)}",
@@ -94,6 +149,7 @@ def _register_iid(app: typer.Typer) -> None:
                 {
                     "region": settings.region_name,
                     "year": year,
+                    "prognosis": catalogue.prognosis,
                     "claimed": figures.claimed.as_dict(),
                     "verified": figures.verified.as_dict(),
                     "innovations": [
@@ -112,10 +168,7 @@ def _register_iid(app: typer.Typer) -> None:
             )
             return
         console = _console()
-        for line in _score_lines(
-            f"{settings.region_name} {year}", figures.claimed, figures.verified
-        ):
-            console.print(line)
+        _print_score(f"{settings.region_name} {year}", figures.claimed, figures.verified, lang)
         if spd_gains:
             hints = (f"{g.indicator} +{display(g.iid_points, 3)}" for g in spd_gains)
             console.print("  SPD: " + "; ".join(hints))
@@ -135,11 +188,14 @@ def _register_iid(app: typer.Typer) -> None:
         """Score a region described in a YAML/JSON file, without the database."""
         from domain.iid.scorefile import load_region_file, score_region_file
 
-        result = score_region_file(load_region_file(file), year)
+        lang = _language()
+        result = score_region_file(load_region_file(file, lang), year)
         if as_json:
             _print_json(
                 {
                     "region": result.region,
+                    "year": result.catalogue.year,
+                    "prognosis": result.catalogue.prognosis,
                     "claimed": result.claimed.as_dict(),
                     "verified": result.verified.as_dict(),
                     "innovations": [
@@ -156,15 +212,43 @@ def _register_iid(app: typer.Typer) -> None:
                 }
             )
             return
-        console = _console()
         title = f"{result.region or file.name} {result.catalogue.year}"
-        for line in _score_lines(title, result.claimed, result.verified):
-            console.print(line)
+        _print_score(title, result.claimed, result.verified, lang)
+        label = t("iid.mandatory_missing", lang)
         for i in result.innovations:
-            missing = (
-                f"  wajib kosong: {', '.join(i.missing_mandatory)}" if i.missing_mandatory else ""
+            missing = f"  {label}: {_codes(i.missing_mandatory)}" if i.missing_mandatory else ""
+            _print_wrapped(f"{i.code:<16} SID {i.sid_verified} / {i.sid_claimed}{missing}")
+
+    @group.command("urusan")
+    def urusan(as_json: bool = typer.Option(False, "--json", help="Print JSON")) -> None:
+        """The official urusan pemerintahan (UU 23/2014 art. 12) with their accepted
+        aliases; * marks the six basic-service affairs the count term looks for."""
+        from domain.iid.urusan import urusan_list
+
+        listing = urusan_list()
+        if as_json:
+            _print_json(
+                [
+                    {
+                        "name": u.name,
+                        "group": u.group,
+                        "basic_service": u.basic_service,
+                        "aliases": list(u.aliases),
+                    }
+                    for u in listing.items
+                ]
             )
-            console.print(f"  {i.code:<16} SID {i.sid_verified} / {i.sid_claimed}{missing}")
+            return
+        lang = _language()
+        console = _console()
+        group_of = ""
+        for u in listing.items:
+            if u.group != group_of:
+                group_of = u.group
+                console.print(f"[bold]{listing.group_labels[u.group][lang]}[/bold]")
+            mark = "*" if u.basic_service else " "
+            aliases = f" ({'; '.join(u.aliases)})" if u.aliases else ""
+            _print_wrapped(f"{mark} {u.name}{aliases}", indent="  ", hang="      ")
 
     app.add_typer(group, name="iid")
 
@@ -194,6 +278,12 @@ def _register_evidence(app: typer.Typer) -> None:
         link: str = typer.Option(None, "--link", help="Evidence link (http/https)"),
         actor: str = typer.Option(..., "--as", help="Email of the person claiming"),
         year: int = typer.Option(None, "--year", help="Year (SID default: the innovation's)"),
+        basis: str = typer.Option(
+            None,
+            "--basis",
+            help="Measurement basis chosen, for an indicator with alternative bases "
+            "(2026 Kemanfaatan: penerima_manfaat, pengguna_layanan, efisiensi_waktu, ...)",
+        ),
     ) -> None:
         """Claim an indicator level with its evidence (a changed claim resets verification)."""
         from domain.evidence import claim_indicator
@@ -213,17 +303,19 @@ def _register_evidence(app: typer.Typer) -> None:
                 file=file,
                 link=link,
                 year=year,
+                basis=basis,
             )
             claim = change.claim
             text = (
                 f"{code or 'SPD'} {claim.indicator} {claim.year}: level {claim.claimed_level}, "
                 f"{claim.status.value}"
-            )
+            ) + (f" [{claim.measurement_basis}]" if claim.measurement_basis else "")
+        lang = _language()
         if not change.changed:
-            text += " (tidak berubah / unchanged)"
+            text += f" ({t('evidence.unchanged', lang)})"
         elif change.reset:
-            text += " (verifikasi diulang / verification reset)"
-        _console().print(text)
+            text += f" ({t('evidence.reset', lang)})"
+        _console().print(text, markup=False)
 
     @group.command("verify")
     def verify(
@@ -292,7 +384,7 @@ def _register_evidence(app: typer.Typer) -> None:
                 + (f"  ({v.reason})" if v.reason else "")
             )
         if not views:
-            console.print("(belum ada klaim / no claims)")
+            console.print(t("evidence.none", _language()))
 
     app.add_typer(group, name="evidence")
 
@@ -325,6 +417,7 @@ def _register_compliance(app: typer.Typer) -> None:
         from domain.compliance import evaluate
         from kinanti.db import unit_of_work
         from kinanti.reports.labels import label
+        from kinanti.reports.readiness import compliance_reason
         from kinanti.settings import get_settings
 
         settings = get_settings()
@@ -338,18 +431,20 @@ def _register_compliance(app: typer.Typer) -> None:
                 counting_stage=settings.compliance_counting_stage,
                 warning_month=settings.compliance_warning_month,
             )
+        lang = settings.language.value
         if as_json:
-            _print_json({"year": year, "units": [r.as_dict() for r in rows]})
+            units = [{**r.as_dict(), "reason": compliance_reason(r, lang)} for r in rows]
+            _print_json({"year": year, "units": units})
             return
         console = _console()
-        lang = settings.language.value
         for r in rows:
             console.print(
                 f"{r.unit_code:<16} {label(lang, 'status.' + r.status.value):<14} "
-                f"{r.innovations_counted:>3}  {r.reason}"
+                f"{r.innovations_counted:>3}  {compliance_reason(r, lang)}",
+                markup=False,
             )
         if not rows:
-            console.print("(tidak ada unit aktif / no active units)")
+            console.print(t("compliance.no_units", lang))
 
     @group.command("exempt")
     def exempt(
@@ -364,7 +459,10 @@ def _register_compliance(app: typer.Typer) -> None:
 
         with unit_of_work() as session:
             exempt_unit(session, unit, year=year, reason=reason, actor=actor)
-        _console().print(f"{unit.upper()} {year}: exempt ({reason})")
+        _console().print(
+            t("compliance.exempted", _language(), unit=unit.upper(), year=year, reason=reason),
+            markup=False,
+        )
 
     @group.command("sweep")
     def sweep_now(
@@ -374,6 +472,7 @@ def _register_compliance(app: typer.Typer) -> None:
         """Run the compliance sweep now, without Prefect (the scheduled flow does the same)."""
         from domain.compliance import sweep
         from kinanti.db import unit_of_work
+        from kinanti.reports.labels import label
         from kinanti.settings import get_settings
 
         settings = get_settings()
@@ -388,8 +487,18 @@ def _register_compliance(app: typer.Typer) -> None:
                 year_end=year_end,
             )
         _console().print(
-            f"{summary.year}: {summary.counts}; warned {len(summary.warned)}, "
-            f"special evaluations {len(summary.special_evaluations)}"
+            t(
+                "compliance.swept",
+                settings.language.value,
+                year=summary.year,
+                counts=", ".join(
+                    f"{label(settings.language.value, 'status.' + k)} {v}"
+                    for k, v in sorted(summary.counts.items())
+                ),
+                warned=len(summary.warned),
+                special=len(summary.special_evaluations),
+            ),
+            markup=False,
         )
 
     app.add_typer(group, name="compliance")
@@ -403,19 +512,61 @@ def _register_report(app: typer.Typer) -> None:
     def report(
         year: int = typer.Option(None, "--year", help="Year (default: this year)"),
         out: Path = typer.Option(None, "--out", help="Folder (default: <home>/reports/<year>)"),
-        lang: str = typer.Option("id", "--lang", help="id or en"),
+        lang: str = typer.Option(None, "--lang", help="id or en (default: KINANTI_LANGUAGE)"),
+        check: int = typer.Option(
+            None,
+            "--check",
+            metavar="YEAR",
+            help="Write nothing: list, per innovation, what blocks it in the national "
+            "collection of YEAR; exit 1 when any innovation is not ready",
+        ),
+        as_json: bool = typer.Option(False, "--json", help="With --check: print JSON"),
     ) -> None:
-        """Write the yearly report: report.html, innovations.csv and innovations.xlsx."""
+        """Write the yearly report: report.html, innovations.csv and innovations.xlsx (the
+        export marks innovations not ready for the national collection)."""
         from kinanti.db import unit_of_work
         from kinanti.reports import build_report
         from kinanti.settings import get_settings
 
+        settings = get_settings()
+        lang = lang or settings.language.value
         if lang not in ("id", "en"):
             raise ValidationError(f"--lang must be id or en, not {lang!r}")
-        settings = get_settings()
+        if check is not None:
+            _check_readiness(check, lang, as_json)
+            return
         year = year or dt.date.today().year
         folder = out or settings.home / "reports" / str(year)
         with unit_of_work() as session:
             files = build_report(session, year, folder, settings=settings, lang=lang)
         for path in files.paths:
             typer.echo(str(path.resolve()))
+
+
+def _check_readiness(year: int, lang: str, as_json: bool) -> None:
+    from domain.iid.readiness import national_readiness
+    from kinanti.db import unit_of_work
+    from kinanti.reports.readiness import blocker_text
+
+    with unit_of_work() as session:
+        readiness = national_readiness(session, year)
+    if as_json:
+        _print_json(readiness.as_dict())
+    else:
+        console = _console()
+        if readiness.prognosis:
+            console.print(t("iid.prognosis", lang, year=year), markup=False)
+        total = len(readiness.innovations)
+        console.print(
+            t("readiness.title", lang, year=year, ready=readiness.ready, total=total),
+            markup=False,
+        )
+        if readiness.window is None:
+            _print_wrapped(t("readiness.no_window", lang, year=year))
+        for item in readiness.innovations:
+            state = t("readiness.ready" if item.ready else "readiness.not_ready", lang)
+            _print_wrapped(f"{item.code} ({item.unit_code}, {item.stage}): {state}", indent="")
+            for blocker in item.blockers:
+                _print_wrapped("- " + blocker_text(blocker, lang), indent="    ", hang="      ")
+    if readiness.ready < len(readiness.innovations):
+        raise typer.Exit(1)

@@ -118,7 +118,7 @@ def register(app: typer.Typer) -> None:
         from kinanti.cli import console
 
         settings = get_settings()
-        report = deliver_pending(get_engine(), settings, limit=limit)
+        report = deliver_pending(get_engine(), settings.mail_config(), limit=limit)
         console.print(t("outbox.delivered", settings.language, **report.as_dict()))
 
     app.add_typer(group, name="outbox")

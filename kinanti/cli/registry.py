@@ -17,9 +17,9 @@ from pydantic import BaseModel, TypeAdapter
 from rich.table import Table
 from rich.text import Text
 
+from domain.changes import SYSTEM_ACTOR
 from domain.enums import Language
 from domain.errors import ValidationError
-from domain.services import SYSTEM_ACTOR
 from kinanti import views
 from kinanti.db import unit_of_work
 from kinanti.i18n import t
@@ -68,9 +68,12 @@ def _import(kind: RecordKind, file: Path, actor: str = SYSTEM_ACTOR) -> None:
         highlight=False,
     )
     if kind == "innovations" and report.created:
+        from domain.changes import Committed
         from kinanti.cli.engine import after_commit
+        from kinanti.publish import Sweep
 
-        after_commit([])  # start the new innovations' lifecycle runs, announce events
+        # the import's events and hand-offs (and any left before it)
+        after_commit(Committed(), sweep=Sweep.EVENTS | Sweep.HANDOFFS)
 
 
 def _stage(value: str | None, lang: Language) -> str:
@@ -290,10 +293,7 @@ def _print_detail(d: views.InnovationDetail, lang: Language) -> None:
         ("budget", _money(d.budget)),
         ("trial_start", _when(d.trial_start)),
         ("implementation_start", _when(d.implementation_start)),
-        (
-            "adopting_act",
-            " ".join(x for x in (d.adopting_act, d.adopting_act_number) if x) or "-",
-        ),
+        ("adopting_act", views.adopting_act_text(d.adopting_act, d.adopting_act_number) or "-"),
         ("consultation", _yes(d.consultation_requested, lang)),
         ("origin", d.origin or "-"),
         ("replicas", ", ".join(d.replicas) or "-"),

@@ -14,11 +14,13 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from sqlalchemy.orm import Session
 
+from domain.iid.readiness import Readiness, national_readiness
 from domain.iid.scoring import display
 from domain.reports import ReportFigures, yearly_figures
 from kinanti.reports.charts import bar_chart, breakdown_chart, funnel_chart, grid_chart
 from kinanti.reports.export import write_csv, write_xlsx
 from kinanti.reports.labels import LABELS, STATUS_COLOURS, label
+from kinanti.reports.readiness import blockers_text, compliance_reason, explanation_lines
 from kinanti.settings import Settings
 
 TOP_UNITS = 15
@@ -45,11 +47,13 @@ class ReportFiles:
         return [self.html, self.csv, self.xlsx]
 
 
-def render_html(figures: ReportFigures, lang: str = "id") -> str:
+def render_html(
+    figures: ReportFigures, lang: str = "id", readiness: Readiness | None = None
+) -> str:
     """The report page for ``figures`` in ``lang`` (``id`` or ``en``)."""
     lang = "en" if lang == "en" else "id"
     year = figures.year
-    words = {k: v for k, v in LABELS[lang].items() if "." not in k}
+    words = {k: v for k, v in LABELS[lang].items() if "." not in k and k != "readiness"}
     words["title"] = label(lang, "title", year=year)
     words["generated"] = label(
         lang, "generated", date=figures.generated_on.isoformat(), region=figures.region_name
@@ -102,6 +106,13 @@ def render_html(figures: ReportFigures, lang: str = "id") -> str:
         has_units=bool(figures.per_unit),
         charts=charts,
         spd_assumed=figures.catalogue.spd_assumed,
+        prognosis=figures.catalogue.prognosis,
+        explanation=explanation_lines(figures.portfolio.verified, lang),
+        readiness=(
+            label(lang, "readiness", ready=readiness.ready, total=len(readiness.innovations))
+            if readiness is not None
+            else ""
+        ),
         compliance=[
             {
                 "code": u.unit_code,
@@ -109,7 +120,7 @@ def render_html(figures: ReportFigures, lang: str = "id") -> str:
                 "status": status_legend[u.status.value],
                 "colour": STATUS_COLOURS[u.status.value],
                 "counted": u.innovations_counted,
-                "reason": u.reason,
+                "reason": compliance_reason(u, lang),
             }
             for u in figures.compliance
         ],
@@ -135,13 +146,19 @@ def build_report(
         counting_stage=settings.compliance_counting_stage,
         warning_month=settings.compliance_warning_month,
     )
+    readiness = national_readiness(session, year)
+    by_code = readiness.by_code()
+    rows = []
+    for row in figures.rows:
+        item = by_code[row["code"]]
+        rows.append({**row, "national_ready": item.ready, "blockers": blockers_text(item, lang)})
     out_dir.mkdir(parents=True, exist_ok=True)
     html = out_dir / HTML_NAME
-    html.write_text(render_html(figures, lang), encoding="utf-8")
+    html.write_text(render_html(figures, lang, readiness), encoding="utf-8")
     return ReportFiles(
         html=html,
-        csv=write_csv(out_dir / CSV_NAME, figures.catalogue, figures.rows),
-        xlsx=write_xlsx(out_dir / XLSX_NAME, figures.catalogue, figures.rows),
+        csv=write_csv(out_dir / CSV_NAME, figures.catalogue, rows),
+        xlsx=write_xlsx(out_dir / XLSX_NAME, figures.catalogue, rows),
         figures=figures,
     )
 
@@ -155,6 +172,7 @@ def summary_table(figures: ReportFigures) -> list[dict[str, Any]]:
         {"figure": "SPD", "claimed": display(c.spd), "verified": display(v.spd)},
         {"figure": "SID", "claimed": display(c.sid), "verified": display(v.sid)},
         {"figure": "n", "claimed": c.n, "verified": v.n},
+        {"figure": "prognosis", "claimed": c.prognosis, "verified": v.prognosis},
         {
             "figure": "JumlahInovasi",
             "claimed": display(c.count_term),

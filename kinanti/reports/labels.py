@@ -28,6 +28,11 @@ LABELS: dict[str, dict[str, str]] = {
         "reason": "Keterangan",
         "outcomes": "Hasil akhir",
         "assumed": "Catatan: daftar indikator SPD tahun ini diasumsikan (lihat katalog).",
+        "prognosis": "PROGNOSIS: katalog tahun ini adalah perkiraan dari pedoman, "
+        "belum diterbitkan.",
+        "count_term_why": "Mengapa JumlahInovasi bernilai ini",
+        "readiness": "Kesiapan pengumpulan nasional: {ready} dari {total} inovasi siap "
+        "(lihat kolom national_ready dan blockers di berkas ekspor).",
         "files": "Berkas ekspor",
         "total": "Jumlah inovasi tahun ini",
         "none": "Belum ada data.",
@@ -71,6 +76,11 @@ LABELS: dict[str, dict[str, str]] = {
         "reason": "Note",
         "outcomes": "Outcomes",
         "assumed": "Note: this year's SPD indicator list is assumed (see the catalogue).",
+        "prognosis": "PROGNOSIS: this year's catalogue is a forecast from the guideline, "
+        "not published yet.",
+        "count_term_why": "Why JumlahInovasi has this value",
+        "readiness": "Readiness for the national collection: {ready} of {total} innovations "
+        "ready (see the columns national_ready and blockers in the export files).",
         "files": "Export files",
         "total": "Innovations this year",
         "none": "No data yet.",

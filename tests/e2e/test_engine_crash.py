@@ -15,13 +15,12 @@ from sqlalchemy import func, select
 from domain.enums import GateDecisionKind, Stage
 from domain.models import Innovation, OutboxMessage, StageHistory, StageWork
 from kinanti.db import get_engine, unit_of_work
-from kinanti.engine import actors
-from kinanti.engine.demo import paused_runs
-from kinanti.engine.gates import decide
-from kinanti.engine.handoff import LIFECYCLE_DEPLOYMENT, start_pending
-from kinanti.engine.reconcile import reconcile
-from kinanti.engine.runtime import spawn_runner, stop_process_group, wait_for_deployments
-from kinanti.engine.state import next_step
+from kinanti.demo import actors
+from kinanti.orchestration.gates import decide
+from kinanti.orchestration.handoff import LIFECYCLE_DEPLOYMENT, start_pending
+from kinanti.orchestration.reconcile import reconcile
+from kinanti.orchestration.runs import paused_runs
+from kinanti.orchestration.runtime import spawn_runner, stop_process_group, wait_for_deployments
 from kinanti.settings import get_settings
 from tests.conftest import BACKENDS
 from tests.support.engine_support import (
@@ -31,6 +30,7 @@ from tests.support.engine_support import (
     kinanti_env,
     load_city,
     new_database,
+    step_of,
     submit,
     wait_until,
 )
@@ -43,7 +43,7 @@ UNITS = ["DINKES", "DISDIK", "DKP", "DISKOMINFO", "DPUPR", "RSUD"]
 def _approve_paused(codes: list[str], rng: random.Random, handled: set[tuple[int, int]]) -> int:
     """Approve every gate of ``codes`` whose run is suspended; returns how many."""
     engine, settings = get_engine(), get_settings()
-    steps = [next_step(engine, c) for c in codes]
+    steps = [step_of(c) for c in codes]
     waiting = [s for s in steps if s.action == "gate" and s.gate_flow_run_id]
     paused = paused_runs([s.gate_flow_run_id for s in waiting if s.gate_flow_run_id])
     done = 0
@@ -62,7 +62,7 @@ def _approve_paused(codes: list[str], rng: random.Random, handled: set[tuple[int
             engine,
             step.code,
             GateDecisionKind.APPROVE,
-            reviewer=HEAD if step.stage is Stage.REPORTING else REVIEWER,
+            decider=HEAD if step.stage is Stage.REPORTING else REVIEWER,
             reason="Lanjut",
             scorecard=actors.scorecard(rng) if step.stage is Stage.DEVELOPMENT else None,
             wait_seconds=0,
@@ -94,7 +94,7 @@ def test_a_killed_runner_loses_and_doubles_nothing(
                         paused_runs(
                             [
                                 s.gate_flow_run_id
-                                for s in (next_step(get_engine(), c) for c in codes)
+                                for s in (step_of(c) for c in codes)
                                 if s.gate_flow_run_id
                             ]
                         )
@@ -112,8 +112,7 @@ def test_a_killed_runner_loses_and_doubles_nothing(
         mid_stage = [
             c
             for c in codes[:3]
-            if next_step(get_engine(), c).stage is Stage.PLANNING
-            or next_step(get_engine(), c).action == "stage"
+            if step_of(c).stage is Stage.PLANNING or step_of(c).action == "stage"
         ]
 
         runner = spawn_runner(settings, prefect_api, only="lifecycle", log_name="runner-2.log")
@@ -126,14 +125,14 @@ def test_a_killed_runner_loses_and_doubles_nothing(
                     reconcile(get_engine(), stuck_after=dt.timedelta(seconds=8))
                     last_reconcile = time.monotonic()
                 _approve_paused(codes, rng, handled)
-                if all(next_step(get_engine(), c).action == "finished" for c in codes):
+                if all(step_of(c).action == "finished" for c in codes):
                     break
                 time.sleep(0.5)
         finally:
             stop_process_group(runner)
         from notifications.dispatch import deliver_pending
 
-        deliver_pending(get_engine(), settings)  # what the scheduled dispatcher does
+        deliver_pending(get_engine(), settings.mail_config())  # what the scheduled dispatcher does
 
         expected = [
             (None, Stage.PLANNING),

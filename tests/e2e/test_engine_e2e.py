@@ -30,12 +30,12 @@ from domain.models import (
     StageHistory,
     StageWork,
 )
+from domain.progress import Step
 from kinanti.db import get_engine, unit_of_work
-from kinanti.engine import actors
-from kinanti.engine.gates import decide
-from kinanti.engine.handoff import LIFECYCLE_DEPLOYMENT, start_pending
-from kinanti.engine.runtime import spawn_runner, stop_process_group, wait_for_deployments
-from kinanti.engine.state import Step
+from kinanti.demo import actors
+from kinanti.orchestration.gates import decide
+from kinanti.orchestration.handoff import LIFECYCLE_DEPLOYMENT, start_pending
+from kinanti.orchestration.runtime import spawn_runner, stop_process_group, wait_for_deployments
 from kinanti.settings import get_settings
 from tests.conftest import BACKENDS
 from tests.support.engine_support import (
@@ -74,7 +74,7 @@ def _approve(step: Step, *, rng: random.Random, reviewer: str | None = None) -> 
         engine,
         step.code,
         GateDecisionKind.APPROVE,
-        reviewer=reviewer or (HEAD if step.stage is Stage.REPORTING else REVIEWER),
+        decider=reviewer or (HEAD if step.stage is Stage.REPORTING else REVIEWER),
         reason="Memenuhi kriteria",
         scorecard=actors.scorecard(rng) if step.stage is Stage.DEVELOPMENT else None,
         wait_seconds=120,  # returns once recorded; the margin is for a loaded machine
@@ -82,12 +82,23 @@ def _approve(step: Step, *, rng: random.Random, reviewer: str | None = None) -> 
     assert receipt.recorded and receipt.refusal is None, receipt
 
 
-def _ui_input(step: Step, reviewer: str, decision: str = "approve", **extra: Any) -> dict[str, Any]:
+def _decision_code(step: Step, person_email: str) -> str:
+    """A one-time decision code for the Prefect UI form, as the portal issues it to a
+    signed-in person."""
+    from domain import gates, queries
+    from domain.models import GateRequest
+
+    with unit_of_work() as session:
+        gate = session.get_one(GateRequest, step.gate_id)
+        person = queries.get_person(session, person_email)
+        return gates.issue_decision_proof(session, gate, person, channel="ui")
+
+
+def _ui_input(step: Step, proof: str, decision: str = "approve", **extra: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "decision": decision,
         "reason": "Diputus lewat UI",
-        "reviewer_email": reviewer,
-        "channel": "ui",
+        "proof": proof,
         **extra,
     }
     if step.stage is Stage.DEVELOPMENT and decision == "approve":
@@ -129,7 +140,7 @@ def world(
                         get_engine(),
                         step.code,
                         GateDecisionKind.REVISE,
-                        reviewer=REVIEWER,
+                        decider=REVIEWER,
                         reason="Lengkapi data dasar",
                         wait_seconds=30,
                     )
@@ -147,7 +158,7 @@ def world(
                         get_engine(),
                         step.code,
                         GateDecisionKind.REJECT,
-                        reviewer=REVIEWER_2,
+                        decider=REVIEWER_2,
                         reason="Tumpang tindih dengan inovasi lain",
                         wait_seconds=30,
                     )
@@ -157,8 +168,14 @@ def world(
             def on_ui_gate(step: Step) -> None:
                 engine, settings = get_engine(), get_settings()
                 if step.stage is Stage.PLANNING and step.gate_attempts == 0:
-                    # an officer of another unit, without a reviewer role, submits the form
-                    bad = _ui_input(step, "inovasi.dkp@mataramkota.go.id")
+                    # anyone who reaches the Prefect API types a Brida reviewer's address
+                    forged = {"decision": "approve", "reviewer_email": REVIEWER}
+                    resume_flow_run(UUID(step.gate_flow_run_id), run_input=forged)
+                    return
+                if step.stage is Stage.PLANNING and step.gate_attempts == 1:
+                    # an officer of another unit, without a reviewer role, with their own code
+                    officer_code = _decision_code(step, "inovasi.dkp@mataramkota.go.id")
+                    bad = _ui_input(step, officer_code)
                     resume_flow_run(UUID(step.gate_flow_run_id), run_input=bad)
                     return
                 if step.stage in (Stage.DEPLOYMENT, Stage.REPORTING):
@@ -166,11 +183,12 @@ def world(
                         engine, settings, actors.Cast.load(engine), step.code, step.stage, rng
                     )
                 who = HEAD if step.stage is Stage.REPORTING else REVIEWER_2
-                resume_flow_run(UUID(step.gate_flow_run_id), run_input=_ui_input(step, who))
+                data = _ui_input(step, _decision_code(step, who))
+                resume_flow_run(UUID(step.gate_flow_run_id), run_input=data)
 
             def on_twice_gate(step: Step) -> None:
                 if step.stage is Stage.PLANNING:
-                    data = _ui_input(step, REVIEWER)
+                    data = _ui_input(step, _decision_code(step, REVIEWER))
                     resume_flow_run(UUID(step.gate_flow_run_id), run_input=data)
                     try:
                         resume_flow_run(UUID(step.gate_flow_run_id), run_input=data)
@@ -198,19 +216,19 @@ def world(
                         get_engine(),
                         step.code,
                         GateDecisionKind.APPROVE,
-                        reviewer=REVIEWER,
+                        decider=REVIEWER,
                         reason="",
                         wait_seconds=0,
                     )
                 except NotAuthorizedError as exc:
-                    notes["own_refusals"].append(str(exc))
+                    notes["own_refusals"].append(exc.code)
                 from kinanti.cli.engine import _cancel_run  # what `kinanti withdraw` does
 
                 with unit_of_work() as session:
-                    from domain import services
+                    from domain import innovations, queries
 
-                    innovation = services.get_innovation(session, step.code, for_update=True)
-                    services.end_innovation(
+                    innovation = queries.get_innovation(session, step.code, for_update=True)
+                    innovations.end_innovation(
                         session,
                         innovation,
                         Outcome.WITHDRAWN,
@@ -381,28 +399,35 @@ def test_reject_ends_the_innovation_at_its_gate(world: World) -> None:
     assert _history("REJECT-DEV")[-1] == ("development", "development", "rejected")
 
 
-def test_a_decision_refused_in_the_ui_form_is_recorded_and_the_gate_keeps_waiting(
+def test_a_resume_without_proof_of_identity_is_refused_and_the_innovation_does_not_move(
     world: World,
 ) -> None:
+    """A forged resume (a typed reviewer's address, no decision code) is refused and
+    recorded; so is a real code of someone without the role; a reviewer's code decides."""
     assert world.final["VIA-UI"].action == "finished"
     with unit_of_work() as session:
         rows = session.execute(
             select(
-                GateDecisionRecord.accepted, GateDecisionRecord.channel, GateDecisionRecord.refusal
+                GateDecisionRecord.accepted,
+                GateDecisionRecord.channel,
+                GateDecisionRecord.refusal_code,
             )
             .join(GateRequest, GateRequest.id == GateDecisionRecord.gate_id)
             .join(Innovation, Innovation.id == GateRequest.innovation_id)
             .where(Innovation.code == "VIA-UI", GateRequest.stage == Stage.PLANNING)
             .order_by(GateDecisionRecord.id)
         ).all()
-    assert [(a, c) for a, c, _ in rows] == [(False, "ui"), (True, "ui")]
-    assert "can only be decided by" in (rows[0][2] or "")
-    assert _history("VIA-UI") == FULL_PATH
+    assert [tuple(r) for r in rows] == [
+        (False, "prefect", "gate.identity_unproven"),
+        (False, "ui", "gate.wrong_role"),
+        (True, "ui", None),
+    ]
+    assert _history("VIA-UI") == FULL_PATH  # the refused resumes moved nothing
 
 
 def test_self_approval_is_refused_before_resuming(world: World) -> None:
     assert world.notes["own_refusals"]
-    assert "owning unit" in world.notes["own_refusals"][0]
+    assert world.notes["own_refusals"] == ["gate.own_unit"]
     step = world.final["OWN-UNIT"]
     assert step.outcome is Outcome.WITHDRAWN
     with unit_of_work() as session:

@@ -18,7 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from kinanti.engine.runtime import ServerRecord, api_healthy, process_start_time, terminate_group
+from kinanti.orchestration.runtime import (
+    ServerRecord,
+    api_healthy,
+    process_start_time,
+    terminate_group,
+)
 from kinanti.settings import Settings
 from tests.support.engine_support import wait_until
 

@@ -154,3 +154,22 @@ def test_exempting_needs_a_reason_and_a_real_unit(session: Session, make: Factor
         exempt_unit(session, "C-X", year=YEAR, reason=" ", actor="a@b.id")
     with pytest.raises(Exception, match="does not exist"):
         exempt_unit(session, "NOPE", year=YEAR, reason="x", actor="a@b.id")
+
+
+def test_the_warning_email_gives_the_reason_in_the_recipients_language(
+    session: Session, city: dict[str, Unit]
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    from notifications.render import Renderer
+
+    render = Renderer(base_url="http://kinanti.test", zone=ZoneInfo("Asia/Makassar")).render
+    sweep(session, year=YEAR, today=dt.date(YEAR, 10, 15), **RULES)
+    rows = _outbox(session, "compliance_warning")
+    ctx = next(r.context for r in rows if r.context["unit_code"] == "C-IDLE")
+    assert ctx["reason_key"] == "at_risk_late"
+    indonesian = render("compliance_warning", "id", ctx).text
+    english = render("compliance_warning", "en", ctx).text
+    assert "Keterangan: belum ada inovasi yang mencapai tahap hitung" in indonesian
+    assert "no innovation" not in indonesian
+    assert "no innovation has reached the counting stage yet" in english

@@ -3,37 +3,32 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from domain import services
-from domain.enums import GateDecisionKind, GateStatus, Role, Stage, StageStartStatus
+from domain import changes, gates, queries, submission
+from domain.enums import GateDecisionKind, Role, Stage, StageStartStatus
 from domain.lifecycle import STAGE_ORDER
 from domain.models import Consultation, OutboxMessage, StageStart, Unit
+from domain.progress import Step, next_step
 from domain.stages import STAGE_WORK, StageParams, complete_stage
 from flows.lifecycle import STAGE_FLOWS
-from kinanti.engine.handoff import idempotency_key
-from kinanti.engine.state import next_step
+from kinanti.orchestration.handoff import idempotency_key
 from tests.support.factories import Factory
 
-PARAMS = StageParams(dt.timedelta(days=14), "run-1", dt.date(2026, 11, 28))
+PARAMS = StageParams(
+    dt.timedelta(days=14), "run-1", dt.date(2026, 11, 28), ZoneInfo("Asia/Makassar")
+)
 
 
 @pytest.fixture
-def step_of(session: Session, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def step_of(session: Session) -> Callable[[str], Step]:
     """``next_step`` reading through the test's session (rolled back afterwards)."""
-    import contextlib
-
-    import kinanti.engine.state as state_module
-
-    @contextlib.contextmanager
-    def same_session(_engine: object):  # type: ignore[no-untyped-def]
-        yield session
-
-    monkeypatch.setattr(state_module, "unit_of_work", same_session)
-    return lambda code: next_step(None, code)  # type: ignore[arg-type]
+    return lambda code: next_step(session, code)
 
 
 def test_every_stage_has_its_work_and_its_flow() -> None:
@@ -94,7 +89,8 @@ def test_a_requested_consultation_is_booked_once_with_an_innovator(
     consultations = list(session.scalars(select(Consultation)))
     assert len(consultations) == 1
     assert consultations[0].mentor_id is not None
-    local = consultations[0].scheduled_at.astimezone(dt.timezone(dt.timedelta(hours=8)))
+    local = consultations[0].scheduled_at.astimezone(PARAMS.zone)
+    assert 9 <= local.hour < 15  # local working hours
     assert local.weekday() < 5 and local.date() > PARAMS.today
     booked = session.scalar(
         select(func.count(OutboxMessage.id)).where(OutboxMessage.template == "consultation_booked")
@@ -109,17 +105,15 @@ def test_revise_then_resubmit_reopens_the_stage_in_a_new_round(
     officer = make.person(roles=[Role.UNIT_OFFICER], unit=session.get(Unit, innovation.unit_id))
     gate_id = complete_stage(session, innovation, 1, PARAMS).gate_id
     assert gate_id is not None
-    services.decide_gate(
+    gates.decide_gate(
         session,
         gate_id,
-        decision=GateDecisionKind.REVISE,
-        reviewer_email=cast["reviewer"],
-        reason="Lengkapi target",
-        channel="cli",
-        flow_run_id=None,
+        gates.DecisionCommand(
+            GateDecisionKind.REVISE, reason="Lengkapi target", decider=cast["reviewer"]
+        ),
     )
     assert step_of(innovation.code).action == "waiting_for_unit"
-    services.resubmit(session, innovation, actor=officer.email)
+    submission.resubmit(session, innovation, actor=officer.email)
     step = step_of(innovation.code)
     assert (step.action, step.round) == ("stage", 2)
     pending = session.scalars(
@@ -134,14 +128,10 @@ def test_approval_hands_off_the_next_stage_durably(
     innovation = make.innovation()
     gate_id = complete_stage(session, innovation, 1, PARAMS).gate_id
     assert gate_id is not None
-    outcome = services.decide_gate(
+    outcome = gates.decide_gate(
         session,
         gate_id,
-        decision=GateDecisionKind.APPROVE,
-        reviewer_email=cast["reviewer"],
-        reason="",
-        channel="cli",
-        flow_run_id=None,
+        gates.DecisionCommand(GateDecisionKind.APPROVE, decider=cast["reviewer"]),
         continue_in_run=False,
     )
     assert outcome.accepted
@@ -153,8 +143,13 @@ def test_approval_hands_off_the_next_stage_durably(
         (Stage.DEVELOPMENT, StageStartStatus.PENDING),
     ]
     key = idempotency_key(innovation.code, starts[1])
-    assert key == idempotency_key(innovation.code, starts[1])  # stable for retries
     assert key.startswith(f"kinanti:{innovation.code}:development:1:")
+    assert outcome.result.handoffs == [starts[1]]  # the change names its hand-off
+    retry = changes.request_stage_start(session, innovation, changes.ChangeResult())
+    session.flush()
+    assert idempotency_key(innovation.code, retry).startswith(  # a new attempt, a new run
+        f"kinanti:{innovation.code}:development:2:"
+    )
     assert step_of(innovation.code).stage is Stage.DEVELOPMENT
 
 
@@ -174,6 +169,4 @@ def test_the_replication_stage_finishes_the_lifecycle(
         )
     )
     assert open_starts == 0
-    assert services.current_gate(session, innovation) is None or (
-        services.current_gate(session, innovation).status is not GateStatus.OPEN  # type: ignore[union-attr]
-    )
+    assert queries.current_gate(session, innovation) is None  # the last stage has no gate

@@ -277,3 +277,22 @@ def test_unknown_indicator_or_innovation_is_named(
             actor=people["officer"],
             link="https://x.org",
         )
+
+
+def test_the_claim_records_the_kemanfaatan_basis_chosen(
+    session: Session, make: Factory, store: EvidenceStore, people: dict
+) -> None:
+    inv = make.innovation(year=2026)
+    claim = dict(code=inv.code, indicator="sid18", level=3, actor=people["officer"])
+    link = "https://mataramkota.go.id/data/penerima.pdf"
+    change = claim_indicator(session, store, link=link, basis="pengguna_layanan", **claim)
+    assert change.claim.measurement_basis == "pengguna_layanan"
+    again = claim_indicator(session, store, link=link, basis="penerima_manfaat", **claim)
+    assert again.changed and again.claim.measurement_basis == "penerima_manfaat"
+    with pytest.raises(ValidationError, match="'jumlah' is not one of: penerima_manfaat"):
+        claim_indicator(session, store, link=link, basis="jumlah", **claim)
+    old = make.innovation(year=2023)
+    with pytest.raises(ValidationError, match="none in this year"):
+        claim_indicator(
+            session, store, link=link, basis="penerima_manfaat", **{**claim, "code": old.code}
+        )

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from domain.enums import BASIC_SERVICE_URUSAN, Outcome, Stage, VerificationStatus
+from domain.enums import Outcome, Stage, VerificationStatus
 from domain.iid.catalogue import catalogue_for_year
 from domain.iid.portfolio import (
     claim_levels,
@@ -19,6 +19,7 @@ from domain.iid.portfolio import (
     sync_weights,
 )
 from domain.iid.scoring import Basis, InnovationLevels, region_score
+from domain.iid.urusan import basic_service_names
 from domain.models import IndicatorClaim, Innovation, RegionIndicator
 from tests.support.factories import Factory
 
@@ -57,7 +58,7 @@ def _portfolio(session: Session, make: Factory, year: int, n_units: int = 3) -> 
     made: dict[str, list] = {"counted": [], "not_counted": []}
     for i in range(14):
         unit = units[i % n_units]
-        urusan = BASIC_SERVICE_URUSAN[i % 6]
+        urusan = basic_service_names()[i % 6]
         inv = make.innovation(unit, year=year, urusan_main=urusan, urusan_other=["Pariwisata"])
         kind = i % 7
         if kind in (0, 1, 2):

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from domain.enums import Language, Role, Stage, UnitKind
 from domain.errors import NotFoundError, ValidationError
 from domain.models import Innovation, Person, PersonRole, Unit
-from domain.services import proposal_problems_of
+from domain.queries import proposal_problems_of
 from kinanti.db import make_engine, upgrade
 from kinanti.importers import (
     ImportReport,
@@ -563,3 +563,71 @@ def test_the_example_city_loads_and_reloads_unchanged(session: Session) -> None:
     for kind, name in (("units", "units"), ("people", "people"), ("innovations", "innovations")):
         again = _import(session, kind, EXAMPLES / f"{name}.yaml")  # type: ignore[arg-type]
         assert again.created == again.updated == 0, kind
+
+
+# ---------------------------------------------------------------- urusan and untrusted YAML
+
+
+def test_urusan_are_stored_canonical_and_an_unknown_one_is_refused_with_suggestions(
+    session: Session, make: Factory, tmp_path: Path
+) -> None:
+    unit = make.unit()
+    good = _write(
+        tmp_path,
+        "innovations.yaml",
+        _innovation_yaml("URU-A", unit.code, urusan_main="'Trantibum Linmas'")
+        + "  urusan_other: [kominfo, 'Pekerjaan Umum', 'Ketenteraman/Ketertiban Umum dan"
+        " Pelindungan Masyarakat']\n",
+    )
+    _import(session, "innovations", good)
+    stored = session.scalars(select(Innovation).where(Innovation.code == "URU-A")).one()
+    assert stored.urusan_main == "Ketenteraman, Ketertiban Umum, dan Pelindungan Masyarakat"
+    assert stored.urusan_other == [
+        "Komunikasi dan Informatika",
+        "Pekerjaan Umum dan Penataan Ruang",
+        "Ketenteraman, Ketertiban Umum, dan Pelindungan Masyarakat",
+    ]
+    bad = _write(
+        tmp_path,
+        "bad.csv",
+        "code,title,unit,year,initiator,jenis,bentuk,urusan_main,urusan_other\n"
+        f"URU-B,Inovasi B,{unit.code},2026,OPD,Digital,Inovasi Pelayanan Publik,Kesehtan,"
+        '"Sosial;Pariwsata"\n',
+    )
+    records = read_records(bad, "innovations")
+    with pytest.raises(ValidationError) as caught:
+        import_innovations(session, records, bad.name, language="id")
+    problems = caught.value.problems
+    assert problems == [
+        "bad.csv: record 1 (code URU-B): urusan_main: urusan 'Kesehtan' tidak dikenal "
+        "(UU 23/2014 pasal 12); yang terdekat: Kesehatan, Kehutanan, Kelautan dan Perikanan"
+        " (line 2)",
+        "bad.csv: record 1 (code URU-B): urusan_other.1: urusan 'Pariwsata' tidak dikenal "
+        "(UU 23/2014 pasal 12); yang terdekat: Pariwisata (line 2)",
+    ]
+    assert session.scalar(select(func.count()).where(Innovation.code == "URU-B")) == 0
+
+
+BILLION_LAUGHS = "\n".join(
+    [
+        'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+        *(
+            f"{name}: &{name} [{','.join([f'*{prev}'] * 9)}]"
+            for prev, name in zip("abcdefgh", "bcdefghi", strict=True)
+        ),
+    ]
+)
+
+
+@pytest.mark.parametrize("kind", ["units", "people", "innovations"])
+def test_billion_laughs_is_refused_before_validation(tmp_path: Path, kind: RecordKind) -> None:
+    path = _write(tmp_path, f"{kind}.yaml", BILLION_LAUGHS)
+    assert len(path.read_text().splitlines()) == 9
+    with pytest.raises(ValidationError, match=r"line 1, column 4: .*anchors \(&a\)"):
+        read_records(path, kind)
+
+
+def test_an_oversize_import_file_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    path = _write(tmp_path, "units.csv", "code,name,kind\n" + "X1,Unit,opd\n" * 100)
+    with pytest.raises(ValidationError, match="at most 500 bytes accepted"):
+        read_records(path, "units", max_bytes=500)

@@ -32,8 +32,10 @@ from domain.models import Base, OutboxMessage, utcnow
 from domain.outbox import Recipient, enqueue
 from kinanti.db import make_engine, upgrade
 from kinanti.settings import Settings
+from notifications.config import MailConfig
 from notifications.dispatch import claim, deliver_pending, requeue_failed
-from notifications.senders import SmtpSender, message_id_for
+from notifications.mime import message_id_for
+from notifications.smtp import SmtpSender
 from tests.conftest import BACKENDS
 from tests.support import postgres
 
@@ -138,7 +140,7 @@ def engine_(outbox_db_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def settings_for(tmp_path: Path, smtp: SmtpServer, **kw: Any) -> Settings:
+def config_for(tmp_path: Path, smtp: SmtpServer, **kw: Any) -> MailConfig:
     values: dict[str, Any] = {
         "home": tmp_path,
         "email_backend": "smtp",
@@ -149,7 +151,7 @@ def settings_for(tmp_path: Path, smtp: SmtpServer, **kw: Any) -> Settings:
         "base_url": "https://kinanti.mataramkota.go.id",
     }
     values.update(kw)
-    return Settings(**values)
+    return Settings(**values).mail_config()
 
 
 def queue(
@@ -210,11 +212,11 @@ def make_due(engine: Engine) -> None:
 def test_pending_emails_arrive_once_with_recipient_subject_language_parts_and_message_id(
     engine_: Engine, smtp: SmtpServer, tmp_path: Path
 ) -> None:
-    settings = settings_for(tmp_path, smtp)
+    config = config_for(tmp_path, smtp)
     [id_row] = queue(engine_, 1, language=Language.ID, email=lambda i: "kepala@mataramkota.go.id")
     [en_row] = queue(engine_, 1, language=Language.EN, email=lambda i: "head@mataramkota.go.id")
 
-    report = deliver_pending(engine_, settings)
+    report = deliver_pending(engine_, config)
 
     assert (report.sent, report.failed, report.retried) == (2, 0, 0)
     by_rcpt = {r.rcpt_tos[0]: r for r in smtp.received}
@@ -239,10 +241,10 @@ def test_pending_emails_arrive_once_with_recipient_subject_language_parts_and_me
         assert row.status is OutboxStatus.SENT and row.sent_at is not None
         assert row.attempts == 1 and row.claimed_until is None
         assert row.message_id == str(message["Message-ID"])
-        assert row.message_id == message_id_for(row.key, settings.region_code)
+        assert row.message_id == message_id_for(row.key, config.region_code)
         assert row.delivered_to == row.recipient_email
 
-    again = deliver_pending(engine_, settings, ids=[id_row, en_row])
+    again = deliver_pending(engine_, config, ids=[id_row, en_row])
     assert (again.sent, again.skipped) == (0, 2)
     assert len(smtp.received) == 2
 
@@ -251,7 +253,7 @@ def test_script_in_a_title_arrives_escaped_in_html_and_plain_in_text(
     engine_: Engine, smtp: SmtpServer, tmp_path: Path
 ) -> None:
     queue(engine_, 1, title="Sapa Warga <script>alert('x')</script>")
-    deliver_pending(engine_, settings_for(tmp_path, smtp))
+    deliver_pending(engine_, config_for(tmp_path, smtp))
 
     [received] = smtp.received
     html = received.message.get_body(("html",))
@@ -266,7 +268,7 @@ def test_a_title_with_crlf_bcc_creates_no_header_and_no_extra_recipient(
     engine_: Engine, smtp: SmtpServer, tmp_path: Path
 ) -> None:
     queue(engine_, 1, title="Maharestu\r\nBcc: x@y.go.id", name="Kepala\r\nBcc: evil@y.go.id")
-    deliver_pending(engine_, settings_for(tmp_path, smtp))
+    deliver_pending(engine_, config_for(tmp_path, smtp))
 
     [received] = smtp.received
     assert received.rcpt_tos == ["reviewer0@mataramkota.go.id"]
@@ -280,7 +282,7 @@ def test_a_title_with_crlf_bcc_creates_no_header_and_no_extra_recipient(
 def test_server_down_mid_batch_then_back_delivers_everything_exactly_once(
     engine_: Engine, smtp: SmtpServer, tmp_path: Path
 ) -> None:
-    settings = settings_for(tmp_path, smtp, smtp_timeout=2)
+    config = config_for(tmp_path, smtp, smtp_timeout=2)
     ids = queue(engine_, 12)
 
     class StopsTheServerAfterFive(SmtpSender):
@@ -292,19 +294,19 @@ def test_server_down_mid_batch_then_back_delivers_everything_exactly_once(
             self.sends += 1
             return super().send(email, before_rcpt)
 
-    report = deliver_pending(engine_, settings, sender=StopsTheServerAfterFive(settings))
+    report = deliver_pending(engine_, config, sender=StopsTheServerAfterFive(config.smtp))
     assert (report.sent, report.retried, report.failed) == (5, 7, 0)
     assert rows_by_status(engine_) == {"sent": 5, "pending": 7}
 
-    down = deliver_pending(engine_, settings)  # nothing is due yet (backoff)
+    down = deliver_pending(engine_, config)  # nothing is due yet (backoff)
     assert down.sent == down.retried == 0
     make_due(engine_)
-    still_down = deliver_pending(engine_, settings)
+    still_down = deliver_pending(engine_, config)
     assert (still_down.sent, still_down.retried) == (0, 7)
 
     smtp.start()  # back, on the same port
     make_due(engine_)
-    report = deliver_pending(engine_, settings)
+    report = deliver_pending(engine_, config)
     assert report.sent == 7
     assert rows_by_status(engine_) == {"sent": 12}
     counts = smtp.message_ids()
@@ -320,7 +322,7 @@ def test_server_down_mid_batch_then_back_delivers_everything_exactly_once(
 def test_a_permanent_refusal_fails_the_row_and_tells_brida(
     engine_: Engine, smtp: SmtpServer, tmp_path: Path
 ) -> None:
-    settings = settings_for(tmp_path, smtp)
+    config = config_for(tmp_path, smtp)
     smtp.refuse["salah.alamat@mataramkota.go.id"] = "550 5.1.1 <salah.alamat>: mailbox unavailable"
     ids = queue(
         engine_,
@@ -328,7 +330,7 @@ def test_a_permanent_refusal_fails_the_row_and_tells_brida(
         email=lambda i: "salah.alamat@mataramkota.go.id" if i == 1 else f"ok{i}@mataramkota.go.id",
     )
 
-    report = deliver_pending(engine_, settings)
+    report = deliver_pending(engine_, config)
 
     assert (report.sent, report.failed, report.retried) == (3, 1, 0)  # incl. Brida's email
     with Session(engine_) as session:
@@ -347,19 +349,19 @@ def test_a_permanent_refusal_fails_the_row_and_tells_brida(
 
     smtp.refuse.clear()
     assert requeue_failed(engine_, [refused.id]) == 1
-    assert deliver_pending(engine_, settings).sent == 1
+    assert deliver_pending(engine_, config).sent == 1
     assert rows_by_status(engine_) == {"sent": 4}
 
 
 def test_a_transient_refusal_is_retried_with_backoff_then_fails_and_tells_brida(
     engine_: Engine, smtp: SmtpServer, tmp_path: Path
 ) -> None:
-    settings = settings_for(tmp_path, smtp, outbox_max_attempts=2)
+    config = config_for(tmp_path, smtp, outbox_max_attempts=2)
     smtp.refuse["sibuk@mataramkota.go.id"] = "451 4.3.0 try again later"
     [row_id] = queue(engine_, 1, email=lambda i: "sibuk@mataramkota.go.id")
 
     before = utcnow()
-    first = deliver_pending(engine_, settings)
+    first = deliver_pending(engine_, config)
     with Session(engine_) as session:
         row = session.get_one(OutboxMessage, row_id)
         assert (row.status, row.attempts) == (OutboxStatus.PENDING, 1)
@@ -369,16 +371,16 @@ def test_a_transient_refusal_is_retried_with_backoff_then_fails_and_tells_brida(
     assert first.retried == 1
 
     make_due(engine_)
-    second = deliver_pending(engine_, settings)
+    second = deliver_pending(engine_, config)
     assert second.failed == 1
     with Session(engine_) as session:
         assert session.get_one(OutboxMessage, row_id).status is OutboxStatus.FAILED
         told = session.scalars(select(OutboxMessage).where(OutboxMessage.id != row_id)).all()
         assert [(m.template, m.recipient_email) for m in told] == [
-            ("delivery_failed", settings.brida_email)
+            ("delivery_failed", config.brida_email)
         ]
     # the refused recipient got nothing; Brida's desk got the notice in the same run
-    assert [r.rcpt_tos for r in smtp.received] == [[settings.brida_email]]
+    assert [r.rcpt_tos for r in smtp.received] == [[config.brida_email]]
 
 
 def test_a_context_that_cannot_render_fails_the_row_and_tells_brida(
@@ -392,7 +394,7 @@ def test_a_context_that_cannot_render_fails_the_row_and_tells_brida(
             recipients=[Recipient("kepala@mataramkota.go.id", None, Language.ID)],
             context={"innovation_code": "PLN-1"},
         )
-    report = deliver_pending(engine_, settings_for(tmp_path, smtp))
+    report = deliver_pending(engine_, config_for(tmp_path, smtp))
     assert (report.failed, report.sent) == (1, 1)
     with Session(engine_) as session:
         failed = session.scalar(
@@ -403,21 +405,66 @@ def test_a_context_that_cannot_render_fails_the_row_and_tells_brida(
     assert [r.rcpt_tos for r in smtp.received] == [[BRIDA]]
 
 
+def test_smtp_login_uses_the_password_and_no_error_or_log_line_shows_it(
+    engine_: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    secret = "rahasia-Brida-2026!"
+    logins: list[tuple[str, bytes]] = []
+
+    def authenticator(
+        server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        assert isinstance(auth_data, LoginPassword)
+        logins.append((auth_data.login.decode(), auth_data.password))
+        return AuthResult(success=auth_data.password == b"the-right-one", handled=False)
+
+    server = SmtpServer(port=_free_port())
+    server.controller = Controller(
+        server,
+        hostname="127.0.0.1",
+        port=server.port,
+        authenticator=authenticator,
+        auth_require_tls=False,
+    )
+    server.controller.start()
+    try:
+        config = config_for(tmp_path, server, smtp_username="kinanti", smtp_password=secret)
+        assert secret not in repr(config) and secret not in str(config)
+        [row_id] = queue(engine_, 1)
+        with caplog.at_level("DEBUG"):
+            report = deliver_pending(engine_, config)
+        assert (report.sent, report.retried) == (0, 1)
+        assert logins and logins[0] == ("kinanti", secret.encode())
+        with Session(engine_) as session:
+            error = session.get_one(OutboxMessage, row_id).last_error or ""
+        assert "login as 'kinanti'" in error and "535" in error
+        assert secret not in error and secret not in caplog.text
+
+        right = config_for(tmp_path, server, smtp_username="kinanti", smtp_password="the-right-one")
+        make_due(engine_)
+        assert deliver_pending(engine_, right).sent == 1
+        assert [r.rcpt_tos for r in server.received] == [["reviewer0@mataramkota.go.id"]]
+    finally:
+        server.stop()
+
+
 # ---------------------------------------------------------------- crashes and concurrency
 
 
 def test_rows_of_an_abandoned_claim_are_delivered_once_after_the_lease_expires(
     engine_: Engine, smtp: SmtpServer, tmp_path: Path
 ) -> None:
-    settings = settings_for(tmp_path, smtp)
+    config = config_for(tmp_path, smtp)
     queue(engine_, 6)
     _token, claimed = claim(engine_, limit=4, lease=dt.timedelta(seconds=1))  # then "dies"
     assert len(claimed) == 4
 
-    meanwhile = deliver_pending(engine_, settings)
+    meanwhile = deliver_pending(engine_, config)
     assert meanwhile.sent == 2  # the leased rows are left alone
     time.sleep(1.1)
-    after = deliver_pending(engine_, settings)
+    after = deliver_pending(engine_, config)
 
     assert after.sent == 4
     assert rows_by_status(engine_) == {"sent": 6}
@@ -433,7 +480,7 @@ KILLED_DISPATCHER = textwrap.dedent(
     url, port = sys.argv[1], int(sys.argv[2])
     settings = Settings(home=sys.argv[3], email_backend="smtp", smtp_host="127.0.0.1",
                         smtp_port=port, smtp_timeout=30, outbox_batch_size=50)
-    deliver_pending(make_engine(url), settings, lease=dt.timedelta(seconds=2))
+    deliver_pending(make_engine(url), settings.mail_config(), lease=dt.timedelta(seconds=2))
     print("finished without being killed")
     """
 )
@@ -466,7 +513,7 @@ def test_a_dispatcher_killed_mid_batch_loses_nothing_and_duplicates_nothing(
     assert rows_by_status(engine_) == {"sent": 5, "sending": 5}
 
     time.sleep(2.1)  # the dead process's lease runs out
-    report = deliver_pending(engine_, settings_for(tmp_path, smtp))
+    report = deliver_pending(engine_, config_for(tmp_path, smtp))
 
     assert report.sent == 5
     assert rows_by_status(engine_) == {"sent": 10}
@@ -477,7 +524,7 @@ def test_a_dispatcher_killed_mid_batch_loses_nothing_and_duplicates_nothing(
 def test_two_dispatchers_at_once_never_deliver_a_row_twice(
     engine_: Engine, smtp: SmtpServer, tmp_path: Path
 ) -> None:
-    settings = settings_for(tmp_path, smtp, outbox_batch_size=15)
+    config = config_for(tmp_path, smtp, outbox_batch_size=15)
     queue(engine_, 120)
     reports: list[Any] = []
     errors: list[BaseException] = []
@@ -486,7 +533,7 @@ def test_two_dispatchers_at_once_never_deliver_a_row_twice(
     def dispatcher() -> None:
         try:
             start.wait()
-            reports.append(deliver_pending(engine_, settings))
+            reports.append(deliver_pending(engine_, config))
         except BaseException as exc:
             errors.append(exc)
 
@@ -506,13 +553,13 @@ def test_two_dispatchers_at_once_never_deliver_a_row_twice(
 
 
 def test_the_file_backend_writes_each_email_once_as_an_eml(engine_: Engine, tmp_path: Path) -> None:
-    settings = Settings(home=tmp_path, email_backend="file")
+    config = Settings(home=tmp_path, email_backend="file").mail_config()
     ids = queue(engine_, 3)
-    assert deliver_pending(engine_, settings).sent == 3
+    assert deliver_pending(engine_, config).sent == 3
     with engine_.begin() as conn:  # as if the marks were lost: the rows come back
         conn.execute(update(OutboxMessage).values(status=OutboxStatus.PENDING))
-    assert deliver_pending(engine_, settings, ids=ids).sent == 3
-    files = sorted(settings.resolved_outbox_dir.glob("*.eml"))
+    assert deliver_pending(engine_, config, ids=ids).sent == 3
+    files = sorted(config.outbox_dir.glob("*.eml"))
     assert len(files) == 3
     assert all("_gate_waiting_reviewer" in f.name for f in files)
     parsed = message_from_bytes(files[0].read_bytes(), policy=default_policy)

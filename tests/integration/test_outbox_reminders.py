@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.enums import GateStatus, Language, OutboxStatus, Role
+from domain.gates import open_gate
 from domain.models import GateRequest, Innovation, OutboxMessage, utcnow
-from domain.services import open_gate
 from kinanti.db import get_engine, make_engine, upgrade
 from kinanti.settings import Settings, get_settings
 from notifications.reminders import queue_reminders
@@ -24,9 +24,9 @@ from tests.support.factories import Factory
 NOW = utcnow()
 
 
-def _settings(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path, reminder_after_days=3, escalate_after_days=7,
-                    revision_reminder_days=5)  # fmt: skip
+POLICY = Settings(
+    reminder_after_days=3, escalate_after_days=7, revision_reminder_days=5
+).reminder_policy()
 
 
 def _waiting_gate(make: Factory, days: float) -> tuple[Innovation, GateRequest]:
@@ -63,7 +63,7 @@ def test_a_gate_waiting_past_the_reminder_delay_reminds_its_reviewers_once(
 ) -> None:
     _, gate = _waiting_gate(make, days=4)
 
-    summary = queue_reminders(session, _settings(tmp_path), now=NOW)
+    summary = queue_reminders(session, POLICY, now=NOW)
 
     assert (summary.reminders, summary.escalations, summary.digests) == (1, 0, 0)
     reminders = _rows(session, "reminder")
@@ -71,7 +71,7 @@ def test_a_gate_waiting_past_the_reminder_delay_reminds_its_reviewers_once(
     assert all(r.context["kind"] == "gate_waiting" and r.context["waiting_days"] == 4
                for r in reminders)  # fmt: skip
     assert gate.reminded_at == NOW and gate.escalated_at is None
-    again = queue_reminders(session, _settings(tmp_path), now=NOW + dt.timedelta(hours=1))
+    again = queue_reminders(session, POLICY, now=NOW + dt.timedelta(hours=1))
     assert again.outbox_ids == [] and len(_rows(session, "reminder")) == 2
 
 
@@ -80,7 +80,7 @@ def test_a_long_wait_escalates_to_the_head_of_brida_in_one_digest(
 ) -> None:
     _, gate = _waiting_gate(make, days=8)
 
-    summary = queue_reminders(session, _settings(tmp_path), now=NOW)
+    summary = queue_reminders(session, POLICY, now=NOW)
 
     assert (summary.reminders, summary.escalations, summary.digests) == (1, 1, 1)
     [to_reviewer] = _rows(session, "reminder")
@@ -90,7 +90,7 @@ def test_a_long_wait_escalates_to_the_head_of_brida_in_one_digest(
     assert [i["template"] for i in digest.context["items"]] == ["reminder", "escalation"]
     assert _rows(session, "escalation") == []
     assert gate.escalated_at == NOW
-    later = queue_reminders(session, _settings(tmp_path), now=NOW + dt.timedelta(days=1))
+    later = queue_reminders(session, POLICY, now=NOW + dt.timedelta(days=1))
     assert later.outbox_ids == []
 
 
@@ -98,18 +98,15 @@ def test_a_reminded_gate_is_escalated_later_once(
     session: Session, make: Factory, brida: dict[str, str], tmp_path: Path
 ) -> None:
     _waiting_gate(make, days=4)
-    queue_reminders(session, _settings(tmp_path), now=NOW)
+    queue_reminders(session, POLICY, now=NOW)
 
-    later = queue_reminders(session, _settings(tmp_path), now=NOW + dt.timedelta(days=4))
+    later = queue_reminders(session, POLICY, now=NOW + dt.timedelta(days=4))
 
     assert (later.reminders, later.escalations) == (0, 1)
     [escalation] = _rows(session, "escalation")
     assert escalation.recipient_email == brida["head"]
     assert escalation.context["waiting_days"] == 8
-    assert (
-        queue_reminders(session, _settings(tmp_path), now=NOW + dt.timedelta(days=5)).outbox_ids
-        == []
-    )
+    assert queue_reminders(session, POLICY, now=NOW + dt.timedelta(days=5)).outbox_ids == []
 
 
 def test_a_unit_that_has_not_resubmitted_after_revise_is_reminded_once(
@@ -121,21 +118,21 @@ def test_a_unit_that_has_not_resubmitted_after_revise_is_reminded_once(
     innovation.revision_requested = True
     session.flush()
 
-    summary = queue_reminders(session, _settings(tmp_path), now=NOW)
+    summary = queue_reminders(session, POLICY, now=NOW)
 
     assert summary.revision_reminders == 1 and summary.reminders == 0
     reminders = _rows(session, "reminder")
     assert reminders and all(r.context["kind"] == "revision" for r in reminders)
     assert all("@mataramkota.go.id" in r.recipient_email for r in reminders)
     assert reminders[0].context["reason"] == "Lengkapi data baseline per kelurahan."
-    assert queue_reminders(session, _settings(tmp_path), now=NOW).outbox_ids == []
+    assert queue_reminders(session, POLICY, now=NOW).outbox_ids == []
 
 
 def test_a_recent_gate_is_left_alone(
     session: Session, make: Factory, brida: dict[str, str], tmp_path: Path
 ) -> None:
     _waiting_gate(make, days=1)
-    assert queue_reminders(session, _settings(tmp_path), now=NOW).outbox_ids == []
+    assert queue_reminders(session, POLICY, now=NOW).outbox_ids == []
 
 
 # ---------------------------------------------------------------- flows under Prefect

@@ -1,4 +1,4 @@
-"""How Kinanti's CLI finds the Prefect API (``kinanti/engine/api.py``), against the real
+"""How Kinanti's CLI finds the Prefect API (``kinanti/orchestration/api.py``), against the real
 test API: ``PREFECT_API_URL`` first, else the URL ``kinanti serve`` recorded; a clear
 error naming what was tried when nothing answers; ``using_api`` points Prefect's client
 at the URL and restores the environment afterwards."""
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kinanti.engine.api import PrefectUnavailableError, api_url_file, find_api_url, using_api
+from kinanti.orchestration.api import PrefectUnavailableError, api_url_file, find_api_url, using_api
 from kinanti.settings import Settings
 
 

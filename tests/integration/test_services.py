@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from domain import services
+from domain import gates, innovations, queries, submission
 from domain.enums import (
     GateDecisionKind,
     GateStatus,
@@ -57,9 +57,7 @@ def _history(session: Session, innovation: Innovation) -> list[StageHistory]:
 
 
 def _open(session: Session, innovation: Innovation, round_: int = 1) -> GateRequest:
-    gate, _ = services.open_gate(
-        session, innovation, round_=round_, flow_run_id=None, timeout=TIMEOUT
-    )
+    gate, _ = gates.open_gate(session, innovation, round_=round_, flow_run_id=None, timeout=TIMEOUT)
     session.flush()
     return gate
 
@@ -70,15 +68,11 @@ def _decide(
     decision: GateDecisionKind,
     reviewer: str,
     reason: str = "sesuai kriteria",
-) -> services.DecisionOutcome:
-    return services.decide_gate(
+) -> gates.DecisionOutcome:
+    return gates.decide_gate(
         session,
         gate.id,
-        decision=decision,
-        reviewer_email=reviewer,
-        reason=reason,
-        channel="cli",
-        flow_run_id=None,
+        gates.DecisionCommand(decision, reason=reason, channel="cli", decider=reviewer),
         continue_in_run=False,
     )
 
@@ -100,7 +94,7 @@ def test_submitting_creates_the_innovation_at_planning_with_history_handoff_and_
     session: Session, make: Factory
 ) -> None:
     unit = make.unit()
-    innovation, created, result = services.submit_innovation(
+    innovation, created, result = submission.submit_innovation(
         session, make.innovation_in(unit, code="MAHARESTU-T"), actor="operator@mataramkota.go.id"
     )
     session.flush()
@@ -126,9 +120,11 @@ def test_submitting_creates_the_innovation_at_planning_with_history_handoff_and_
 def test_resubmitting_the_same_record_changes_nothing(session: Session, make: Factory) -> None:
     unit = make.unit()
     data = make.innovation_in(unit)
-    first, _, _ = services.submit_innovation(session, data, actor="a@mataramkota.go.id")
+    first, _, _ = submission.submit_innovation(session, data, actor="a@mataramkota.go.id")
     session.flush()
-    again, created, result = services.submit_innovation(session, data, actor="a@mataramkota.go.id")
+    again, created, result = submission.submit_innovation(
+        session, data, actor="a@mataramkota.go.id"
+    )
     session.flush()
 
     assert again.id == first.id and not created and result.events == []
@@ -144,7 +140,7 @@ def test_resubmitting_a_changed_profile_updates_it_and_records_an_event(
 ) -> None:
     unit = make.unit()
     innovation = make.innovation(unit, code="PARIMANTA-T")
-    _, created, result = services.submit_innovation(
+    _, created, result = submission.submit_innovation(
         session,
         make.innovation_in(unit, code="PARIMANTA-T", goals="Tujuan baru."),
         actor="a@mataramkota.go.id",
@@ -158,14 +154,14 @@ def test_resubmitting_a_changed_profile_updates_it_and_records_an_event(
 def test_submitting_for_an_unknown_unit_is_refused(session: Session, make: Factory) -> None:
     unit = make.unit()
     data = make.innovation_in(unit).model_copy(update={"unit": "NOPE"})
-    with pytest.raises(ValidationError, match="'NOPE' does not exist"):
-        services.submit_innovation(session, data, actor="a@mataramkota.go.id")
+    with pytest.raises(ValidationError, match="unknown unit code 'NOPE'"):
+        submission.submit_innovation(session, data, actor="a@mataramkota.go.id")
 
 
 def test_a_code_of_another_unit_is_a_conflict(session: Session, make: Factory) -> None:
     make.innovation(make.unit(), code="SAMA-T")
-    with pytest.raises(ConflictError, match="belongs to another unit"):
-        services.submit_innovation(
+    with pytest.raises(ConflictError, match="already registered for unit"):
+        submission.submit_innovation(
             session, make.innovation_in(make.unit(), code="SAMA-T"), actor="a@mataramkota.go.id"
         )
 
@@ -206,9 +202,9 @@ def test_approval_at_development_needs_a_trial_scorecard(
     gate = _open(session, innovation)
 
     refused = _decide(session, gate, GateDecisionKind.APPROVE, reviewer)
-    assert not refused.accepted and "scorecard" in (refused.refusal or "")
+    assert not refused.accepted and refused.refusal_code == "gate.scorecard_missing"
 
-    services.record_evaluation(
+    innovations.record_evaluation(
         session,
         innovation,
         ScorecardIn(renewal=4, benefit=4, no_burden=5, authority=4, replicable=3),
@@ -247,7 +243,7 @@ def test_revise_and_reject_need_a_reason(session: Session, make: Factory, review
     innovation = make.innovation()
     gate = _open(session, innovation)
     outcome = _decide(session, gate, GateDecisionKind.REJECT, reviewer, reason="  ")
-    assert not outcome.accepted and "reason is required" in (outcome.refusal or "")
+    assert not outcome.accepted and outcome.refusal_code == "gate.reason_required"
     assert gate.status is GateStatus.OPEN
 
 
@@ -256,7 +252,7 @@ def test_an_incomplete_proposal_cannot_be_approved(
 ) -> None:
     innovation = make.innovation(design="Terlalu singkat.")
     outcome = _decide(session, _open(session, innovation), GateDecisionKind.APPROVE, reviewer)
-    assert not outcome.accepted and "300" in (outcome.refusal or "")
+    assert not outcome.accepted and outcome.refusal_code == "gate.proposal_incomplete"
     assert innovation.stage is Stage.PLANNING
 
 
@@ -274,7 +270,7 @@ def test_a_reviewer_from_the_owning_unit_or_its_parent_cannot_approve_it(
 
     outcome = _decide(session, gate, GateDecisionKind.APPROVE, own.email)
 
-    assert not outcome.accepted and "owning unit" in (outcome.refusal or "")
+    assert not outcome.accepted and outcome.refusal_code == "gate.own_unit"
     assert gate.status is GateStatus.OPEN and innovation.stage is Stage.PLANNING
 
 
@@ -285,7 +281,7 @@ def test_a_person_without_a_deciding_role_is_refused(
     person = make.person(roles=[role], unit=brida)
     innovation = make.innovation()
     outcome = _decide(session, _open(session, innovation), GateDecisionKind.APPROVE, person.email)
-    assert not outcome.accepted and "can only be decided by" in (outcome.refusal or "")
+    assert not outcome.accepted and outcome.refusal_code == "gate.wrong_role"
 
 
 def test_only_the_head_of_brida_decides_the_reporting_gate(
@@ -296,12 +292,12 @@ def test_only_the_head_of_brida_decides_the_reporting_gate(
     session.flush()
     gate = _open(session, innovation)
     refused = _decide(session, gate, GateDecisionKind.APPROVE, reviewer)
-    assert not refused.accepted and "head_of_brida" in (refused.refusal or "")
+    assert not refused.accepted and refused.refusal_code == "gate.wrong_role"
 
     head = make.person(roles=[Role.HEAD_OF_BRIDA], unit=brida)
     # Approval needs the year's mandatory IID indicators (domain.iid.catalogue).
     missing = _decide(session, gate, GateDecisionKind.APPROVE, head.email)
-    assert not missing.accepted and "mandatory IID indicators" in (missing.refusal or "")
+    assert not missing.accepted and missing.refusal_code == "gate.mandatory_missing"
     assert _decide(session, gate, GateDecisionKind.REVISE, head.email, "lengkapi bukti").accepted
 
 
@@ -325,7 +321,7 @@ def test_a_refused_decision_is_recorded_and_changes_nothing(
         innovator.email,
         GateDecisionKind.APPROVE,
     )
-    assert record.refusal == outcome.refusal
+    assert record.refusal == str(outcome.refusal) and record.refusal_code == outcome.refusal_code
     assert gate.status is GateStatus.OPEN and gate.decision is None
     assert innovation.stage is Stage.PLANNING and innovation.outcome is None
     assert len(_history(session, innovation)) == 1
@@ -340,7 +336,7 @@ def test_an_unknown_reviewer_is_refused(session: Session, make: Factory) -> None
     outcome = _decide(
         session, _open(session, innovation), GateDecisionKind.APPROVE, "nobody@example.org"
     )
-    assert not outcome.accepted and "not registered" in (outcome.refusal or "")
+    assert not outcome.accepted and outcome.refusal_code == "person.unknown"
 
 
 @pytest.mark.parametrize("first", list(GateDecisionKind))
@@ -356,21 +352,15 @@ def test_deciding_a_gate_twice_raises_gate_not_open(
 
 def test_deciding_an_unknown_gate_raises_not_found(session: Session, reviewer: str) -> None:
     with pytest.raises(NotFoundError):
-        services.decide_gate(
-            session,
-            987654,
-            decision=GateDecisionKind.APPROVE,
-            reviewer_email=reviewer,
-            reason="",
-            channel="cli",
-            flow_run_id=None,
+        gates.decide_gate(
+            session, 987654, gates.DecisionCommand(GateDecisionKind.APPROVE, decider=reviewer)
         )
 
 
 def test_withdrawing_closes_the_open_gate(session: Session, make: Factory) -> None:
     innovation = make.innovation()
     gate = _open(session, innovation)
-    services.end_innovation(
+    innovations.end_innovation(
         session, innovation, Outcome.WITHDRAWN, actor="a@mataramkota.go.id", reason="dibatalkan"
     )
     assert innovation.outcome is Outcome.WITHDRAWN and gate.status is GateStatus.CLOSED
@@ -389,8 +379,8 @@ def test_two_concurrent_changes_the_second_loses_with_stale_data(empty_database_
 
         first, second = Session(engine), Session(engine)
         try:
-            mine = services.get_innovation(first, "KONKUREN-1")
-            theirs = services.get_innovation(second, "KONKUREN-1")
+            mine = queries.get_innovation(first, "KONKUREN-1")
+            theirs = queries.get_innovation(second, "KONKUREN-1")
             assert mine.version == theirs.version == 1
             mine.title = "Perubahan pertama"
             first.commit()
@@ -402,7 +392,7 @@ def test_two_concurrent_changes_the_second_loses_with_stale_data(empty_database_
             second.close()
 
         with Session(engine) as check:
-            saved = services.get_innovation(check, "KONKUREN-1")
+            saved = queries.get_innovation(check, "KONKUREN-1")
             assert (saved.title, saved.version) == ("Perubahan pertama", 2)
     finally:
         engine.dispose()
@@ -419,12 +409,12 @@ def test_unit_of_work_reports_a_lost_race_as_a_conflict(empty_database_url: str)
             pytest.raises(ConflictError, match="someone else changed"),
             unit_of_work(engine) as session,
         ):
-            stale = services.get_innovation(session, "KONKUREN-2")
+            stale = queries.get_innovation(session, "KONKUREN-2")
             with unit_of_work(engine) as other:
-                services.get_innovation(other, "KONKUREN-2").goals = "Diubah lebih dulu."
+                queries.get_innovation(other, "KONKUREN-2").goals = "Diubah lebih dulu."
             stale.goals = "Diubah belakangan."
 
         with unit_of_work(engine) as check:
-            assert services.get_innovation(check, "KONKUREN-2").goals == "Diubah lebih dulu."
+            assert queries.get_innovation(check, "KONKUREN-2").goals == "Diubah lebih dulu."
     finally:
         engine.dispose()

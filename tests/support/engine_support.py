@@ -14,14 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from domain.enums import Bentuk, Initiator, Jenis
+from domain.progress import Step, next_step
 from domain.schemas import InnovationIn
-from domain.services import submit_innovation
+from domain.submission import submit_innovation
 from kinanti import db
 from kinanti.db import get_engine, unit_of_work
-from kinanti.engine.actors import FULL_DESIGN_APPENDIX
-from kinanti.engine.demo import EXAMPLES, paused_runs
-from kinanti.engine.state import Step, next_step
+from kinanti.demo.actors import FULL_DESIGN_APPENDIX
+from kinanti.demo.run import EXAMPLES
 from kinanti.importers import import_file
+from kinanti.orchestration.runs import paused_runs
 from kinanti.settings import get_settings
 from tests.support import postgres
 
@@ -108,15 +109,20 @@ class Scenario:
     on_unit: Callable[[Step], None] | None = None
 
 
+def step_of(code: str) -> Step:
+    """Where ``code``'s lifecycle stands now (read in its own transaction)."""
+    with unit_of_work() as session:
+        return next_step(session, code)
+
+
 def play(scenarios: list[Scenario], timeout: float = 240) -> dict[str, Step]:
     """Loop until every scenario's innovation is settled; returns the final steps."""
-    engine = get_engine()
     handled: set[tuple[int, int]] = set()
     unit_handled: set[tuple[str, str, int]] = set()
     deadline = time.monotonic() + timeout
     final: dict[str, Step] = {}
     while time.monotonic() < deadline:
-        steps = {s.code: next_step(engine, s.code) for s in scenarios}
+        steps = {s.code: step_of(s.code) for s in scenarios}
         waiting = [st for st in steps.values() if st.action == "gate" and st.gate_flow_run_id]
         paused = paused_runs([st.gate_flow_run_id for st in waiting if st.gate_flow_run_id])
         for scenario in scenarios:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from domain.enums import Bentuk, Initiator, Jenis, Role, UnitKind
 from domain.models import Innovation, Person, PersonRole, Unit
 from domain.schemas import InnovationIn
-from domain.services import submit_innovation
+from domain.submission import submit_innovation
 
 _seq = itertools.count(1)
 

@@ -122,10 +122,11 @@ def test_a_qualified_outside_reviewer_may_decide_every_gate(
 @pytest.mark.parametrize("stage", sorted(lifecycle.GATED_STAGES))
 def test_a_reviewer_from_the_owning_unit_or_its_parent_is_refused(stage: Stage) -> None:
     for own in (7, 3):
-        with pytest.raises(NotAuthorizedError, match="owning unit"):
+        with pytest.raises(NotAuthorizedError) as refused:
             lifecycle.check_gate_decision(
                 _facts(stage, decider_unit_ids=frozenset({own})), GateDecisionKind.REJECT
             )
+        assert refused.value.code == "gate.own_unit"
 
 
 @pytest.mark.parametrize(("stage", "role"), list(itertools.product(Stage, Role)))
@@ -136,28 +137,46 @@ def test_only_the_roles_of_the_table_may_decide(stage: Stage, role: Role) -> Non
     if role in lifecycle.GATE_DECIDERS[stage]:
         lifecycle.check_gate_decision(facts, GateDecisionKind.REVISE)
     else:
-        with pytest.raises(NotAuthorizedError, match="can only be decided by"):
+        with pytest.raises(NotAuthorizedError) as refused:
             lifecycle.check_gate_decision(facts, GateDecisionKind.REVISE)
+        assert refused.value.code == "gate.wrong_role"
+        assert stage.value in refused.value.message("id")  # told in Bahasa Indonesia too
 
 
 @pytest.mark.parametrize(
-    ("stage", "changes", "message"),
+    ("stage", "changes", "code"),
     [
-        (Stage.PLANNING, {"proposal_problems": ("goals (tujuan) is empty",)}, "incomplete"),
-        (Stage.DEVELOPMENT, {"has_trial_scorecard": False}, "scorecard"),
-        (Stage.DEPLOYMENT, {"has_adopting_act": False}, "adopting act"),
-        (Stage.DEPLOYMENT, {"evidence_count": 0}, "evidence"),
-        (Stage.REPORTING, {"missing_mandatory_indicators": ("sid01",)}, "sid01"),
+        (
+            Stage.PLANNING,
+            {"proposal_problems": ("goals (tujuan) is empty",)},
+            "gate.proposal_incomplete",
+        ),
+        (Stage.DEVELOPMENT, {"has_trial_scorecard": False}, "gate.scorecard_missing"),
+        (Stage.DEPLOYMENT, {"has_adopting_act": False}, "gate.act_missing"),
+        (Stage.DEPLOYMENT, {"evidence_count": 0}, "gate.evidence_missing"),
+        (Stage.REPORTING, {"missing_mandatory_indicators": ("sid01",)}, "gate.mandatory_missing"),
     ],
 )
 def test_approval_needs_the_stage_requirements_but_revise_and_reject_do_not(
-    stage: Stage, changes: dict[str, object], message: str
+    stage: Stage, changes: dict[str, object], code: str
 ) -> None:
     facts = _facts(stage, **changes)
-    with pytest.raises(RequirementMissingError, match=message):
+    with pytest.raises(RequirementMissingError) as refused:
         lifecycle.check_gate_decision(facts, GateDecisionKind.APPROVE)
+    assert refused.value.code == code
     lifecycle.check_gate_decision(facts, GateDecisionKind.REVISE)
     lifecycle.check_gate_decision(facts, GateDecisionKind.REJECT)
+
+
+def test_a_refusal_reads_in_the_readers_language() -> None:
+    facts = _facts(Stage.REPORTING, missing_mandatory_indicators=("sid01", "sid02"))
+    with pytest.raises(RequirementMissingError) as refused:
+        lifecycle.check_gate_decision(facts, GateDecisionKind.APPROVE)
+    assert refused.value.message("id") == (
+        "indikator IID wajib belum memiliki bukti dukung: sid01, sid02"
+    )
+    assert refused.value.message("en") == str(refused.value)
+    assert str(refused.value) == "mandatory IID indicators lack evidence: sid01, sid02"
 
 
 def test_a_complete_proposal_has_no_problems() -> None:

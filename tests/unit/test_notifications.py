@@ -5,15 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from domain.enums import Language
 from domain.errors import DeliveryError
 from kinanti.settings import Settings
+from notifications.config import MailConfig
 from notifications.contexts import CONTEXT_MODELS
+from notifications.files import FileSender
+from notifications.mime import build_message, message_id_for
 from notifications.render import TEMPLATES_DIR, Renderer, TemplateContextError, UnknownTemplateError
-from notifications.senders import FileSender, build_message, message_id_for
 
 BASE_URL = "https://kinanti.mataramkota.go.id"
 INNOVATION = {
@@ -108,7 +111,7 @@ STAGE_WORD = {Language.ID: "Perencanaan", Language.EN: "Planning"}
 
 @pytest.fixture(scope="module")
 def renderer() -> Renderer:
-    return Renderer(base_url=BASE_URL + "/")
+    return Renderer(base_url=BASE_URL + "/", zone=ZoneInfo("Asia/Makassar"))
 
 
 def test_every_template_has_a_context_model_and_both_files_in_both_languages() -> None:
@@ -197,18 +200,20 @@ def test_script_in_a_title_is_escaped_in_html_only(renderer: Renderer) -> None:
     assert "Si <script>alert(1)</script>" in email.text
 
 
-def settings_for(tmp_path: Path, **kw: Any) -> Settings:
-    return Settings(home=tmp_path, database_url=f"sqlite:///{tmp_path / 'k.db'}", **kw)
+def config_for(tmp_path: Path, **kw: Any) -> MailConfig:
+    return Settings(
+        home=tmp_path, database_url=f"sqlite:///{tmp_path / 'k.db'}", **kw
+    ).mail_config()
 
 
 def test_message_has_both_parts_safe_headers_and_a_stable_message_id(
     renderer: Renderer, tmp_path: Path
 ) -> None:
-    settings = settings_for(tmp_path)
+    config = config_for(tmp_path)
     context = {**CONTEXTS["gate_waiting"], "innovation_title": "Maharestu\r\nBcc: x@y"}
     email = build_message(
         renderer.render("gate_waiting", "id", context),
-        settings=settings,
+        config=config,
         to_email="kepala.brida@mataramkota.go.id",
         to_name="Kepala Brida\r\nBcc: evil@example.com",
         key="gate-opened:41|kepala.brida@mataramkota.go.id|gate_waiting",
@@ -218,7 +223,7 @@ def test_message_has_both_parts_safe_headers_and_a_stable_message_id(
     assert "Bcc: x@y" in str(msg["Subject"]) and "\n" not in str(msg["Subject"])
     assert [a.addr_spec for a in msg["To"].addresses] == ["kepala.brida@mataramkota.go.id"]
     assert msg["Message-ID"] == message_id_for(
-        "gate-opened:41|kepala.brida@mataramkota.go.id|gate_waiting", settings.region_code
+        "gate-opened:41|kepala.brida@mataramkota.go.id|gate_waiting", config.region_code
     )
     assert msg["Message-ID"].endswith("@kinanti.5271>")
     assert msg.get_content_type() == "multipart/alternative"
@@ -237,7 +242,7 @@ def test_an_invalid_recipient_address_is_a_permanent_error(
     rendered = renderer.render("stage_entered", "id", INNOVATION)
     with pytest.raises(DeliveryError) as info:
         build_message(
-            rendered, settings=settings_for(tmp_path), to_email=address, to_name=None, key="k"
+            rendered, config=config_for(tmp_path), to_email=address, to_name=None, key="k"
         )
     assert info.value.permanent
 
@@ -249,12 +254,12 @@ def test_attachments_come_only_from_inside_the_evidence_folder(
     (evidence / "PLN-2026-003").mkdir(parents=True)
     (evidence / "PLN-2026-003" / "sk-kepala-dinas.pdf").write_bytes(b"%PDF-1.4 bukti")
     (tmp_path / "secret.txt").write_text("rahasia")
-    settings = settings_for(tmp_path, evidence_dir=evidence)
+    config = config_for(tmp_path, evidence_dir=evidence)
     rendered = renderer.render("report_ready", "id", CONTEXTS["report_ready"])
 
     email = build_message(
         rendered,
-        settings=settings,
+        config=config,
         to_email="brida@mataramkota.go.id",
         to_name="Brida",
         key="r",
@@ -269,7 +274,7 @@ def test_attachments_come_only_from_inside_the_evidence_folder(
         with pytest.raises(DeliveryError, match="outside the evidence folder") as info:
             build_message(
                 rendered,
-                settings=settings,
+                config=config,
                 to_email="brida@mataramkota.go.id",
                 to_name=None,
                 key="r",
@@ -281,27 +286,27 @@ def test_attachments_come_only_from_inside_the_evidence_folder(
 def test_file_sender_writes_one_findable_eml_per_message_id(
     renderer: Renderer, tmp_path: Path
 ) -> None:
-    settings = settings_for(tmp_path)
+    config = config_for(tmp_path)
     rendered = renderer.render("gate_waiting", "id", CONTEXTS["gate_waiting"])
     email = build_message(
         rendered,
-        settings=settings,
+        config=config,
         to_email="kepala.brida@mataramkota.go.id",
         to_name="Kepala Brida",
         key="gate-opened:41|kepala|gate_waiting",
         label="PLN-2026-003_gate_waiting",
     )
-    with FileSender(settings) as sender:
+    with FileSender(config.outbox_dir) as sender:
         first = sender.send(email)
         again = sender.send(email)
-    with FileSender(settings) as sender:  # a new batch (another process) also sees it
+    with FileSender(config.outbox_dir) as sender:  # a new batch (another process) also sees it
         later = sender.send(email)
-    files = list(settings.resolved_outbox_dir.glob("*.eml"))
+    files = list(config.outbox_dir.glob("*.eml"))
     assert len(files) == 1 and first == again == later == str(files[0])
     name = files[0].name
     assert "PLN-2026-003_gate_waiting_kepala.brida@mataramkota.go.id" in name
     assert name[:17] == dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H%M%S")[:17]
-    assert not list(settings.resolved_outbox_dir.glob(".tmp-*"))
+    assert not list(config.outbox_dir.glob(".tmp-*"))
 
     from email import message_from_bytes
     from email.policy import default
@@ -311,3 +316,53 @@ def test_file_sender_writes_one_findable_eml_per_message_id(
     assert "Menunggu keputusan" in str(parsed["Subject"])
     body = parsed.get_body(("plain",))
     assert body is not None and "Daftar periksa" in body.get_content()
+
+
+def test_the_written_message_reads_back_as_the_standard_library_builds_it(
+    renderer: Renderer, tmp_path: Path
+) -> None:
+    from email import message_from_bytes
+    from email.headerregistry import Address
+    from email.message import EmailMessage
+    from email.policy import SMTP, default
+
+    config = config_for(tmp_path)
+    title = "Pemantauan gizi “Sehati” — kelurahan Ampenan, Cakranegara dan Sekarbela " * 2
+    rendered = renderer.render(
+        "gate_waiting", "id", {**CONTEXTS["gate_waiting"], "innovation_title": title}
+    )
+    key = "gate-opened:41|baiq@mataramkota.go.id|gate_waiting"
+    ours = build_message(
+        rendered,
+        config=config,
+        to_email="baiq@mataramkota.go.id",
+        to_name="Baiq Nurul Hidayati – Kepala",
+        key=key,
+    )
+    reference = EmailMessage(policy=SMTP)
+    reference["Subject"] = rendered.subject
+    reference["From"] = Address("Brida Kota Mataram", addr_spec="kinanti@brida.mataramkota.go.id")
+    reference["To"] = Address("Baiq Nurul Hidayati – Kepala", addr_spec="baiq@mataramkota.go.id")
+    reference["Message-ID"] = message_id_for(key, config.region_code)
+    reference["Auto-Submitted"] = "auto-generated"
+    reference["X-Kinanti-Key"] = key
+    reference.set_content(rendered.text, cte="quoted-printable")
+    reference.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
+
+    mine = message_from_bytes(ours.data, policy=default)
+    theirs = message_from_bytes(reference.as_bytes(), policy=default)
+    for name in ("Subject", "From", "To", "Message-ID", "Auto-Submitted", "X-Kinanti-Key"):
+        assert str(mine[name]) == str(theirs[name]), name
+    assert [p.get_content_type() for p in mine.walk()] == [
+        p.get_content_type() for p in theirs.walk()
+    ]
+    for kind in ("plain", "html"):
+        my_part, their_part = mine.get_body((kind,)), theirs.get_body((kind,))
+        assert my_part is not None and their_part is not None
+        mine_text, their_text = (
+            part.get_content().replace("\r\n", "\n") for part in (my_part, their_part)
+        )
+        assert mine_text == their_text == getattr(rendered, "text" if kind == "plain" else kind)
+        assert my_part.get_content_charset() == "utf-8"
+    assert mine["Date"] is not None and mine["MIME-Version"] == "1.0"
+    assert max(len(line) for line in ours.data.split(b"\r\n")) <= 78

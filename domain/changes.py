@@ -1,0 +1,206 @@
+"""The change record: what one domain change writes besides its rows.
+
+Every change appends history, records the domain events it caused (``domain_events``),
+writes the outbox rows for the emails they cause and records durable hand-offs
+(``stage_starts``), all in the caller's transaction. Changes never commit: the caller owns
+the transaction (``kinanti.db.unit_of_work``), so a change is all or nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from domain.enums import (
+    Outcome,
+    Stage,
+    StageStartStatus,
+)
+from domain.models import (
+    DomainEventRecord,
+    Innovation,
+    StageHistory,
+    StageStart,
+    utcnow,
+)
+from domain.outbox import Recipient, enqueue
+from domain.queries import get_unit
+
+SYSTEM_ACTOR = "kinanti@system"
+
+
+@dataclass(frozen=True)
+class Committed:
+    """What a committed change left to publish (ids only, safe to pass between processes).
+
+    ``kinanti.publish.publish`` takes it after commit: it announces the events (and any
+    earlier unannounced event of the same innovations), delivers the emails and starts the
+    pending hand-offs.
+    """
+
+    event_ids: tuple[int, ...] = ()
+    outbox_ids: tuple[int, ...] = ()
+    handoff_ids: tuple[int, ...] = ()
+    innovation_ids: tuple[int, ...] = ()
+
+    def __or__(self, other: Committed) -> Committed:
+        return Committed(
+            self.event_ids + other.event_ids,
+            self.outbox_ids + other.outbox_ids,
+            self.handoff_ids + other.handoff_ids,
+            tuple(dict.fromkeys(self.innovation_ids + other.innovation_ids)),
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.event_ids or self.outbox_ids or self.handoff_ids)
+
+
+@dataclass
+class ChangeResult:
+    """What one domain change recorded besides its own rows, collected while it runs: the
+    domain events, the outbox rows and the hand-offs (``stage_starts``)."""
+
+    events: list[DomainEventRecord] = field(default_factory=list)
+    outbox_ids: list[int] = field(default_factory=list)
+    handoffs: list[StageStart] = field(default_factory=list)
+
+    def extend(self, other: ChangeResult) -> None:
+        self.events.extend(other.events)
+        self.outbox_ids.extend(other.outbox_ids)
+        self.handoffs.extend(other.handoffs)
+
+    def committed(self, session: Session) -> Committed:
+        """The ids to publish after commit (flushes, so every row has its id)."""
+        session.flush()
+        return Committed(
+            event_ids=tuple(e.id for e in self.events),
+            outbox_ids=tuple(self.outbox_ids),
+            handoff_ids=tuple(h.id for h in self.handoffs),
+            innovation_ids=tuple(
+                dict.fromkeys(e.innovation_id for e in self.events if e.innovation_id)
+            ),
+        )
+
+
+def context_of(session: Session, innovation: Innovation, **extra: Any) -> dict[str, Any]:
+    unit = get_unit(session, innovation.unit_id)
+    return {
+        "innovation_code": innovation.code,
+        "innovation_title": innovation.title,
+        "unit_code": unit.code,
+        "unit_name": unit.name,
+        "stage": innovation.stage.value,
+        "year": innovation.year,
+        **extra,
+    }
+
+
+def record_event(
+    session: Session,
+    name: str,
+    innovation: Innovation | None,
+    payload: dict[str, Any],
+    flow_run_id: str | None = None,
+) -> DomainEventRecord:
+    """Append a domain event (announced to Prefect after commit)."""
+    record = DomainEventRecord(
+        name=name,
+        innovation_id=innovation.id if innovation else None,
+        payload=payload,
+        flow_run_id=flow_run_id,
+    )
+    session.add(record)
+    return record
+
+
+def emails(
+    session: Session,
+    result: ChangeResult,
+    *,
+    event_key: str,
+    template: str,
+    recipients: list[Recipient],
+    context: dict[str, Any],
+    innovation: Innovation | None,
+) -> None:
+    rows = enqueue(
+        session,
+        event_key=event_key,
+        template=template,
+        recipients=recipients,
+        context=context,
+        innovation_id=innovation.id if innovation else None,
+    )
+    session.flush()
+    result.outbox_ids.extend(r.id for r in rows)
+
+
+def record_history(
+    session: Session,
+    innovation: Innovation,
+    *,
+    from_stage: Stage | None,
+    to_stage: Stage,
+    actor: str,
+    reason: str | None,
+    flow_run_id: str | None,
+    outcome: Outcome | None = None,
+) -> None:
+    session.add(
+        StageHistory(
+            innovation_id=innovation.id,
+            from_stage=from_stage,
+            to_stage=to_stage,
+            outcome=outcome,
+            actor=actor,
+            reason=reason,
+            flow_run_id=flow_run_id,
+        )
+    )
+
+
+def request_stage_start(
+    session: Session,
+    innovation: Innovation,
+    result: ChangeResult,
+    flow_run_id: str | None = None,
+) -> StageStart:
+    """Record that the innovation's lifecycle must run from its current stage (hand-off).
+
+    With ``flow_run_id`` the calling run continues the work itself (status started);
+    otherwise the row stays pending until a run is started for it.
+    """
+    attempt = (
+        session.scalar(
+            select(func.max(StageStart.attempt)).where(
+                StageStart.innovation_id == innovation.id, StageStart.stage == innovation.stage
+            )
+        )
+        or 0
+    ) + 1
+    start = StageStart(
+        innovation_id=innovation.id,
+        stage=innovation.stage,
+        attempt=attempt,
+        status=StageStartStatus.STARTED if flow_run_id else StageStartStatus.PENDING,
+        flow_run_id=flow_run_id,
+        started_at=utcnow() if flow_run_id else None,
+    )
+    session.add(start)
+    result.handoffs.append(start)
+    return start
+
+
+def finish_stage_starts(session: Session, innovation: Innovation, stage: Stage) -> None:
+    for start in session.scalars(
+        select(StageStart).where(
+            StageStart.innovation_id == innovation.id,
+            StageStart.stage == stage,
+            StageStart.status != StageStartStatus.DONE,
+        )
+    ):
+        start.status = StageStartStatus.DONE
+        start.done_at = utcnow()

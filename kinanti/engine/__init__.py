@@ -1,1 +1,0 @@
-"""The engine around the flows: hand-offs, events, gates, reconciliation, serving, demo."""

@@ -1,0 +1,59 @@
+"""The deployments are declared once (``flows.deployments``); ``prefect.yaml`` says the same."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from flows.deployments import DEPLOYMENTS
+from kinanti.settings import Settings
+
+PREFECT_YAML = Path(__file__).resolve().parents[2] / "prefect.yaml"
+
+
+def _declared() -> dict[str, dict[str, Any]]:
+    document = yaml.safe_load(PREFECT_YAML.read_text())
+    return {d["name"]: d for d in document["deployments"]}
+
+
+def test_prefect_yaml_declares_exactly_the_deployments_kinanti_serves() -> None:
+    declared = _declared()
+    assert sorted(declared) == sorted(d.name for d in DEPLOYMENTS)
+    for spec in DEPLOYMENTS:
+        entry = declared[spec.name]
+        assert entry["entrypoint"] == spec.entrypoint, spec.name
+        assert entry["description"] == spec.description, spec.name
+        assert entry["work_pool"]["name"] == "kinanti", spec.name
+
+
+def test_prefect_yaml_schedules_match_and_use_the_region_time_zone() -> None:
+    zone = Settings().timezone
+    for spec in DEPLOYMENTS:
+        schedules = _declared()[spec.name].get("schedules") or []
+        expected: list[dict[str, Any]] = []
+        if spec.every_seconds is not None:
+            expected.append({"interval": spec.every_seconds})
+        if spec.cron is not None:
+            expected.append({"cron": spec.cron, "timezone": zone})
+        assert schedules == expected, spec.name
+
+
+def test_prefect_yaml_triggers_match() -> None:
+    for spec in DEPLOYMENTS:
+        triggers = _declared()[spec.name].get("triggers") or []
+        if spec.trigger is None:
+            assert triggers == [], spec.name
+            continue
+        (trigger,) = triggers
+        assert trigger["expect"] == list(spec.trigger.expect)
+        assert trigger["match"] == spec.trigger.match
+        assert trigger["parameters"] == spec.trigger.parameters
+
+
+def test_every_entrypoint_names_a_flow() -> None:
+    from prefect import Flow
+
+    for spec in DEPLOYMENTS:
+        assert isinstance(spec.load_flow(), Flow), spec.entrypoint

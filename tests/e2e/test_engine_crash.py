@@ -101,7 +101,7 @@ def test_a_killed_runner_loses_and_doubles_nothing(
                     )
                     == 6
                 ),
-                120,
+                300,
                 "six suspended gates",
             )
             # resume half of them, then kill the runner while their next stage is running
@@ -118,7 +118,7 @@ def test_a_killed_runner_loses_and_doubles_nothing(
         runner = spawn_runner(settings, prefect_api, only="lifecycle", log_name="runner-2.log")
         try:
             wait_for_deployments([LIFECYCLE_DEPLOYMENT], runner)
-            deadline = time.monotonic() + 900  # a margin for a loaded machine
+            deadline = time.monotonic() + 900
             last_reconcile = 0.0
             while time.monotonic() < deadline:
                 if time.monotonic() - last_reconcile > 5:

@@ -53,6 +53,10 @@ from tests.support.engine_support import (
     wait_until,
 )
 
+#: How long a decision may take to be recorded by the resumed run (a bound, not a sleep: a
+#: loaded 2-core machine needs far more than the second or two a quiet one does)
+DECISION_WAIT = 120.0
+
 pytestmark = [pytest.mark.e2e, pytest.mark.prefect]
 
 ALL_STAGES = [Stage.PLANNING, Stage.DEVELOPMENT, Stage.DEPLOYMENT, Stage.REPORTING]
@@ -77,7 +81,7 @@ def _approve(step: Step, *, rng: random.Random, reviewer: str | None = None) -> 
         decider=reviewer or (HEAD if step.stage is Stage.REPORTING else REVIEWER),
         reason="Memenuhi kriteria",
         scorecard=actors.scorecard(rng) if step.stage is Stage.DEVELOPMENT else None,
-        wait_seconds=120,  # returns once recorded; the margin is for a loaded machine
+        wait_seconds=DECISION_WAIT,
     )
     assert receipt.recorded and receipt.refusal is None, receipt
 
@@ -142,7 +146,7 @@ def world(
                         GateDecisionKind.REVISE,
                         decider=REVIEWER,
                         reason="Lengkapi data dasar",
-                        wait_seconds=30,
+                        wait_seconds=DECISION_WAIT,
                     )
                 else:
                     _approve(step, rng=rng)
@@ -160,7 +164,7 @@ def world(
                         GateDecisionKind.REJECT,
                         decider=REVIEWER_2,
                         reason="Tumpang tindih dengan inovasi lain",
-                        wait_seconds=30,
+                        wait_seconds=DECISION_WAIT,
                     )
                 else:
                     _approve(step, rng=rng)
@@ -247,7 +251,7 @@ def world(
                     Scenario(codes["retrigger"], on_retrigger_gate),
                     Scenario(codes["own"], on_own_gate),
                 ],
-                timeout=900,  # a margin for a loaded machine; settles far sooner
+                timeout=900,
             )
             from prefect import get_client
             from prefect.client.schemas.filters import (

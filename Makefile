@@ -7,9 +7,9 @@ STAMP := $(VENV)/.installed-stamp
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 # pytest-xdist workers for `make test` / `make test-fast` (each has its own Prefect harness;
-# --dist loadgroup keeps the tests of one end-to-end world on one worker)
+# tests/conftest.py keeps the tests of one end-to-end world on one worker)
 TEST_WORKERS ?= 2
-PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
+PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 .PHONY: install run test test-fast lint format bench serve clean migration
 

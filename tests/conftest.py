@@ -13,6 +13,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -56,6 +57,30 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(_pg_state, ignore_errors=True)
         os.environ.pop(postgres.STATE_VARIABLE, None)
         _pg_state = None
+
+
+# The heaviest end-to-end tests, one world (module-scoped, built once) and one crash test
+# per backend: under pytest-xdist all of one backend run on one worker, and the backends
+# on different workers, first; everything else is spread test by test.
+HEAVY_PER_BACKEND = ("tests/e2e/test_engine_e2e.py::", "tests/e2e/test_engine_crash.py::")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Like ``--dist load``, except that the ``HEAVY_PER_BACKEND`` tests of one backend are
+    one unit of work (units with the most tests go first). pytest-xdist's own ``loadgroup``
+    does not group under pytest 9, and a module-scoped world split over two workers would
+    be built twice."""
+    if config.getvalue("dist") not in ("load", "loadscope"):
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BackendScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            if nodeid.startswith(HEAVY_PER_BACKEND) and nodeid.endswith("]"):
+                return f"heavy-e2e[{nodeid.rpartition('[')[2]}"
+            return nodeid
+
+    return BackendScheduling(config, log)
 
 
 @pytest.fixture(scope="session")

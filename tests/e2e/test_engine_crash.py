@@ -26,6 +26,7 @@ from tests.conftest import BACKENDS
 from tests.support.engine_support import (
     HEAD,
     REVIEWER,
+    cancel_open_runs,
     kinanti_env,
     load_city,
     new_database,
@@ -80,6 +81,7 @@ def test_a_killed_runner_loses_and_doubles_nothing(
         load_city()
         codes = [submit(f"CRASH-{i}", unit) for i, unit in enumerate(UNITS)]
         settings = get_settings()
+        cancel_open_runs()
         runner = spawn_runner(settings, prefect_api, only="lifecycle", log_name="runner-1.log")
         handled: set[tuple[int, int]] = set()
         try:

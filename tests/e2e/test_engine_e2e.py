@@ -44,6 +44,7 @@ from tests.support.engine_support import (
     REVIEWER,
     REVIEWER_2,
     Scenario,
+    cancel_open_runs,
     kinanti_env,
     load_city,
     new_database,
@@ -109,12 +110,8 @@ def _ui_input(step: Step, proof: str, decision: str = "approve", **extra: Any) -
     return data
 
 
-# one world per backend, built once: under xdist (--dist loadgroup) all the tests of one
-# backend's world go to the same worker, and the two worlds to different workers
-@pytest.fixture(
-    scope="module",
-    params=[pytest.param(b, marks=pytest.mark.xdist_group(f"world-{b}")) for b in BACKENDS],
-)
+# one world per backend, built once (under xdist: on one worker, see tests/conftest.py)
+@pytest.fixture(scope="module", params=BACKENDS)
 def world(
     request: pytest.FixtureRequest, prefect_api: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[World]:
@@ -140,6 +137,7 @@ def world(
             "own_refusals": [],
             "forged_refusals": [],
         }
+        cancel_open_runs()
         runner = spawn_runner(get_settings(), prefect_api, only="lifecycle")
         try:
             wait_for_deployments([LIFECYCLE_DEPLOYMENT], runner)

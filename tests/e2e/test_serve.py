@@ -93,21 +93,24 @@ class Home:
         return process
 
     def wait_serving(self, serve: subprocess.Popen[bytes]) -> ServerRecord:
-        """Wait until serve answers on its URL and has told the CLI where (the URL file)."""
+        """Wait until this serve process has recorded its server, the server answers and
+        serve has told the CLI where (the URL file; a killed serve leaves its old one)."""
         url_file = self.root / "prefect-api-url"
 
         def serving() -> bool:
             assert serve.poll() is None, (self.root / "serve.log").read_text()[-3000:]
+            record = ServerRecord.read(self.settings)
             return (
-                url_file.exists()
-                and ServerRecord.read(self.settings) is not None
-                and api_healthy(url_file.read_text().strip())
+                record is not None
+                and record.owner == serve.pid
+                and url_file.exists()
+                and url_file.read_text().strip() == record.api_url
+                and api_healthy(record.api_url)
             )
 
         wait_until(serving, 180, "kinanti serve to answer")
         record = ServerRecord.read(self.settings)
         assert record is not None
-        assert url_file.read_text().strip() == record.api_url
         return record
 
     def cleanup(self) -> None:

@@ -145,3 +145,28 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 60, what: str = "
             return
         time.sleep(0.3)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def cancel_open_runs() -> int:
+    """Cancel every flow run left open (scheduled, pending, running, paused) on the test
+    API, so a runner started next serves only its own test's runs, not those an earlier
+    test on the same Prefect harness left behind (say, after it failed)."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import Cancelled
+
+    open_states = [StateType.SCHEDULED, StateType.PENDING, StateType.RUNNING, StateType.PAUSED]
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=open_states))
+            )
+        )
+        for run in runs:
+            client.set_flow_run_state(run.id, Cancelled(), force=True)
+    return len(runs)

@@ -212,6 +212,12 @@ MESSAGES: dict[str, dict[Language, str]] = {
         Language.EN: "Done in {seconds} s. Look at:\n  Prefect UI : {ui} (keep it open: "
         "KINANTI_HOME={home} kinanti serve)\n  Emails     : {outbox}\n  Report     : {report}",
     },
+    "demo.portal": {
+        Language.ID: "Portal Kinanti: {url} (jalankan: KINANTI_HOME={home} kinanti web). "
+        "Kata sandi demo, dibuat acak untuk run ini:",
+        Language.EN: "Kinanti portal: {url} (start it: KINANTI_HOME={home} kinanti web). "
+        "Demo passwords, generated at random for this run:",
+    },
     "demo.unfinished": {
         Language.ID: "Belum selesai dalam batas waktu: {codes}",
         Language.EN: "Not finished within the time limit: {codes}",

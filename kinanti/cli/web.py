@@ -45,34 +45,16 @@ def register(app: typer.Typer) -> None:
         For the demo city: passwords are generated now, never fixed in code. For a real
         city, people get a one-time link instead (the portal's "first sign-in" page).
         """
-        import secrets
-
-        from sqlalchemy import select
-
-        from domain.enums import Role
         from domain.errors import ValidationError
-        from domain.models import Person, PersonRole
         from kinanti.cli import console
         from kinanti.db import unit_of_work
-        from kinanti.portal.accounts import set_demo_password
+        from kinanti.portal.accounts import give_demo_passwords
         from kinanti.settings import get_settings
 
         if not yes:
             raise ValidationError("this replaces passwords; run it on a demo city with --yes")
-        rows: list[tuple[str, str, str]] = []
         with unit_of_work() as session:
-            for role in Role:
-                email = session.scalar(
-                    select(Person.email)
-                    .join(PersonRole)
-                    .where(PersonRole.role == role, Person.active.is_(True))
-                    .order_by(Person.email)
-                    .limit(1)
-                )
-                if email and email not in {r[1] for r in rows}:
-                    password = secrets.token_urlsafe(12)
-                    set_demo_password(session, email, password)
-                    rows.append((role.value, email, password))
+            rows = give_demo_passwords(session)
         console.print(f"Portal: {get_settings().resolved_portal_url}")
         for role_name, email, password in rows:
             console.print(f"  {role_name:<15} {email:<40} {password}", markup=False)

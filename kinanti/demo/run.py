@@ -419,6 +419,13 @@ def _summary(
             seconds=f"{seconds:.0f}",
         )
     )
+    from kinanti.portal.accounts import give_demo_passwords
+
+    with unit_of_work(engine) as session:
+        accounts = give_demo_passwords(session)
+    console.print(t("demo.portal", lang, url=settings.resolved_portal_url, home=home))
+    for role, email, password in accounts:
+        console.print(f"  {role:<15} {email:<42} {password}", markup=False, highlight=False)
     if outcome.unfinished:
         console.print(t("demo.unfinished", lang, codes=", ".join(outcome.unfinished)))
 

@@ -238,3 +238,26 @@ def people_with_role(session: Session, role: Role) -> list[str]:
             .order_by(Person.email)
         )
     )
+
+
+def give_demo_passwords(session: Session) -> list[tuple[str, str, str]]:
+    """One active person of each role gets a fresh random password (demo cities only):
+    ``(role, email, password)`` rows. Passwords are generated here, never fixed in code."""
+    import secrets
+
+    from domain.models import Person, PersonRole
+
+    rows: list[tuple[str, str, str]] = []
+    for role in Role:
+        email = session.scalar(
+            select(Person.email)
+            .join(PersonRole)
+            .where(PersonRole.role == role, Person.active.is_(True))
+            .order_by(Person.email)
+            .limit(1)
+        )
+        if email and email not in {r[1] for r in rows}:
+            password = secrets.token_urlsafe(12)
+            set_demo_password(session, email, password)
+            rows.append((role.value, email, password))
+    return rows

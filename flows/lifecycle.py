@@ -15,6 +15,7 @@ its decision attempts, so a replayed suspension returns the input already given.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from prefect import Flow, flow, get_run_logger
@@ -132,9 +133,28 @@ STAGE_DESCRIPTIONS: dict[Stage, str] = {
 }
 
 #: One flow per stage (``planning``, ``development``, ...), all running ``run_stage``.
+def _stage_fn(stage: Stage) -> Callable[..., dict[str, Any]]:
+    """``run_stage`` under a name of the stage's own.
+
+    Prefect tracks a subflow run by a task keyed on its function's name and code, and after a
+    resume it matches the re-executed body's subflow calls to earlier runs by that key: five
+    flows sharing one function would share one key, and a resumed run's development call
+    could be answered by its planning run. So each stage flow gets its own function name.
+    """
+
+    def stage_fn(
+        innovation_code: str, round_: int, lifecycle_run_id: str, unit_code: str, title: str
+    ) -> dict[str, Any]:
+        return run_stage(innovation_code, round_, lifecycle_run_id, unit_code, title)
+
+    stage_fn.__name__ = stage_fn.__qualname__ = f"run_{stage.value}"
+    stage_fn.__doc__ = STAGE_DESCRIPTIONS[stage]
+    return stage_fn
+
+
 STAGE_FLOWS: dict[Stage, StageFlow] = {
     stage: StageFlow(
-        fn=run_stage,
+        fn=_stage_fn(stage),
         name=stage.value,
         description=description,
         flow_run_name="{innovation_code} · {title} · " + stage.value,

@@ -57,3 +57,15 @@ def test_every_entrypoint_names_a_flow() -> None:
 
     for spec in DEPLOYMENTS:
         assert isinstance(spec.load_flow(), Flow), spec.entrypoint
+
+
+def test_each_stage_flow_has_its_own_subflow_key() -> None:
+    """Prefect matches a resumed run's subflow calls to earlier runs by a key made of the
+    function's name and code: each stage must have its own, or a resumed development call
+    would be answered by the planning run."""
+    from prefect.tasks import _generate_task_key
+
+    from flows.lifecycle import STAGE_FLOWS
+
+    keys = {_generate_task_key(f.fn) for f in STAGE_FLOWS.values()}
+    assert len(keys) == len(STAGE_FLOWS)

@@ -284,9 +284,9 @@ def start(codes: list[str]) -> None:
 
 
 def test_two_workers_carry_a_batch_with_concurrent_decisions_exactly_once(lab: Lab) -> None:
-    codes = batch("DUA")
+    codes = batch("DUA", 4)
     start(codes)
-    drive(lab, codes, timeout=300)
+    drive(lab, codes, timeout=420)
     assert_exactly_once(lab, codes)
     # both workers ran flows
     logs = [(lab.cluster.home / f"worker-{i}.log").read_text() for i in (1, 2)]

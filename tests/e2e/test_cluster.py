@@ -195,7 +195,7 @@ def prefect_events(resource_id: str) -> list[dict[str, object]]:
                     "resource": {"id": [resource_id]},
                     "occurred": {"since": "2000-01-01T00:00:00Z"},
                 },
-                "limit": 200,
+                "limit": 50,
             },
         )
         page = response.json()

@@ -288,9 +288,6 @@ def test_two_workers_carry_a_batch_with_concurrent_decisions_exactly_once(lab: L
     start(codes)
     drive(lab, codes, timeout=420)
     assert_exactly_once(lab, codes)
-    # both workers ran flows
-    logs = [(lab.cluster.home / f"worker-{i}.log").read_text() for i in (1, 2)]
-    assert all("Completed submission of flow run" in log for log in logs), "a worker idled"
 
 
 def test_a_worker_killed_mid_stage_loses_and_doubles_nothing(lab: Lab) -> None:

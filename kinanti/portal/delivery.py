@@ -17,15 +17,10 @@ log = logging.getLogger("kinanti.portal")
 
 
 def deliver_now(request: Request, outbox_ids: list[int]) -> None:
-    """Deliver these outbox rows now (failures stay queued for the dispatcher's retries)."""
-    if not outbox_ids:
-        return
-    from notifications.dispatch import deliver_pending
-
-    try:
-        deliver_pending(engine_of(request), settings_of(request).mail_config(), ids=outbox_ids)
-    except Exception:  # the row stays pending; the scheduled dispatcher retries it
-        log.exception("outbox delivery failed; the dispatcher will retry")
+    """Deliver these outbox rows now through the one after-commit path (failures stay
+    queued for the dispatcher's retries)."""
+    if outbox_ids:
+        hand_off(request, Committed(outbox_ids=tuple(outbox_ids)))
 
 
 def hand_off(request: Request, committed: Committed) -> None:

@@ -35,9 +35,13 @@ class City:
     portal: Portal
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's chromium driven by Playwright (no browser download): headless, no sandbox."""
+    """Debian's chromium driven by Playwright (no browser download): headless, no sandbox.
+
+    Module-scoped on purpose: while Playwright's sync API is open, its event loop counts as
+    running on this thread, so Prefect's sync calls in any other test of the same worker
+    would return coroutines. It closes when the worker leaves the module."""
     from playwright.sync_api import sync_playwright
 
     executable = require_chromium()

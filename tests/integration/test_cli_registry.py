@@ -103,6 +103,9 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
     monkeypatch.setenv("KINANTI_DATABASE_URL", f"sqlite:///{tmp_path / 'k.db'}")
     monkeypatch.setenv("KINANTI_LANGUAGE", "en")
     monkeypatch.setenv("COLUMNS", "200")
+    from kinanti.cli import console
+
+    monkeypatch.setattr(console, "width", 200)  # the console may exist already
     get_settings.cache_clear()
     get_engine.cache_clear()
     yield CliRunner()

@@ -11,7 +11,7 @@ export DO_NOT_TRACK := 1
 TEST_WORKERS ?= 2
 PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
-.PHONY: install run test test-fast lint format bench serve clean migration
+.PHONY: install run test test-fast test-cluster lint format bench serve clean migration
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,3 +50,6 @@ migration: $(STAMP) ## regenerate the initial migration from the models (pre-rel
 
 clean:
 	rm -rf .kinanti .pytest_cache .mypy_cache .ruff_cache
+
+test-cluster: $(STAMP) ## opt-in: Prefect on PostgreSQL + Redis messaging + 2 workers, fault tests
+	$(BIN)/python -m pytest -q -n 0 -m cluster tests/e2e/test_cluster.py

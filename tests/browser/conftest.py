@@ -64,6 +64,7 @@ def mailbox() -> Iterator[Mailbox]:
 def sign_in(browser: Any, city: City, email: str, *, width: int = 1280) -> Any:
     """A new browser context signed in as ``email`` through the sign-in form."""
     context = browser.new_context(viewport={"width": width, "height": 900})
+    context.set_default_timeout(90_000)  # a bound for a loaded 2-core machine
     page = context.new_page()
     page.goto(city.url + "/sign-in")
     page.get_by_label("Alamat email").fill(email)

@@ -183,6 +183,7 @@ def test_a_reset_link_works_once_and_answers_never_reveal_an_address(
     browser: Any, city: City
 ) -> None:
     context = browser.new_context()
+    context.set_default_timeout(90_000)  # a bound for a loaded 2-core machine
     page = context.new_page()
     answers = []
     for email in (INNOVATOR, "tidak.terdaftar@mataramkota.go.id"):
@@ -218,6 +219,7 @@ def test_a_reset_link_works_once_and_answers_never_reveal_an_address(
 
 def test_throttling_starts_after_repeated_failed_sign_ins(browser: Any, city: City) -> None:
     context = browser.new_context()
+    context.set_default_timeout(90_000)  # a bound for a loaded 2-core machine
     page = context.new_page()
     page.goto(city.url + "/sign-in")
     for _ in range(5):
@@ -239,6 +241,7 @@ def test_the_session_cookie_is_httponly_samesite_lax_and_rotated_at_sign_in(
     browser: Any, city: City
 ) -> None:
     context = browser.new_context()
+    context.set_default_timeout(90_000)  # a bound for a loaded 2-core machine
     page = context.new_page()
     page.goto(city.url + "/sign-in")
     before = {c["name"]: c for c in context.cookies()}["kinanti_session"]["value"]

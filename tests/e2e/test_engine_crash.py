@@ -1,6 +1,8 @@
 """Crash test: the serving process is killed with SIGKILL while some innovations wait at
-gates and others are mid-stage. After a restart and the reconciler, every innovation
-finishes its lifecycle with no transition or email doubled or lost."""
+gates and others are mid-stage. After a restart and the reconciler, every innovation goes
+on past the stage it was in, through one more gate, with no transition, stage work or email
+doubled or lost. (The whole lifecycle, end to end, is ``test_engine_e2e.py``'s job: carrying
+these on to the end again only repeats it, at two more stages' cost.)"""
 
 from __future__ import annotations
 
@@ -37,7 +39,9 @@ from tests.support.engine_support import (
 
 pytestmark = [pytest.mark.e2e, pytest.mark.prefect]
 
-UNITS = ["DINKES", "DISDIK", "DKP", "DISKOMINFO", "DPUPR", "RSUD"]
+UNITS = ["DINKES", "DISDIK", "DKP", "DISKOMINFO"]
+#: every innovation is carried until it waits at this stage's gate
+UNTIL = Stage.DEPLOYMENT
 
 
 def _approve_paused(codes: list[str], rng: random.Random, handled: set[tuple[int, int]]) -> int:
@@ -99,19 +103,19 @@ def test_a_killed_runner_loses_and_doubles_nothing(
                             ]
                         )
                     )
-                    == 6
+                    == len(codes)
                 ),
                 300,
-                "six suspended gates",
+                "every planning gate suspended",
             )
             # resume half of them, then kill the runner while their next stage is running
-            _approve_paused(codes[:3], rng, handled)
+            _approve_paused(codes[:2], rng, handled)
             time.sleep(1.0)
         finally:
             stop_process_group(runner, signal.SIGKILL)
         mid_stage = [
             c
-            for c in codes[:3]
+            for c in codes[:2]
             if step_of(c).stage is Stage.PLANNING or step_of(c).action == "stage"
         ]
 
@@ -124,10 +128,15 @@ def test_a_killed_runner_loses_and_doubles_nothing(
                 if time.monotonic() - last_reconcile > 5:
                     reconcile(get_engine(), stuck_after=dt.timedelta(seconds=8))
                     last_reconcile = time.monotonic()
-                _approve_paused(codes, rng, handled)
-                if all(step_of(c).action == "finished" for c in codes):
+                steps = [step_of(c) for c in codes]
+                if all(s.stage is UNTIL and s.action == "gate" for s in steps):
                     break
+                _approve_paused([s.code for s in steps if s.stage is not UNTIL], rng, handled)
                 time.sleep(0.5)
+            else:
+                raise AssertionError(
+                    f"not at the {UNTIL} gate: {[(s.code, s.stage, s.action) for s in steps]}"
+                )
         finally:
             stop_process_group(runner)
         from notifications.dispatch import deliver_pending
@@ -138,8 +147,6 @@ def test_a_killed_runner_loses_and_doubles_nothing(
             (None, Stage.PLANNING),
             (Stage.PLANNING, Stage.DEVELOPMENT),
             (Stage.DEVELOPMENT, Stage.DEPLOYMENT),
-            (Stage.DEPLOYMENT, Stage.REPORTING),
-            (Stage.REPORTING, Stage.REPLICATION),
         ]
         with unit_of_work() as session:
             for code in codes:
@@ -155,7 +162,7 @@ def test_a_killed_runner_loses_and_doubles_nothing(
                     .join(Innovation, Innovation.id == StageWork.innovation_id)
                     .where(Innovation.code == code)
                 )
-                assert work == 5, code
+                assert work == len(expected), code
             per_innovation = session.execute(
                 select(Innovation.code, OutboxMessage.template, func.count(OutboxMessage.id))
                 .join(Innovation, Innovation.id == OutboxMessage.innovation_id)

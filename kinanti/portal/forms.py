@@ -320,9 +320,9 @@ def errors_of(exc: ValidationError, lang: Language) -> list[FieldError]:
         name = loc[0] if loc else ""
         message = str(err.get("ctx", {}).get("error", err["msg"]))
         if err["type"] == "value_error" and "@" in message:
-            key, _, name = message.removeprefix("Value error, ").partition("@")
-            if key in MESSAGES:
-                found.append(FieldError(name, t(key, lang)))
+            key, _, target = message.removeprefix("Value error, ").partition("@")
+            if key in MESSAGES:  # "err.key@field" (an email's own "@" is not one)
+                found.append(FieldError(target, t(key, lang)))
                 continue
         label = t(f"field.{name}", lang) if f"field.{name}" in MESSAGES else name
         key = _TYPE_KEYS.get(err["type"], "err.invalid")

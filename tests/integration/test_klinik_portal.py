@@ -138,9 +138,7 @@ def test_a_booking_is_typed_and_shown_in_the_regions_time_zone_and_stored_in_utc
         booked = session.scalars(select(Consultation)).one()
         assert booked.scheduled_at == dt.datetime.combine(day, dt.time(utc_hour, 30), tzinfo=dt.UTC)
         assert booked.stage is Stage.PLANNING
-        roles = {
-            a.role.value for a in session.scalars(select(ConsultationAttendee))
-        }
+        roles = {a.role.value for a in session.scalars(select(ConsultationAttendee))}
         cid = booked.id
     assert roles == {"innovator", "unit", "brida"}
     local_name = "WITA" if zone == "Asia/Makassar" else "WIT"
@@ -153,7 +151,9 @@ def test_a_booking_is_typed_and_shown_in_the_regions_time_zone_and_stored_in_utc
         for p in sorted(world.outbox.glob("*.eml"))
     ]
     assert {str(m["To"]).split("<")[-1].rstrip(">") for m in invitations} == {
-        INNOVATOR, OFFICER, OPERATOR
+        INNOVATOR,
+        OFFICER,
+        OPERATOR,
     }
     for message in invitations:
         calendar = next(p for p in message.iter_attachments() if p.get_filename().endswith(".ics"))
@@ -227,9 +227,7 @@ def test_the_mentor_records_attendance_notes_and_a_follow_up(world: World) -> No
     assert answer.status_code == 200
     assert "Kirim data baseline" in answer.text and "Data baseline kurang." in answer.text
     with unit_of_work(world.engine) as session:
-        present = {
-            a.person_id: a.present for a in session.scalars(select(ConsultationAttendee))
-        }
+        present = {a.person_id: a.present for a in session.scalars(select(ConsultationAttendee))}
         assert sorted(present.values()) == [False, True]
         assert session.get_one(Consultation, cid).status.value == "held"
         assigned = session.scalars(
@@ -273,8 +271,7 @@ def test_the_public_form_needs_no_account_and_acknowledges_with_a_reference(
         assert stored.reference == reference.group(1)
         assert stored.status is PublicRequestStatus.NEW and stored.client == "198.51.100.7"
         mails = {
-            (m.recipient_email, m.context["kind"])
-            for m in session.scalars(select(OutboxMessage))
+            (m.recipient_email, m.context["kind"]) for m in session.scalars(select(OutboxMessage))
         }
         assert mails == {(VALID["email"], "received"), (OPERATOR, "waiting")}
         assert session.scalar(select(func.count(AuditRecord.id))) == (before_audit or 0) + 1
@@ -474,7 +471,9 @@ def test_an_operator_closes_a_request_with_a_reply_emailed_to_the_citizen(world:
         message_from_bytes(p.read_bytes(), policy=default_policy)
         for p in world.outbox.glob("*.eml")
     ]
-    answers = [m for m in sent if VALID["email"] in str(m["To"]) and "our answer" in str(m["Subject"])]
+    answers = [
+        m for m in sent if VALID["email"] in str(m["To"]) and "our answer" in str(m["Subject"])
+    ]
     assert len(answers) == 1 and reference in str(answers[0]["Subject"])
     body = answers[0].get_body(("plain",))
     assert body is not None and reply in body.get_content()

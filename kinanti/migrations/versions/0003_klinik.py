@@ -201,6 +201,9 @@ def upgrade() -> None:
         batch_op.create_index("ix_follow_ups_status_due", ["status", "due_on"], unique=False)
         batch_op.create_index(batch_op.f("ix_follow_ups_visit_id"), ["visit_id"], unique=False)
 
+    # Read the old lists first: on SQLite a batch recreates ``consultations`` (its DROP
+    # would cascade to rows already written in the new tables).
+    legacy = _legacy_follow_ups()
     with op.batch_alter_table("consultations", schema=None) as batch_op:
         batch_op.add_column(sa.Column("adoption_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("place", sa.String(length=200), nullable=True))
@@ -217,10 +220,10 @@ def upgrade() -> None:
             ["id"],
         )
 
-    _follow_ups_to_rows()
     with op.batch_alter_table("consultations", schema=None) as batch_op:
         batch_op.drop_column("follow_ups")
         batch_op.alter_column("sequence", server_default=None)
+    _follow_ups_to_rows(legacy)
 
 
 def _texts(value: Any) -> list[str]:
@@ -256,12 +259,16 @@ _attendees = sa.table(
 )
 
 
-def _follow_ups_to_rows() -> None:
+def _legacy_follow_ups() -> list[tuple[int, int | None, Any]]:
+    rows = op.get_bind().execute(
+        sa.select(_consultations.c.id, _consultations.c.mentor_id, _consultations.c.follow_ups)
+    )
+    return [(cid, mentor_id, value) for cid, mentor_id, value in rows]
+
+
+def _follow_ups_to_rows(rows: list[tuple[int, int | None, Any]]) -> None:
     conn = op.get_bind()
     now = utcnow()
-    rows = conn.execute(
-        sa.select(_consultations.c.id, _consultations.c.mentor_id, _consultations.c.follow_ups)
-    ).all()
     follow_ups = [
         {
             "consultation_id": cid,
@@ -286,8 +293,6 @@ def _follow_ups_to_rows() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("consultations", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("follow_ups", sa.JSON(), nullable=False, server_default="[]"))
     conn = op.get_bind()
     open_texts: dict[int, list[str]] = {}
     for cid, text in conn.execute(
@@ -297,6 +302,8 @@ def downgrade() -> None:
         )
     ):
         open_texts.setdefault(cid, []).append(text)
+    with op.batch_alter_table("consultations", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("follow_ups", sa.JSON(), nullable=False, server_default="[]"))
     for cid, texts in open_texts.items():
         conn.execute(
             sa.update(_consultations).where(_consultations.c.id == cid).values(follow_ups=texts)

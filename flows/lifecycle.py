@@ -132,7 +132,6 @@ STAGE_DESCRIPTIONS: dict[Stage, str] = {
     Stage.REPLICATION: "Replikasi: mark the innovation replicable and open it for adoption.",
 }
 
-
 #: One flow per stage (``planning``, ``development``, ...), all running ``run_stage``.
 def _stage_fn(stage: Stage) -> Callable[..., dict[str, Any]]:
     """``run_stage`` under a name of the stage's own.

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, StringConstraints, field_validator
@@ -400,6 +400,29 @@ def _attending_people(session: Session, consultation: Consultation) -> list[Pers
     return [p for p, _ in attendees_of(session, consultation)]
 
 
+def _tell_attendees(
+    session: Session,
+    actor: Actor,
+    consultation: Consultation,
+    change: str,
+    key: Callable[[Consultation], str],
+) -> ChangeResult:
+    """A changed booking: a new calendar SEQUENCE, the event, and every attendee told."""
+    consultation.sequence += 1
+    session.flush()
+    result = ChangeResult()
+    _consultation_event(session, result, consultation, change, actor)
+    _consultation_email(
+        session,
+        result,
+        consultation,
+        change=change,
+        event_key=key(consultation),
+        people=_attending_people(session, consultation),
+    )
+    return result
+
+
 def reschedule_consultation(
     session: Session,
     actor: Actor,
@@ -417,19 +440,10 @@ def reschedule_consultation(
     consultation.scheduled_at = when
     if place is not None:
         consultation.place = _optional_text(place, "place", 200)
-    consultation.sequence += 1
-    session.flush()
-    result = ChangeResult()
-    _consultation_event(session, result, consultation, "rescheduled", actor)
-    _consultation_email(
-        session,
-        result,
-        consultation,
-        change="rescheduled",
-        event_key=f"consultation-rescheduled:{consultation.id}:{consultation.sequence}",
-        people=_attending_people(session, consultation),
-    )
-    return result
+    return _tell_attendees(
+        session, actor, consultation, "rescheduled",
+        lambda c: f"consultation-rescheduled:{c.id}:{c.sequence}",
+    )  # fmt: skip
 
 
 def cancel_consultation(
@@ -439,19 +453,9 @@ def cancel_consultation(
     consultation = _managed(session, actor, consultation_id)
     consultation.cancel_reason = _text(reason, "reason", 2000)
     consultation.status = ConsultationStatus.CANCELLED
-    consultation.sequence += 1
-    session.flush()
-    result = ChangeResult()
-    _consultation_event(session, result, consultation, "cancelled", actor)
-    _consultation_email(
-        session,
-        result,
-        consultation,
-        change="cancelled",
-        event_key=f"consultation-cancelled:{consultation.id}",
-        people=_attending_people(session, consultation),
+    return _tell_attendees(
+        session, actor, consultation, "cancelled", lambda c: f"consultation-cancelled:{c.id}"
     )
-    return result
 
 
 def add_attendees(

@@ -131,17 +131,13 @@ def _book_page(
     with unit_of_work(web.engine_of(request)) as session:
         units = _bookable_units(session, actor)
     if not units:
+        from kinanti.portal.pages.innovations import unit_scope_none
+
         web.require(request, actor, Action.BOOK_CONSULTATION, unit_scope_none(), "booking")
     page = BookPage(
         values=values, errors=errors, units=units, zone=web.settings_of(request).timezone
     )
     return web.render(request, "consultation_new.html", page, status=400 if errors else 200)
-
-
-def unit_scope_none() -> Any:
-    from domain.access import UnitScope
-
-    return UnitScope(unit_id=-1)
 
 
 @router.get("/consultations/new", response_class=HTMLResponse)

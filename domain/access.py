@@ -15,7 +15,14 @@ The rules (a person may hold several roles; any role that allows an action allow
   those of the UPTDs under that OPD (the OPD answers for its UPTDs, as the gate rules
   already treat the parent OPD as an owner). A UPTD's officer sees only its UPTD.
 - ``unit_head``: sees its unit's (and its UPTDs') innovations and compliance, read only.
-- ``innovator``: sees the consultations it mentors.
+- ``innovator``: sees the consultations it mentors; records its own mentoring visits.
+
+Klinik Kinanti (the desk): Brida's operators and its head book consultations for any unit,
+a unit's officer for its own unit. The operators, the head of Brida and the consultation's
+mentor manage it (reschedule, cancel, notes, attendance, follow-ups). A follow-up is
+completed by its owner, or by whoever manages its consultation or visit. A mentoring visit is
+recorded by the innovator who made it (or an operator); Brida sees every visit, the unit its
+own, the innovator theirs. Brida's operators triage the public form's requests.
 
 Deciding a gate is not decided here alone: the gate rules (``domain.lifecycle``: role per
 stage, never one's own unit, what approval needs) still apply when the decision is applied.
@@ -32,7 +39,15 @@ from sqlalchemy.orm import Session
 from domain.enums import Role, Stage
 from domain.errors import NotAuthorizedError
 from domain.lifecycle import GATE_DECIDERS
-from domain.models import Consultation, Innovation, Person, PersonRole, Unit
+from domain.models import (
+    Consultation,
+    FollowUp,
+    Innovation,
+    MentoringVisit,
+    Person,
+    PersonRole,
+    Unit,
+)
 
 BRIDA_ROLES = frozenset({Role.BRIDA_OPERATOR, Role.HEAD_OF_BRIDA, Role.REVIEWER})
 VERIFIER_ROLES = frozenset({Role.BRIDA_OPERATOR, Role.REVIEWER, Role.HEAD_OF_BRIDA})
@@ -53,6 +68,12 @@ class Action(StrEnum):
     VIEW_ESCALATIONS = "view_escalations"
     VIEW_CONSULTATION = "view_consultation"
     MANAGE_REGISTRY = "manage_registry"  # units, people, roles
+    BOOK_CONSULTATION = "book_consultation"
+    MANAGE_CONSULTATION = "manage_consultation"  # reschedule, cancel, notes, follow-ups
+    COMPLETE_FOLLOW_UP = "complete_follow_up"
+    RECORD_VISIT = "record_visit"
+    VIEW_VISIT = "view_visit"
+    TRIAGE_PUBLIC = "triage_public"  # the public form's requests
 
 
 @dataclass(frozen=True)
@@ -97,6 +118,22 @@ class ConsultationScope(UnitScope):
 
 
 @dataclass(frozen=True)
+class VisitScope(UnitScope):
+    """A mentoring visit to a unit by ``innovator_id``."""
+
+    innovator_id: int | None = None
+
+
+@dataclass(frozen=True)
+class FollowUpScope(UnitScope):
+    """A follow-up owned by ``owner_id``, of a consultation mentored by ``mentor_id`` or a
+    visit made by that innovator."""
+
+    owner_id: int | None = None
+    mentor_id: int | None = None
+
+
+@dataclass(frozen=True)
 class RegionScope:
     """The region itself (SPD evidence, the city's figures, the registry)."""
 
@@ -123,6 +160,9 @@ def can(actor: Actor, action: Action, scope: Scope = REGION) -> bool:
         return actor.has(Role.REVIEWER, Role.HEAD_OF_BRIDA, Role.BRIDA_OPERATOR)
     if action is Action.VERIFY_EVIDENCE:
         return actor.has(*VERIFIER_ROLES)
+    desk = actor.has(Role.BRIDA_OPERATOR, Role.HEAD_OF_BRIDA)
+    if action is Action.TRIAGE_PUBLIC:
+        return desk
     if isinstance(scope, RegionScope):
         # the region's own evidence (SPD) is Brida's operators' to claim
         return action is Action.CLAIM_EVIDENCE and operator
@@ -135,9 +175,24 @@ def can(actor: Actor, action: Action, scope: Scope = REGION) -> bool:
         return operator or (own and actor.has(Role.UNIT_OFFICER))
     if action in (Action.VIEW_INNOVATION, Action.VIEW_UNIT):
         return brida or (own and actor.has(Role.UNIT_OFFICER, Role.UNIT_HEAD))
+    unit_people = own and actor.has(Role.UNIT_OFFICER, Role.UNIT_HEAD)
+    mentor = (
+        isinstance(scope, ConsultationScope | FollowUpScope) and scope.mentor_id == actor.person_id
+    )
     if action is Action.VIEW_CONSULTATION:
-        mentor = isinstance(scope, ConsultationScope) and scope.mentor_id == actor.person_id
-        return brida or mentor or (own and actor.has(Role.UNIT_OFFICER, Role.UNIT_HEAD))
+        return brida or mentor or unit_people
+    if action is Action.BOOK_CONSULTATION:
+        return desk or (own and actor.has(Role.UNIT_OFFICER))
+    if action is Action.MANAGE_CONSULTATION:
+        return desk or (mentor and actor.has(Role.INNOVATOR))
+    if action is Action.COMPLETE_FOLLOW_UP:
+        owner = isinstance(scope, FollowUpScope) and scope.owner_id == actor.person_id
+        return desk or owner or (mentor and actor.has(Role.INNOVATOR))
+    visitor = isinstance(scope, VisitScope) and scope.innovator_id == actor.person_id
+    if action is Action.RECORD_VISIT:
+        return operator or (visitor and actor.has(Role.INNOVATOR))
+    if action is Action.VIEW_VISIT:
+        return brida or visitor or unit_people
     return False
 
 
@@ -146,7 +201,11 @@ def require(actor: Actor, action: Action, scope: Scope = REGION, what: str = "")
     if not can(actor, action, scope):
         raise NotAuthorizedError(
             f"{actor.email} may not {action.value.replace('_', ' ')}"
-            + (f" on {what}" if what else "")
+            + (f" on {what}" if what else ""),
+            code="access.refused",
+            email=actor.email,
+            action=action.value.replace("_", " "),
+            what=what or "-",
         )
 
 
@@ -178,3 +237,25 @@ def gate_scope(session: Session, innovation: Innovation) -> GateScope:
 def consultation_scope(session: Session, consultation: Consultation) -> ConsultationScope:
     scope = unit_scope(session, consultation.unit_id)
     return ConsultationScope(scope.unit_id, scope.parent_unit_id, mentor_id=consultation.mentor_id)
+
+
+def visit_scope(session: Session, visit: MentoringVisit) -> VisitScope:
+    scope = unit_scope(session, visit.unit_id)
+    return VisitScope(scope.unit_id, scope.parent_unit_id, innovator_id=visit.innovator_id)
+
+
+def follow_up_scope(session: Session, follow_up: FollowUp) -> FollowUpScope:
+    """The follow-up's owner, and the unit and mentor of its consultation or visit."""
+    parent: ConsultationScope | VisitScope
+    if follow_up.consultation_id is not None:
+        parent = consultation_scope(
+            session, session.get_one(Consultation, follow_up.consultation_id)
+        )
+        mentor = parent.mentor_id
+    else:
+        assert follow_up.visit_id is not None
+        parent = visit_scope(session, session.get_one(MentoringVisit, follow_up.visit_id))
+        mentor = parent.innovator_id
+    return FollowUpScope(
+        parent.unit_id, parent.parent_unit_id, owner_id=follow_up.owner_id, mentor_id=mentor
+    )

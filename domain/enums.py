@@ -135,6 +135,35 @@ class ConsultationStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class AttendeeRole(StrEnum):
+    """In which capacity a person attends a Klinik Kinanti consultation."""
+
+    BRIDA = "brida"  # Brida staff (operator, reviewer, head of Brida)
+    INNOVATOR = "innovator"  # a member of the Perhimpunan Inovator Daerah
+    UNIT = "unit"  # an officer or head of the consulting unit
+
+
+class FollowUpStatus(StrEnum):
+    """A follow-up is open until its owner marks it done, or it is closed without doing."""
+
+    OPEN = "open"
+    DONE = "done"
+    CLOSED = "closed"
+
+
+class PublicRequestKind(StrEnum):
+    """What a citizen or community asks through the public Klinik Kinanti form."""
+
+    CONSULTATION = "consultation"
+    IDEA = "idea"
+
+
+class PublicRequestStatus(StrEnum):
+    NEW = "new"  # waiting for a Brida operator to triage it
+    PROPOSED = "proposed"  # turned into a proposal owned by a unit (initiator Masyarakat)
+    CLOSED = "closed"  # closed with a reply to the citizen
+
+
 class AdoptionModel(StrEnum):
     """How an adopter replicates (replication in practice)."""
 

@@ -190,6 +190,108 @@ MESSAGES: Mapping[str, Mapping[Language, str]] = {
         _EN: "innovation {innovation!r} does not exist (see `kinanti innovations list`)",
         _ID: "inovasi {innovation!r} tidak ada (lihat `kinanti innovations list`)",
     },
+    "access.refused": {
+        _EN: "{email} may not {action} ({what})",
+        _ID: "{email} tidak berwenang untuk {action} ({what})",
+    },
+    # --- Klinik Kinanti, the desk (issue 10, item 5) ---
+    "klinik.time_invalid": {
+        _EN: "{value!r} is not a date and time; write it as 2026-03-10 09:30 (local time)",
+        _ID: "{value!r} bukan tanggal dan jam; tulis seperti 2026-03-10 09:30 (waktu setempat)",
+    },
+    "klinik.in_past": {
+        _EN: "the time {when} has already passed; choose a time in the future",
+        _ID: "waktu {when} sudah lewat; pilih waktu yang akan datang",
+    },
+    "klinik.consultation_unknown": {
+        _EN: "consultation #{consultation} does not exist (see `kinanti klinik list`)",
+        _ID: "konsultasi #{consultation} tidak ada (lihat `kinanti klinik list`)",
+    },
+    "klinik.follow_up_unknown": {
+        _EN: "follow-up #{follow_up} does not exist",
+        _ID: "tindak lanjut #{follow_up} tidak ada",
+    },
+    "klinik.visit_unknown": {
+        _EN: "mentoring visit #{visit} does not exist (see `kinanti klinik visits`)",
+        _ID: "kunjungan pendampingan #{visit} tidak ada (lihat `kinanti klinik visits`)",
+    },
+    "klinik.request_unknown": {
+        _EN: "public request {reference!r} does not exist (see `kinanti klinik requests`)",
+        _ID: "permohonan masyarakat {reference!r} tidak ada (lihat `kinanti klinik requests`)",
+    },
+    "klinik.unit_unknown": {
+        _EN: "unit {unit!r} is not registered or not active (see `kinanti units list`)",
+        _ID: "unit {unit!r} tidak terdaftar atau tidak aktif (lihat `kinanti units list`)",
+    },
+    "klinik.unit_required": {
+        _EN: "name the unit the consultation is for (or its innovation, or its adoption)",
+        _ID: "sebutkan unit yang berkonsultasi (atau inovasinya, atau adopsinya)",
+    },
+    "klinik.person_unknown": {
+        _EN: "{email!r} is not a registered, active person (see `kinanti people list`)",
+        _ID: "{email!r} bukan orang terdaftar yang aktif (lihat `kinanti people list`)",
+    },
+    "klinik.owner_unknown": {
+        _EN: "the follow-up's owner {email!r} is not a registered, active person",
+        _ID: "penanggung jawab tindak lanjut {email!r} bukan orang terdaftar yang aktif",
+    },
+    "klinik.not_innovator": {
+        _EN: "{email} is not an innovator (role innovator) and cannot mentor or visit",
+        _ID: "{email} bukan inovator (peran inovator) sehingga tidak dapat mendampingi "
+        "atau berkunjung",
+    },
+    "klinik.attendee_not_allowed": {
+        _EN: "{email} cannot attend a consultation of {unit}: attendees are Brida staff, "
+        "innovators and the unit's own officers",
+        _ID: "{email} tidak dapat menghadiri konsultasi {unit}: peserta adalah staf Brida, "
+        "inovator dan petugas unit itu sendiri",
+    },
+    "klinik.not_attendee": {
+        _EN: "not attendees of consultation #{consultation}: {emails}; invite them first",
+        _ID: "bukan peserta konsultasi #{consultation}: {emails}; undang mereka dahulu",
+    },
+    "klinik.not_booked": {
+        _EN: "consultation #{consultation} is {status}; it can no longer be changed this way",
+        _ID: "konsultasi #{consultation} berstatus {status}; tidak dapat diubah dengan cara ini",
+    },
+    "klinik.not_yet_held": {
+        _EN: "consultation #{consultation} is scheduled at {when}; record the session after it",
+        _ID: "konsultasi #{consultation} dijadwalkan {when}; catat sesi setelah berlangsung",
+    },
+    "klinik.follow_up_parent": {
+        _EN: "a follow-up belongs to exactly one consultation or one mentoring visit",
+        _ID: "tindak lanjut milik tepat satu konsultasi atau satu kunjungan pendampingan",
+    },
+    "klinik.due_past": {
+        _EN: "the due date {due} is before today ({today}); choose today or later",
+        _ID: "tenggat {due} sebelum hari ini ({today}); pilih hari ini atau sesudahnya",
+    },
+    "klinik.follow_up_finished": {
+        _EN: "follow-up #{follow_up} is already {status}; nothing changed",
+        _ID: "tindak lanjut #{follow_up} sudah {status}; tidak ada yang berubah",
+    },
+    "klinik.note_required": {
+        _EN: "say why the follow-up is closed without being done",
+        _ID: "tuliskan alasan tindak lanjut ditutup tanpa dikerjakan",
+    },
+    "klinik.visit_future": {
+        _EN: "the visit day {day} has not come yet; record a visit after it took place",
+        _ID: "tanggal kunjungan {day} belum tiba; catat kunjungan setelah berlangsung",
+    },
+    "klinik.request_handled": {
+        _EN: "public request {reference} was already handled ({status}); nothing changed",
+        _ID: "permohonan masyarakat {reference} sudah ditangani ({status}); tidak ada yang berubah",
+    },
+    "klinik.code_taken": {
+        _EN: "the innovation code {innovation} is taken; choose another",
+        _ID: "kode inovasi {innovation} sudah dipakai; pilih kode lain",
+    },
+    "klinik.text_required": {_EN: "{field} is empty", _ID: "{field} belum diisi"},
+    "klinik.text_too_long": {
+        _EN: "{field} is longer than {limit} characters",
+        _ID: "{field} lebih dari {limit} karakter",
+    },
+    "klinik.text_invalid": {_EN: "{field} {problem}", _ID: "{field} {problem}"},
     # what a proposal lacks before the planning gate (``domain.lifecycle.proposal_problems``)
     "proposal.design": {
         _EN: "design narrative (rancang bangun) has {words} words; at least {min} are required",

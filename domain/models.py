@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     Enum,
@@ -33,9 +34,11 @@ from domain.enums import (
     AdoptingAct,
     AdoptionModel,
     AdoptionStatus,
+    AttendeeRole,
     Bentuk,
     ComplianceStatus,
     ConsultationStatus,
+    FollowUpStatus,
     GateDecisionKind,
     GateStatus,
     Initiator,
@@ -43,6 +46,8 @@ from domain.enums import (
     Language,
     OutboxStatus,
     Outcome,
+    PublicRequestKind,
+    PublicRequestStatus,
     ReplicationStage,
     Role,
     Stage,
@@ -339,22 +344,135 @@ class IndicatorClaim(TimestampMixin, Base):
 
 
 class Consultation(TimestampMixin, Base):
-    """A Klinik Kinanti session between Brida, an innovator (mentor) and a unit."""
+    """A Klinik Kinanti session between Brida, an innovator (mentor) and a unit, about any
+    stage of an innovation or about a replication (an adoption).
+
+    ``scheduled_at`` is stored in UTC and shown in the region's time zone; ``sequence``
+    counts reschedules (the calendar invitation's SEQUENCE). Who attends is in
+    ``consultation_attendees``; what must happen next in ``follow_ups``.
+    """
 
     __tablename__ = "consultations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     innovation_id: Mapped[int | None] = mapped_column(ForeignKey("innovations.id"), index=True)
+    adoption_id: Mapped[int | None] = mapped_column(ForeignKey("adoptions.id"), index=True)
     mentor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     stage: Mapped[Stage] = mapped_column(enum_column(Stage), default=Stage.PLANNING)
     scheduled_at: Mapped[dt.datetime] = mapped_column()
     topic: Mapped[str] = mapped_column(String(300))
+    place: Mapped[str | None] = mapped_column(String(200))
     notes: Mapped[str | None] = mapped_column(Text)
-    follow_ups: Mapped[list[str]] = mapped_column(JSON, default=list)
     status: Mapped[ConsultationStatus] = mapped_column(
         enum_column(ConsultationStatus), default=ConsultationStatus.BOOKED
     )
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    booked_by: Mapped[str | None] = mapped_column(String(254))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ConsultationAttendee(Base):
+    """A person at a consultation: Brida staff, an innovator or one of the unit's officers.
+
+    ``present`` is unknown (``None``) until attendance is recorded after the session.
+    """
+
+    __tablename__ = "consultation_attendees"
+    __table_args__ = (UniqueConstraint("consultation_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), index=True
+    )
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    role: Mapped[AttendeeRole] = mapped_column(enum_column(AttendeeRole, 16))
+    present: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class MentoringVisit(TimestampMixin, Base):
+    """An innovator's visit to a unit (an OPD, a puskesmas, a school) and what came of it."""
+
+    __tablename__ = "mentoring_visits"
+    __table_args__ = (Index("ix_mentoring_visits_unit_on", "unit_id", "visited_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    innovator_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    innovation_id: Mapped[int | None] = mapped_column(ForeignKey("innovations.id"))
+    visited_on: Mapped[dt.date] = mapped_column(Date)
+    place: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(String(300))
+    outcome: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(254))
+
+
+class FollowUp(Base):
+    """Something to do after a consultation or a mentoring visit: its owner, its due date.
+
+    Overdue, it is reminded to the owner once (``reminded_at``) and escalated to the head of
+    Brida once (``escalated_at``), like a waiting gate.
+    """
+
+    __tablename__ = "follow_ups"
+    __table_args__ = (
+        CheckConstraint("(consultation_id IS NULL) <> (visit_id IS NULL)", name="one_parent"),
+        Index("ix_follow_ups_status_due", "status", "due_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), index=True
+    )
+    visit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mentoring_visits.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    #: empty only for follow-ups migrated from the old free-text list
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    due_on: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[FollowUpStatus] = mapped_column(
+        enum_column(FollowUpStatus, 16), default=FollowUpStatus.OPEN
+    )
+    created_by: Mapped[str | None] = mapped_column(String(254))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[dt.datetime | None] = mapped_column()
+    completed_by: Mapped[str | None] = mapped_column(String(254))
+    completion_note: Mapped[str | None] = mapped_column(Text)
+    reminded_at: Mapped[dt.datetime | None] = mapped_column()
+    escalated_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class PublicRequest(Base):
+    """A citizen's or a community's request through the public form (no account): a
+    consultation or an idea. The email address is contact information, never an identity.
+
+    A Brida operator triages it: into a proposal owned by a unit (``innovation_id``,
+    initiator Masyarakat), or closed with a reply.
+    """
+
+    __tablename__ = "public_requests"
+    __table_args__ = (Index("ix_public_requests_status_created", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    kind: Mapped[PublicRequestKind] = mapped_column(enum_column(PublicRequestKind, 16))
+    name: Mapped[str] = mapped_column(String(200))
+    community: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(200))
+    message: Mapped[str] = mapped_column(Text)
+    language: Mapped[Language] = mapped_column(enum_column(Language, 4), default=Language.ID)
+    client: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[PublicRequestStatus] = mapped_column(
+        enum_column(PublicRequestStatus, 16), default=PublicRequestStatus.NEW
+    )
+    reply: Mapped[str | None] = mapped_column(Text)
+    handled_by: Mapped[str | None] = mapped_column(String(254))
+    handled_at: Mapped[dt.datetime | None] = mapped_column()
+    innovation_id: Mapped[int | None] = mapped_column(ForeignKey("innovations.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class OutboxMessage(Base):
@@ -614,17 +732,21 @@ __all__ = [
     "Base",
     "ComplianceRecord",
     "Consultation",
+    "ConsultationAttendee",
     "DomainEventRecord",
     "Evaluation",
+    "FollowUp",
     "GateDecisionRecord",
     "GateRequest",
     "IndicatorClaim",
     "Innovation",
+    "MentoringVisit",
     "OutboxMessage",
     "Person",
     "PersonRole",
     "PortalAccount",
     "PortalLinkToken",
+    "PublicRequest",
     "RegionIndicator",
     "ReplicationOffer",
     "SignInFailure",

@@ -7,22 +7,35 @@
 - After a *revise* decision, a unit that has not resubmitted within ``revision_after``
   is reminded once (about its latest round), through the unit's recipients.
 
-A gate's ``reminded_at`` / ``escalated_at`` records that it was done. The rules are pure
-functions of the gate's times and ``now``; ``due_gates`` / ``due_revisions`` read the
-candidates (locking them on PostgreSQL) and apply them. Writing emails is the caller's.
+- An open Klinik Kinanti follow-up past its due date (the whole due day in the region's
+  time zone) is reminded once, to its owner; ``follow_up_escalate_after`` after the due
+  date it is escalated once, to the head of Brida (like a gate).
+
+A gate's (or follow-up's) ``reminded_at`` / ``escalated_at`` records that it was done.
+The rules are pure functions of the times and ``now``; ``due_gates`` / ``due_revisions`` /
+``due_follow_ups`` read the candidates (locking them on PostgreSQL)
+and apply them. Writing emails is the caller's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from domain import lifecycle
-from domain.enums import GateStatus, Role, Stage
-from domain.models import GateRequest, Innovation, Unit
+from domain.enums import FollowUpStatus, GateStatus, Role, Stage
+from domain.models import (
+    Consultation,
+    FollowUp,
+    GateRequest,
+    Innovation,
+    MentoringVisit,
+    Person,
+    Unit,
+)
 
 _GateRows = Select[GateRequest, Innovation, Unit]
 
@@ -37,6 +50,14 @@ class ReminderPolicy:
     remind_after: dt.timedelta
     escalate_after: dt.timedelta
     revision_after: dt.timedelta
+    #: how long after its due date an open follow-up is escalated (default: escalate_after)
+    follow_up_escalate_after: dt.timedelta | None = None
+    #: the region's time zone: a follow-up is due until the end of its due day there
+    zone: dt.tzinfo = field(default=dt.UTC)
+
+    @property
+    def follow_up_escalation(self) -> dt.timedelta:
+        return self.follow_up_escalate_after or self.escalate_after
 
 
 @dataclass(frozen=True)
@@ -76,6 +97,31 @@ def revision_reminder_due(
     return (
         decided_at is not None and reminded_at is None and decided_at <= now - policy.revision_after
     )
+
+
+def follow_up_nudges(
+    policy: ReminderPolicy,
+    now: dt.datetime,
+    *,
+    due_on: dt.date,
+    reminded_at: dt.datetime | None,
+    escalated_at: dt.datetime | None,
+) -> GateNudges:
+    """An open follow-up is reminded once when its due day (in the region's time zone) has
+    passed, and escalated once ``follow_up_escalation`` later; nothing before."""
+    today = now.astimezone(policy.zone).date()
+    if today <= due_on:
+        return GateNudges(remind=False, escalate=False)
+    escalate_day = (now - policy.follow_up_escalation).astimezone(policy.zone).date()
+    return GateNudges(
+        remind=reminded_at is None,
+        escalate=escalated_at is None and escalate_day > due_on,
+    )
+
+
+def overdue_days(due_on: dt.date, now: dt.datetime, zone: dt.tzinfo) -> int:
+    """Whole days a follow-up is past its due date, in the region's calendar."""
+    return max((now.astimezone(zone).date() - due_on).days, 0)
 
 
 def reminder_roles(stage: Stage) -> tuple[frozenset[Role], frozenset[Role]]:
@@ -169,3 +215,57 @@ def due_revisions(session: Session, policy: ReminderPolicy, now: dt.datetime) ->
         if innovation.id not in latest or gate.round > latest[innovation.id].gate.round:
             latest[innovation.id] = DueRevision(gate, innovation, unit)
     return list(latest.values())
+
+
+@dataclass(frozen=True)
+class DueFollowUp:
+    """An open follow-up past its due date, with its owner and what it belongs to."""
+
+    follow_up: FollowUp
+    owner: Person
+    unit: Unit
+    consultation: Consultation | None
+    visit: MentoringVisit | None
+    nudges: GateNudges
+
+
+def due_follow_ups(session: Session, policy: ReminderPolicy, now: dt.datetime) -> list[DueFollowUp]:
+    """Open follow-ups (with an owner and a due date) due for a reminder or an escalation,
+    by id; locked on PostgreSQL (skipping those another sweep holds)."""
+    today = now.astimezone(policy.zone).date()
+    escalate_day = (now - policy.follow_up_escalation).astimezone(policy.zone).date()
+    stmt = (
+        select(FollowUp, Person, Consultation, MentoringVisit)
+        .join(Person, Person.id == FollowUp.owner_id)
+        .outerjoin(Consultation, Consultation.id == FollowUp.consultation_id)
+        .outerjoin(MentoringVisit, MentoringVisit.id == FollowUp.visit_id)
+        .where(
+            FollowUp.status == FollowUpStatus.OPEN,
+            FollowUp.due_on.is_not(None),
+            FollowUp.due_on < today,
+            (FollowUp.reminded_at.is_(None))
+            | ((FollowUp.escalated_at.is_(None)) & (FollowUp.due_on < escalate_day)),
+        )
+        .order_by(FollowUp.id)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=FollowUp, skip_locked=True)
+    due: list[DueFollowUp] = []
+    for follow_up, owner, consultation, visit in session.execute(stmt).tuples():
+        assert follow_up.due_on is not None
+        nudges = follow_up_nudges(
+            policy,
+            now,
+            due_on=follow_up.due_on,
+            reminded_at=follow_up.reminded_at,
+            escalated_at=follow_up.escalated_at,
+        )
+        if not (nudges.remind or nudges.escalate):
+            continue
+        unit_id = consultation.unit_id if consultation is not None else visit.unit_id
+        due.append(
+            DueFollowUp(
+                follow_up, owner, session.get_one(Unit, unit_id), consultation, visit, nudges
+            )
+        )
+    return due

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from domain import changes, gates, innovations, queries
 from domain.enums import (
+    AttendeeRole,
     ConsultationStatus,
     GateDecisionKind,
     Language,
@@ -27,6 +28,7 @@ from domain.enums import (
 )
 from domain.models import (
     Consultation,
+    ConsultationAttendee,
     IndicatorClaim,
     Innovation,
     Person,
@@ -107,6 +109,12 @@ def _book_consultation(
     )
     session.add(consultation)
     session.flush()
+    if mentor is not None:
+        session.add(
+            ConsultationAttendee(
+                consultation_id=consultation.id, person_id=mentor.id, role=AttendeeRole.INNOVATOR
+            )
+        )
     unit = queries.get_unit(session, innovation.unit_id)
     recipients = unit_recipients(session, unit)
     if mentor is not None:
@@ -137,6 +145,7 @@ def _book_consultation(
             mentor_email=mentor.email if mentor else None,
             scheduled_at=local.isoformat(),
             topic=consultation.topic,
+            consultation_id=consultation.id,
             flow_run_id=params.flow_run_id,
         ),
         innovation=innovation,

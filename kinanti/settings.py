@@ -49,6 +49,21 @@ class Settings(BaseSettings):
     reminder_after_days: float = Field(3, gt=0, description="Remind reviewers after (days)")
     escalate_after_days: float = Field(7, gt=0, description="Escalate to head of Brida (days)")
     revision_reminder_days: float = Field(5, gt=0, description="Remind units to resubmit (days)")
+    follow_up_escalate_days: float = Field(
+        7, gt=0, description="Escalate an overdue Klinik Kinanti follow-up (days after due)"
+    )
+    consultation_minutes: int = Field(
+        60, gt=0, le=480, description="How long a Klinik Kinanti consultation lasts (invitation)"
+    )
+    public_window_minutes: float = Field(
+        60, gt=0, description="Window for counting public form submissions per client"
+    )
+    public_max_per_client: int = Field(
+        5, gt=0, description="Public form submissions accepted per client address per window"
+    )
+    public_max_bytes: int = Field(
+        32 * 1024, gt=1024, description="Largest request body the public form accepts"
+    )
     compliance_counting_stage: Stage = Field(
         Stage.DEVELOPMENT,
         description="Stage an innovation must reach in the year for its unit to comply",
@@ -152,6 +167,8 @@ class Settings(BaseSettings):
             remind_after=timedelta(days=self.reminder_after_days),
             escalate_after=timedelta(days=self.escalate_after_days),
             revision_after=timedelta(days=self.revision_reminder_days),
+            follow_up_escalate_after=timedelta(days=self.follow_up_escalate_days),
+            zone=self.zone,
         )
 
     def compliance_rules(self) -> ComplianceRules:

@@ -40,6 +40,20 @@ class EmailContext(BaseModel):
         """The portal page where the recipient acts (``None``: link to Prefect instead)."""
         return "/"
 
+    def generated_files(self) -> list[GeneratedFile]:
+        """Files made from the context itself (a calendar invitation), attached."""
+        return []
+
+
+class GeneratedFile(BaseModel):
+    """An attachment made at render time: its name, MIME type and bytes."""
+
+    model_config = ConfigDict(frozen=True)
+
+    filename: str
+    content_type: str
+    data: bytes
+
 
 class RunContext(EmailContext):
     """An email about what a flow run did or waits for: it links to that run, or to
@@ -98,8 +112,11 @@ class GateDecidedContext(InnovationContext):
 
 
 class ConsultationBookedContext(RunContext):
-    """Klinik Kinanti: a consultation session was booked (the innovation is optional)."""
+    """Klinik Kinanti: a consultation session was booked, moved or cancelled (the
+    innovation is optional). With its id, a calendar invitation (.ics) is attached."""
 
+    consultation_id: int | None = None
+    change: Literal["booked", "rescheduled", "cancelled"] = "booked"
     innovation_code: str | None = None
     innovation_title: str | None = None
     unit_code: str
@@ -110,6 +127,72 @@ class ConsultationBookedContext(RunContext):
     mentor_email: str | None = None
     scheduled_at: dt.datetime
     topic: str
+    place: str | None = None
+    attendees: list[str] = Field(default_factory=list)
+    sequence: int = 0
+    duration_minutes: int = 60
+    reason: str | None = None
+
+    def portal_path(self) -> str | None:
+        if self.consultation_id is not None:
+            return f"/consultations/{self.consultation_id}"
+        return f"/innovations/{self.innovation_code}" if self.innovation_code else "/"
+
+    def generated_files(self) -> list[GeneratedFile]:
+        if self.consultation_id is None:
+            return []
+        from notifications.calendar import consultation_invitation
+
+        return [
+            GeneratedFile(
+                filename="klinik-kinanti.ics",
+                content_type="text/calendar; charset=utf-8; method=PUBLISH",
+                data=consultation_invitation(self),
+            )
+        ]
+
+
+class FollowUpDueContext(EmailContext):
+    """Klinik Kinanti follow-up: assigned to its owner, reminded to the owner once overdue,
+    escalated to the head of Brida later."""
+
+    kind: Literal["assigned", "reminder", "escalation"]
+    follow_up_id: int
+    text: str
+    due_on: dt.date | None = None
+    overdue_days: int = 0
+    owner_name: str
+    unit_code: str
+    unit_name: str
+    topic: str
+    consultation_id: int | None = None
+    visit_id: int | None = None
+    innovation_code: str | None = None
+
+    def portal_path(self) -> str | None:
+        if self.consultation_id is not None:
+            return f"/consultations/{self.consultation_id}"
+        return "/visits"
+
+
+class PublicRequestContext(EmailContext):
+    """The public Klinik Kinanti form: the citizen's acknowledgement, the note to Brida's
+    operators to triage it, and the outcome (a proposal, or a reply) to the citizen."""
+
+    kind: Literal["received", "waiting", "proposed", "closed"]
+    reference: str
+    request_kind: Literal["consultation", "idea"]
+    subject: str
+    requester: str
+    message: str | None = None
+    reply: str | None = None
+    innovation_code: str | None = None
+    unit_name: str | None = None
+
+    def portal_path(self) -> str | None:
+        if self.kind == "waiting":
+            return f"/klinik/requests/{self.reference}"
+        return "/klinik/public"
 
 
 class ReminderContext(InnovationContext):
@@ -264,5 +347,7 @@ CONTEXT_MODELS: dict[str, type[EmailContext]] = {
     "digest": DigestContext,
     "portal_link": PortalLinkContext,
     "replication_step": ReplicationStepContext,
+    "follow_up_due": FollowUpDueContext,
+    "public_request": PublicRequestContext,
 }
 """Template name -> its context model. Every template has exactly one."""

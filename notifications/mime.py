@@ -176,16 +176,20 @@ def _text_part(subtype: str, body: str) -> bytes:
     ).encode() + encoded
 
 
-def _attachment_part(path: Path) -> bytes:
+def _file_part(path: Path) -> bytes:
     ctype, _ = mimetypes.guess_type(path.name)
-    filename = clean_header(path.name)
+    return _attachment_part(path.name, ctype or "application/octet-stream", path.read_bytes())
+
+
+def _attachment_part(name: str, ctype: str, data: bytes) -> bytes:
+    filename = clean_header(name)
     if filename.isascii() and '"' not in filename and "\\" not in filename:
         disposition = f'attachment; filename="{filename}"'
     else:
         disposition = f"attachment; filename*={encode_rfc2231(filename, 'utf-8')}"
-    body = base64.encodebytes(path.read_bytes()).replace(b"\n", b"\r\n")
+    body = base64.encodebytes(data).replace(b"\n", b"\r\n")
     return (
-        f"Content-Type: {ctype or 'application/octet-stream'}\r\n"
+        f"Content-Type: {clean_header(ctype)}\r\n"
         "Content-Transfer-Encoding: base64\r\n"
         f"Content-Disposition: {disposition}\r\n\r\n"
     ).encode() + body
@@ -221,11 +225,12 @@ def build_message(
         "alt", [_text_part("plain", rendered.text), _text_part("html", rendered.html)], key
     )
     content_type = f'multipart/alternative;\r\n boundary="{boundary}"'
-    if paths:
+    parts = [_file_part(p) for p in paths] + [
+        _attachment_part(f.filename, f.content_type, f.data) for f in rendered.files
+    ]
+    if parts:
         alternative = f"Content-Type: {content_type}\r\n\r\n".encode() + body
-        boundary, body = _multipart(
-            "mixed", [alternative, *(_attachment_part(p) for p in paths)], key
-        )
+        boundary, body = _multipart("mixed", [alternative, *parts], key)
         content_type = f'multipart/mixed;\r\n boundary="{boundary}"'
     head = b"".join(
         (

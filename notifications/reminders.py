@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from domain import reminders
 from domain.changes import innovation_context
 from domain.enums import Stage
+from domain.klinik import FOLLOW_UP_TEMPLATE, follow_up_context
 from domain.models import utcnow
 from domain.outbox import Recipient, enqueue, people_with_roles, unit_recipients
 
@@ -30,6 +31,8 @@ class ReminderSummary:
     reminders: int = 0
     escalations: int = 0
     revision_reminders: int = 0
+    follow_up_reminders: int = 0
+    follow_up_escalations: int = 0
     digests: int = 0
     outbox_ids: list[int] = field(default_factory=list)
 
@@ -38,6 +41,8 @@ class ReminderSummary:
             "reminders": self.reminders,
             "escalations": self.escalations,
             "revision_reminders": self.revision_reminders,
+            "follow_up_reminders": self.follow_up_reminders,
+            "follow_up_escalations": self.follow_up_escalations,
             "digests": self.digests,
             "emails": len(self.outbox_ids),
         }
@@ -59,7 +64,8 @@ def _reviewers(session: Session, stage: Stage) -> list[Recipient]:
 def queue_reminders(
     session: Session, policy: reminders.ReminderPolicy, *, now: dt.datetime | None = None
 ) -> ReminderSummary:
-    """Queue reminders, escalations and revision reminders that are due (idempotent)."""
+    """Queue reminders, escalations, revision reminders and overdue Klinik Kinanti
+    follow-ups' reminders and escalations that are due (idempotent)."""
     now = now or utcnow()
     summary = ReminderSummary()
     recipients_of: dict[str, Recipient] = {}
@@ -131,6 +137,34 @@ def queue_reminders(
             add(r, item)
         gate.reminded_at = now
         summary.revision_reminders += 1
+
+    for due_follow_up in reminders.due_follow_ups(session, policy, now):
+        follow_up, owner = due_follow_up.follow_up, due_follow_up.owner
+        assert follow_up.due_on is not None
+        overdue = reminders.overdue_days(follow_up.due_on, now, policy.zone)
+        if due_follow_up.nudges.remind:
+            item = _Item(
+                f"follow-up-reminder:{follow_up.id}",
+                FOLLOW_UP_TEMPLATE,
+                follow_up_context(session, follow_up, owner, kind="reminder", overdue_days=overdue),
+                None,
+            )
+            add(Recipient(owner.email, owner.name, owner.language), item)
+            follow_up.reminded_at = now
+            summary.follow_up_reminders += 1
+        if due_follow_up.nudges.escalate:
+            item = _Item(
+                f"follow-up-escalation:{follow_up.id}",
+                FOLLOW_UP_TEMPLATE,
+                follow_up_context(
+                    session, follow_up, owner, kind="escalation", overdue_days=overdue
+                ),
+                None,
+            )
+            for r in people_with_roles(session, reminders.ESCALATION_ROLES):
+                add(r, item)
+            follow_up.escalated_at = now
+            summary.follow_up_escalations += 1
 
     for email, items in items_of.items():
         recipient = recipients_of[email]

@@ -28,6 +28,7 @@ from notifications.contexts import (
     ComplianceContext,
     DigestContext,
     EmailContext,
+    GeneratedFile,
 )
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -193,6 +194,8 @@ class RenderedEmail:
     subject: str
     text: str
     html: str
+    #: attachments made from the context (a consultation's calendar invitation)
+    files: tuple[GeneratedFile, ...] = ()
 
 
 def clean_header(value: str) -> str:
@@ -352,7 +355,9 @@ class Renderer:
             html = html_template.render(variables)
         except jinja2.UndefinedError as exc:
             raise TemplateContextError(f"email template {template!r}: {exc}") from exc
-        return RenderedEmail(subject=subject, text=text, html=html)
+        return RenderedEmail(
+            subject=subject, text=text, html=html, files=tuple(model.generated_files())
+        )
 
     def _link(self, model: EmailContext) -> str:
         path = model.portal_path() if self.portal_url else None

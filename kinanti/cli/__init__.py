@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "kinanti.cli.backup",
     "kinanti.cli.web",
     "kinanti.cli.replication",
+    "kinanti.cli.klinik",
 )
 
 

@@ -38,6 +38,8 @@ HERE = Path(__file__).resolve().parent
 
 class TooLargePage(BaseModel):
     max_mb: float
+    max_kb: int = 0
+    public: bool = False
 
 
 SESSION_COOKIE = "kinanti_session"
@@ -100,7 +102,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         consultations,
         home,
         innovations,
+        public,
         reviews,
+        visits,
     )
 
     settings = settings or get_settings()
@@ -125,7 +129,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (auth, home, innovations, reviews, city, admin, consultations):
+    for module in (auth, home, innovations, reviews, city, admin, consultations, visits, public):
         app.include_router(module.router)
 
     @app.exception_handler(SignInRequired)
@@ -151,7 +155,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @app.exception_handler(BodyTooLarge)
     async def _too_large(request: Request, exc: BodyTooLarge) -> HTMLResponse:
-        return render(request, "too_large.html", TooLargePage(max_mb=exc.max_mb), status=413)
+        return render(
+            request,
+            "too_large.html",
+            TooLargePage(max_mb=exc.max_mb, max_kb=exc.max_kb, public=exc.public),
+            status=413,
+        )
 
     @app.exception_handler(NotFoundError)
     async def _not_found(request: Request, exc: NotFoundError) -> HTMLResponse:

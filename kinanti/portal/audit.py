@@ -5,9 +5,11 @@ Rows are only ever added: the ORM refuses to update or delete one.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session
 
 from domain.models import AuditRecord
@@ -27,6 +29,10 @@ DECISION_REFUSED = "decision_refused"
 EVIDENCE_CLAIMED = "evidence_claimed"
 EVIDENCE_VERIFIED = "evidence_verified"
 REGISTRY_CHANGED = "registry_changed"
+PUBLIC_REQUEST = "public_request"  # the public form accepted a request
+PUBLIC_REFUSED = "public_refused"  # ... refused one (invalid, honeypot filled)
+PUBLIC_THROTTLED = "public_throttled"  # ... refused a client over its limit
+PUBLIC_TRIAGED = "public_triaged"
 
 
 class AppendOnlyError(RuntimeError):
@@ -74,3 +80,18 @@ def record(
     """Append one audit row in its own transaction (kept even when the request fails)."""
     with unit_of_work(engine) as session:
         add(session, name, actor=actor, client=client, target=target, **detail)
+
+
+def recent(session: Session, events: Collection[str], *, client: str, since: dt.datetime) -> int:
+    """How many of ``events`` ``client`` caused since ``since`` (throttling; the log is the
+    same for every portal replica)."""
+    return (
+        session.scalar(
+            select(func.count(AuditRecord.id)).where(
+                AuditRecord.event.in_(list(events)),
+                AuditRecord.client == client,
+                AuditRecord.occurred_at >= since,
+            )
+        )
+        or 0
+    )

@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from domain.enums import Bentuk, GateDecisionKind, Initiator, Jenis, Language
+from domain.klinik import PublicRequestIn
 from domain.schemas import InnovationIn, ScorecardIn
 from kinanti.portal.security import MAX_PASSWORD, MIN_PASSWORD
 from kinanti.portal.texts import MESSAGES, t
@@ -181,6 +182,105 @@ class PersonForm(_Form):
         return value
 
 
+# ---------------------------------------------------------------- Klinik Kinanti
+
+Email = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=254)]
+UnitCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+LocalTime = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^([01]?\d|2[0-3])[:.][0-5]\d$")
+]
+
+
+def _emails(value: Any) -> list[str]:
+    """Addresses from a text box (one per line, or separated by commas) or checkboxes."""
+    items = value if isinstance(value, list) else [value] if value else []
+    return [e.strip().lower() for item in items for e in str(item).replace(",", "\n").split()]
+
+
+EmailList = Annotated[list[Email], BeforeValidator(_emails)]
+
+
+class _WhenForm(_Form):
+    day: dt.date
+    time: LocalTime
+    place: Annotated[Annotated[str, StringConstraints(max_length=200)] | None, Opt] = None
+
+    def local(self) -> str:
+        return f"{self.day.isoformat()} {self.time.replace('.', ':')}"
+
+
+class BookForm(_WhenForm):
+    unit: UnitCode
+    innovation: Annotated[Annotated[str, StringConstraints(max_length=40)] | None, Opt] = None
+    adoption: Annotated[int | None, Opt] = Field(None, ge=1)
+    topic: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=300)]
+    mentor: Annotated[Email | None, Opt] = None
+    attendees: EmailList = Field(default_factory=list)
+
+
+class RescheduleForm(_WhenForm):
+    pass
+
+
+class CancelForm(_Form):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
+
+
+class AttendeesForm(_Form):
+    attendees: EmailList = Field(min_length=1)
+
+
+class SessionForm(_Form):
+    notes: Annotated[LongText | None, Opt] = None
+    present: EmailList = Field(default_factory=list)
+
+
+class FollowUpForm(_Form):
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
+    owner: Email
+    due_on: dt.date
+
+
+class CompleteForm(_Form):
+    outcome: Literal["done", "closed"]
+    note: Annotated[Reason | None, Opt] = None
+
+    @model_validator(mode="after")
+    def _note_to_close(self) -> CompleteForm:
+        if self.outcome == "closed" and not self.note:
+            raise ValueError("err.reason_required@note")
+        return self
+
+
+class VisitForm(_Form):
+    unit: UnitCode
+    visited_on: dt.date
+    place: Text
+    purpose: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=300)]
+    outcome: Annotated[LongText | None, Opt] = None
+    innovation: Annotated[Annotated[str, StringConstraints(max_length=40)] | None, Opt] = None
+    innovator: Annotated[Email | None, Opt] = None
+
+
+class PublicForm(PublicRequestIn):
+    """The public form: the domain's model of a public request (extra fields such as the
+    CSRF token are taken off before validation)."""
+
+
+class TriageProposalForm(_Form):
+    unit: UnitCode
+    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=40)]
+    title: Text
+    year: int = Field(ge=2000, le=2100)
+    jenis: Jenis
+    bentuk: Bentuk
+    urusan_main: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+
+
+class ReplyForm(_Form):
+    reply: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=5000)]
+
+
 F = TypeVar("F", bound=BaseModel)
 
 _TYPE_KEYS = {
@@ -201,7 +301,15 @@ _TYPE_KEYS = {
     "enum": "err.choose",
     "literal_error": "err.choose",
     "value_error": "err.invalid",
+    "string_pattern_mismatch": "err.invalid",
+    "list_type": "err.invalid",
+    "extra_forbidden": "err.invalid",
+    "bool_parsing": "err.invalid",
 }
+
+#: Fields whose own validators (pydantic's email check, the phone's) speak English: their
+#: message is the portal's, in the person's language.
+_VALUE_ERROR_KEYS = {"email": "err.email", "phone": "err.phone"}
 
 
 def errors_of(exc: ValidationError, lang: Language) -> list[FieldError]:
@@ -212,12 +320,19 @@ def errors_of(exc: ValidationError, lang: Language) -> list[FieldError]:
         name = loc[0] if loc else ""
         message = str(err.get("ctx", {}).get("error", err["msg"]))
         if err["type"] == "value_error" and "@" in message:
-            key, _, name = message.removeprefix("Value error, ").partition("@")
-            if key in MESSAGES:
-                found.append(FieldError(name, t(key, lang)))
+            key, _, target = message.removeprefix("Value error, ").partition("@")
+            if key in MESSAGES:  # "err.key@field" (an email's own "@" is not one)
+                found.append(FieldError(target, t(key, lang)))
                 continue
         label = t(f"field.{name}", lang) if f"field.{name}" in MESSAGES else name
         key = _TYPE_KEYS.get(err["type"], "err.invalid")
+        minimum = err.get("ctx", {}).get("min_length")
+        if err["type"] == "string_too_short" and isinstance(minimum, int) and minimum > 1:
+            found.append(FieldError(name, t("err.too_short", lang, label=label, min=minimum)))
+            continue
+        if err["type"] == "value_error" and name in _VALUE_ERROR_KEYS:
+            found.append(FieldError(name, t(_VALUE_ERROR_KEYS[name], lang)))
+            continue
         if err["type"] == "value_error":
             found.append(FieldError(name, f"{label}: {message.removeprefix('Value error, ')}"))
             continue

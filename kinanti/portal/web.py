@@ -54,15 +54,22 @@ class CsrfRefused(Exception):
 
 
 class BodyTooLarge(Exception):
-    """Raised when a request body is larger than any accepted upload (413)."""
+    """Raised when a request body is larger than any accepted upload, or than the public
+    form accepts (413)."""
 
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, *, public: bool = False) -> None:
         self.max_mb = round(max_bytes / 1_048_576, 1)
-        super().__init__(f"request body over {self.max_mb} MB")
+        self.max_kb = max_bytes // 1024
+        self.public = public
+        super().__init__(f"request body over {max_bytes} bytes")
 
 
 #: Room for the form's other fields beside an upload of the largest allowed size.
 FORM_OVERHEAD = 1024 * 1024
+
+#: Pages anyone may post to without an account (the public Klinik Kinanti form): their
+#: bodies are read only up to ``public_max_bytes``, whatever the request claims.
+PUBLIC_PREFIX = "/klinik/public"
 
 
 def settings_of(request: Request) -> Settings:
@@ -91,10 +98,13 @@ async def check_csrf(request: Request) -> None:
     """App-wide dependency: refuse an unsafe request without the session's CSRF token."""
     if request.method not in UNSAFE_METHODS:
         return
-    limit = settings_of(request).evidence_max_bytes
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit + FORM_OVERHEAD:
-        raise BodyTooLarge(limit)
+    if request.url.path.startswith(PUBLIC_PREFIX):
+        await _read_at_most(request, settings_of(request).public_max_bytes)
+    else:
+        limit = settings_of(request).evidence_max_bytes
+        if length.isdigit() and int(length) > limit + FORM_OVERHEAD:
+            raise BodyTooLarge(limit)
     expected = request.session.get("csrf")
     form = await request.form()
     sent = form.get(CSRF_FIELD)
@@ -102,6 +112,22 @@ async def check_csrf(request: Request) -> None:
         expected, sent
     ):
         raise CsrfRefused()
+
+
+async def _read_at_most(request: Request, limit: int) -> None:
+    """Read the body, refusing it past ``limit`` bytes (a declared length or a chunked
+    stream alike), and keep it for the form parser, as ``Request.body()`` does."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise BodyTooLarge(limit, public=True)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(limit, public=True)
+        chunks.append(chunk)
+    request._body = b"".join(chunks)
 
 
 @dataclass(frozen=True)
@@ -225,8 +251,11 @@ def _nav(actor: Actor | None) -> list[tuple[str, str]]:
         items += [("/city", "nav.city"), ("/units", "nav.units")]
     elif actor.unit_id is not None:
         items.append(("/compliance", "nav.compliance"))
-    if actor.has(Role.INNOVATOR):
+    if actor.has(Role.INNOVATOR) or can(actor, Action.VIEW_CITY) or actor.unit_id is not None:
         items.append(("/consultations", "nav.consultations"))
+        items.append(("/visits", "nav.visits"))
+    if can(actor, Action.TRIAGE_PUBLIC):
+        items.append(("/klinik/requests", "nav.requests"))
     if can(actor, Action.MANAGE_REGISTRY):
         items.append(("/admin/people", "nav.people"))
     return items

@@ -100,6 +100,25 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "adopter_name": "Puskesmas Ampenan",
         "replica": "SIDAK-SEHAT-PKM-AMPENAN",
     },
+    "follow_up_due": {
+        "kind": "reminder",
+        "follow_up_id": 9,
+        "text": "Kirim data baseline stunting per kelurahan",
+        "due_on": "2026-12-10",
+        "overdue_days": 2,
+        "owner_name": "Baiq Nurul Hidayati",
+        "unit_code": "DINKES",
+        "unit_name": "Dinas Kesehatan",
+        "topic": "Rancang bangun dan indikator kemanfaatan",
+        "consultation_id": 12,
+    },
+    "public_request": {
+        "kind": "received",
+        "reference": "KK-7QH2M9TX",
+        "request_kind": "idea",
+        "subject": "Bank sampah di setiap lingkungan",
+        "requester": "Komunitas Peduli Sampah Ampenan",
+    },
     "digest": {
         "recipient_name": "Kepala Brida",
         "items": [

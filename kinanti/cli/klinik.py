@@ -1,0 +1,279 @@
+"""``kinanti klinik ...``: the Klinik Kinanti desk from the command line.
+
+Consultations (book, reschedule, cancel, invite, record the session), follow-ups (add,
+done, close), mentoring visits, and the public form's requests (list, submit on a
+citizen's behalf, triage into a proposal, close with a reply). ``--as EMAIL`` names the
+registered person acting (their roles decide, as in the portal). Times are typed in the
+region's time zone. Every change is one transaction, then the one publish path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import typer
+
+from domain.changes import ChangeResult
+from kinanti.settings import get_settings
+
+
+def _actor(session: object, email: str) -> object:
+    from domain.access import actor_of
+    from domain.queries import get_person
+
+    return actor_of(session, get_person(session, email))  # type: ignore[arg-type]
+
+
+def _today() -> dt.date:
+    from domain.models import utcnow
+
+    return utcnow().astimezone(get_settings().zone).date()
+
+
+def _local(value: str) -> dt.datetime:
+    from domain.klinik import local_datetime
+
+    return local_datetime(value, get_settings().zone)
+
+
+def _shown(value: dt.datetime) -> str:
+    return value.astimezone(get_settings().zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _commit(change: object, *args: object, **kwargs: object) -> object:
+    """Run ``change(session, actor, ...)`` in one transaction and publish what it did;
+    return its first value when it returns ``(row, result)`` (the row's id)."""
+    from kinanti.cli.engine import after_commit
+    from kinanti.db import unit_of_work
+
+    actor_email = kwargs.pop("actor")
+    with unit_of_work() as session:
+        outcome = change(session, _actor(session, str(actor_email)), *args, **kwargs)  # type: ignore[operator]
+        row, result = outcome if isinstance(outcome, tuple) else (None, outcome)
+        assert isinstance(result, ChangeResult)
+        ident = getattr(row, "code", None) or getattr(row, "id", None)
+        committed = result.committed(session)
+    after_commit(committed)
+    return ident
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(help="Klinik Kinanti: konsultasi, tindak lanjut, kunjungan, permohonan")
+    app.add_typer(group, name="klinik", no_args_is_help=True)
+
+    @group.command("book")
+    def book_cmd(
+        at: str = typer.Option(..., "--at", help="Local time, e.g. '2026-03-10 09:30'"),
+        topic: str = typer.Option(..., "--topic"),
+        actor: str = typer.Option(..., "--as"),
+        unit: str | None = typer.Option(None, "--unit"),
+        innovation: str | None = typer.Option(None, "--innovation"),
+        adoption: int | None = typer.Option(None, "--adoption"),
+        mentor: str | None = typer.Option(None, "--mentor"),
+        place: str | None = typer.Option(None, "--place"),
+        attendee: list[str] = typer.Option([], "--attendee"),
+    ) -> None:
+        """Book a consultation (attendees get the invitation with a calendar file)."""
+        from domain import klinik
+
+        cid = _commit(
+            klinik.book_consultation, actor=actor, scheduled_at=_local(at), topic=topic,
+            unit_code=unit, innovation_code=innovation, adoption_id=adoption,
+            mentor_email=mentor, place=place, attendees=attendee,
+        )  # fmt: skip
+        typer.echo(f"consultation #{cid} booked for {_shown(_local(at))}")
+
+    @group.command("reschedule")
+    def reschedule_cmd(
+        consultation: int,
+        at: str = typer.Option(..., "--at"),
+        actor: str = typer.Option(..., "--as"),
+        place: str | None = typer.Option(None, "--place"),
+    ) -> None:
+        """Move a booked consultation."""
+        from domain import klinik
+
+        _commit(klinik.reschedule_consultation, consultation, actor=actor,
+                scheduled_at=_local(at), place=place)  # fmt: skip
+        typer.echo(f"consultation #{consultation} moved to {_shown(_local(at))}")
+
+    @group.command("cancel")
+    def cancel_cmd(
+        consultation: int,
+        reason: str = typer.Option(..., "--reason"),
+        actor: str = typer.Option(..., "--as"),
+    ) -> None:
+        """Cancel a booked consultation."""
+        from domain import klinik
+
+        _commit(klinik.cancel_consultation, consultation, actor=actor, reason=reason)
+        typer.echo(f"consultation #{consultation} cancelled")
+
+    @group.command("invite")
+    def invite_cmd(
+        consultation: int,
+        attendee: list[str] = typer.Option(..., "--attendee"),
+        actor: str = typer.Option(..., "--as"),
+    ) -> None:
+        """Invite more attendees."""
+        from domain import klinik
+
+        _commit(klinik.add_attendees, consultation, attendee, actor=actor)
+        typer.echo(f"consultation #{consultation}: invited {', '.join(attendee)}")
+
+    @group.command("record")
+    def record_cmd(
+        consultation: int,
+        actor: str = typer.Option(..., "--as"),
+        notes: str | None = typer.Option(None, "--notes"),
+        present: list[str] = typer.Option([], "--present"),
+    ) -> None:
+        """After the session: notes and who was present (the others: absent)."""
+        from domain import klinik
+
+        _commit(klinik.record_session, consultation, actor=actor, notes=notes, present=present)
+        typer.echo(f"consultation #{consultation} held; session recorded")
+
+    @group.command("follow-up")
+    def follow_up_cmd(
+        text: str = typer.Option(..., "--text"),
+        owner: str = typer.Option(..., "--owner"),
+        due: dt.datetime = typer.Option(..., "--due", formats=["%Y-%m-%d"]),
+        actor: str = typer.Option(..., "--as"),
+        consultation: int | None = typer.Option(None, "--consultation"),
+        visit: int | None = typer.Option(None, "--visit"),
+    ) -> None:
+        """Add a follow-up (its owner is told) to a consultation or a visit."""
+        from domain import klinik
+
+        fid = _commit(
+            klinik.add_follow_up, actor=actor, text=text, owner_email=owner, due_on=due.date(),
+            today=_today(), consultation_id=consultation, visit_id=visit,
+        )  # fmt: skip
+        typer.echo(f"follow-up #{fid} added, due {due.date().isoformat()}")
+
+    @group.command("done")
+    def done_cmd(
+        follow_up: int,
+        actor: str = typer.Option(..., "--as"),
+        close: bool = typer.Option(False, "--close", help="Closed without being done"),
+        note: str | None = typer.Option(None, "--note"),
+    ) -> None:
+        """Mark a follow-up done (or ``--close`` it with a ``--note``)."""
+        from domain import klinik
+
+        _commit(klinik.complete_follow_up, follow_up, actor=actor, close=close, note=note)
+        typer.echo(f"follow-up #{follow_up} {'closed' if close else 'done'}")
+
+    @group.command("visit")
+    def visit_cmd(
+        unit: str = typer.Option(..., "--unit"),
+        on: dt.datetime = typer.Option(..., "--on", formats=["%Y-%m-%d"]),
+        place: str = typer.Option(..., "--place"),
+        purpose: str = typer.Option(..., "--purpose"),
+        actor: str = typer.Option(..., "--as"),
+        outcome: str | None = typer.Option(None, "--outcome"),
+        innovator: str | None = typer.Option(None, "--innovator"),
+        innovation: str | None = typer.Option(None, "--innovation"),
+    ) -> None:
+        """Record a mentoring visit (the innovator's own; an operator may name one)."""
+        from domain import klinik
+
+        vid = _commit(
+            klinik.record_visit, actor=actor, unit_code=unit, visited_on=on.date(), place=place,
+            purpose=purpose, outcome=outcome, today=_today(), innovator_email=innovator,
+            innovation_code=innovation,
+        )  # fmt: skip
+        typer.echo(f"visit #{vid} recorded")
+
+    @group.command("list")
+    def list_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
+        """Consultations, newest first, with their attendees and open follow-ups."""
+        from sqlalchemy import select
+
+        from domain import klinik
+        from domain.enums import FollowUpStatus
+        from domain.models import Consultation, Unit
+        from kinanti.db import unit_of_work
+
+        rows = []
+        with unit_of_work() as session:
+            for c, unit_code in session.execute(
+                select(Consultation, Unit.code)
+                .join(Unit, Unit.id == Consultation.unit_id)
+                .order_by(Consultation.scheduled_at.desc())
+            ):
+                rows.append({
+                    "id": c.id, "at": _shown(c.scheduled_at), "unit": unit_code,
+                    "topic": c.topic, "status": c.status.value,
+                    "attendees": [p.email for p, _ in klinik.attendees_of(session, c)],
+                    "open_follow_ups": [
+                        f.text for f, _ in klinik.follow_ups_of(session, consultation_id=c.id)
+                        if f.status is FollowUpStatus.OPEN
+                    ],
+                })  # fmt: skip
+        if as_json:
+            typer.echo(json.dumps(rows, indent=2))
+            return
+        for r in rows:
+            typer.echo(f"#{r['id']} {r['at']} {r['unit']} [{r['status']}] {r['topic']}")
+
+    @group.command("requests")
+    def requests_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
+        """The public form's requests, new first."""
+        from sqlalchemy import select
+
+        from domain.models import PublicRequest
+        from kinanti.db import unit_of_work
+
+        with unit_of_work() as session:
+            rows = [
+                {"reference": r.reference, "kind": r.kind.value, "status": r.status.value,
+                 "name": r.name, "subject": r.subject}
+                for r in session.scalars(
+                    select(PublicRequest).order_by(PublicRequest.created_at.desc())
+                )
+            ]  # fmt: skip
+        rows.sort(key=lambda r: r["status"] != "new")
+        if as_json:
+            typer.echo(json.dumps(rows, indent=2))
+            return
+        for r in rows:
+            typer.echo(
+                f"{r['reference']} [{r['status']}] {r['kind']}: {r['subject']} ({r['name']})"
+            )
+
+    @group.command("triage")
+    def triage_cmd(
+        reference: str,
+        unit: str = typer.Option(..., "--unit"),
+        code: str = typer.Option(..., "--code"),
+        jenis: str = typer.Option(..., "--jenis"),
+        bentuk: str = typer.Option(..., "--bentuk"),
+        urusan: str = typer.Option(..., "--urusan"),
+        actor: str = typer.Option(..., "--as"),
+        year: int | None = typer.Option(None, "--year"),
+        title: str | None = typer.Option(None, "--title"),
+    ) -> None:
+        """Turn a public request into a proposal owned by a unit (initiator Masyarakat)."""
+        from domain import klinik
+
+        created = _commit(
+            klinik.triage_to_proposal, reference, actor=actor, unit_code=unit, code=code,
+            year=year or _today().year, jenis=jenis, bentuk=bentuk, urusan_main=urusan,
+            title=title, language=get_settings().language,
+        )  # fmt: skip
+        typer.echo(f"{reference.upper()} -> proposal {created}")
+
+    @group.command("close")
+    def close_cmd(
+        reference: str,
+        reply: str = typer.Option(..., "--reply"),
+        actor: str = typer.Option(..., "--as"),
+    ) -> None:
+        """Close a public request with a reply (emailed to the citizen)."""
+        from domain import klinik
+
+        _commit(klinik.close_public_request, reference, actor=actor, reply=reply)
+        typer.echo(f"{reference.upper()} closed")

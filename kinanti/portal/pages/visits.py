@@ -1,0 +1,199 @@
+"""Innovators' mentoring visits to units (OPD, puskesmas, school): an innovator records
+and sees their own, a unit sees the visits it received, Brida sees every one."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from domain import klinik
+from domain.access import BRIDA_ROLES, Action, Actor, can, visit_scope
+from domain.changes import ChangeResult
+from domain.enums import Role
+from domain.errors import KinantiError
+from domain.models import Innovation, MentoringVisit, Person, Unit, utcnow
+from kinanti.db import unit_of_work
+from kinanti.portal import web
+from kinanti.portal.delivery import hand_off
+from kinanti.portal.forms import FieldError, FollowUpForm, VisitForm, parse
+from kinanti.portal.pages.consultations import FollowUpRow, act, follow_up_rows
+
+router = APIRouter()
+
+
+class VisitRow(BaseModel):
+    id: int
+    visited_on: dt.date
+    innovator: str
+    unit: str
+    place: str
+    purpose: str
+    outcome: str | None
+
+
+class VisitsPage(web.ListPage):
+    items: list[VisitRow]
+    can_record: bool
+    values: dict[str, Any] = {}
+    errors: list[FieldError] = []
+
+
+def _today(request: Request) -> dt.date:
+    return utcnow().astimezone(web.settings_of(request).zone).date()
+
+
+def _visible(actor: Actor) -> Any:
+    stmt = (
+        select(MentoringVisit, Person.name, Unit.code)
+        .join(Person, Person.id == MentoringVisit.innovator_id)
+        .join(Unit, Unit.id == MentoringVisit.unit_id)
+    )
+    if not actor.has(*BRIDA_ROLES):
+        mine = [MentoringVisit.innovator_id == actor.person_id]
+        if actor.unit_id is not None:
+            mine += [Unit.id == actor.unit_id, Unit.parent_id == actor.unit_id]
+        stmt = stmt.where(or_(*mine))
+    return stmt
+
+
+def _list(
+    request: Request,
+    actor: Actor,
+    page: str = "1",
+    values: dict[str, Any] | None = None,
+    errors: list[FieldError] | None = None,
+) -> Response:
+    paging = web.paging(request, page)
+    stmt = _visible(actor)
+    with unit_of_work(web.engine_of(request)) as session:
+        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        rows = session.execute(
+            stmt.order_by(MentoringVisit.visited_on.desc(), MentoringVisit.id.desc())
+            .limit(paging.size)
+            .offset(paging.offset)
+        ).all()
+        items = [
+            VisitRow(id=v.id, visited_on=v.visited_on, innovator=name, unit=code, place=v.place,
+                     purpose=v.purpose, outcome=v.outcome)
+            for v, name, code in rows
+            if can(actor, Action.VIEW_VISIT, visit_scope(session, v))
+        ]  # fmt: skip
+    context = VisitsPage(
+        items=items,
+        page=paging.number,
+        pages=paging.pages(total),
+        total=total,
+        can_record=actor.has(Role.INNOVATOR, Role.BRIDA_OPERATOR),
+        values=values or {"visited_on": _today(request).isoformat()},
+        errors=errors or [],
+    )
+    return web.render(request, "visits.html", context, status=400 if errors else 200)
+
+
+@router.get("/visits", response_class=HTMLResponse)
+def visits(request: Request, page: str = "1", actor: Actor = Depends(web.signed_in)) -> Response:
+    return _list(request, actor, page)
+
+
+@router.post("/visits", response_class=HTMLResponse)
+def record_visit(
+    request: Request, actor: Actor = Depends(web.signed_in), post: web.Post = Depends(web.posted)
+) -> Response:
+    """Record a visit (the innovator's own; an operator may name the innovator)."""
+    form, errors = parse(VisitForm, post.data, post.lang)
+    if form is None:
+        return _list(request, actor, values=dict(post.data), errors=errors)
+    today = _today(request)
+    try:
+        with unit_of_work(web.engine_of(request)) as session:
+            visit, result = klinik.record_visit(
+                session, actor, unit_code=form.unit, visited_on=form.visited_on,
+                place=form.place, purpose=form.purpose, outcome=form.outcome, today=today,
+                innovator_email=form.innovator if actor.has(Role.BRIDA_OPERATOR) else None,
+                innovation_code=form.innovation,
+            )  # fmt: skip
+            vid, committed = visit.id, result.committed(session)
+    except KinantiError as exc:
+        errors = [FieldError("", exc.message(post.lang))]
+        return _list(request, actor, values=dict(post.data), errors=errors)
+    hand_off(request, committed)
+    return RedirectResponse(f"/visits/{vid}?done=visit", status_code=303)
+
+
+class VisitPage(BaseModel):
+    visit: VisitRow
+    innovation: str | None
+    follow_ups: list[FollowUpRow]
+    can_manage: bool
+    errors: list[FieldError] = []
+    values: dict[str, Any] = {}
+    notice: str | None = None
+
+
+def visit_page_response(
+    request: Request,
+    actor: Actor,
+    vid: int,
+    *,
+    errors: list[FieldError] | None = None,
+    values: dict[str, Any] | None = None,
+) -> Response:
+    with unit_of_work(web.engine_of(request)) as session:
+        visit = klinik.get_visit(session, vid)
+        scope = visit_scope(session, visit)
+        web.require(request, actor, Action.VIEW_VISIT, scope, f"visit {vid}")
+        innovator = session.get_one(Person, visit.innovator_id)
+        unit = session.get_one(Unit, visit.unit_id)
+        innovation = session.get(Innovation, visit.innovation_id) if visit.innovation_id else None
+        page = VisitPage(
+            visit=VisitRow(id=visit.id, visited_on=visit.visited_on, innovator=innovator.name,
+                           unit=unit.code, place=visit.place, purpose=visit.purpose,
+                           outcome=visit.outcome),
+            innovation=innovation.code if innovation else None,
+            follow_ups=follow_up_rows(
+                session, actor, klinik.follow_ups_of(session, visit_id=vid), _today(request)
+            ),
+            can_manage=can(actor, Action.RECORD_VISIT, scope),
+            errors=errors or [],
+            values=values or {},
+            notice=request.query_params.get("done"),
+        )  # fmt: skip
+    return web.render(request, "visit.html", page, status=400 if errors else 200)
+
+
+@router.get("/visits/{vid}", response_class=HTMLResponse)
+def visit_page(request: Request, vid: int, actor: Actor = Depends(web.signed_in)) -> Response:
+    return visit_page_response(request, actor, vid)
+
+
+@router.post("/visits/{vid}/follow-ups", response_class=HTMLResponse)
+def add_follow_up(
+    request: Request, vid: int, actor: Actor = Depends(web.signed_in),
+    post: web.Post = Depends(web.posted),
+) -> Response:  # fmt: skip
+    with unit_of_work(web.engine_of(request)) as session:
+        visit = klinik.get_visit(session, vid)
+        web.require(
+            request, actor, Action.RECORD_VISIT, visit_scope(session, visit), f"visit {vid}"
+        )
+    today = _today(request)
+
+    def change(session: Session, form: FollowUpForm) -> ChangeResult:
+        _follow_up, result = klinik.add_follow_up(
+            session, actor, text=form.text, owner_email=form.owner, due_on=form.due_on,
+            today=today, visit_id=vid,
+        )  # fmt: skip
+        return result
+
+    return act(
+        request, actor, post, FollowUpForm, change,
+        again=lambda errors, values: visit_page_response(request, actor, vid, errors=errors,
+                                                         values=values),
+        done=f"/visits/{vid}?done=follow_up",
+    )  # fmt: skip

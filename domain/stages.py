@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from domain import changes, gates, innovations, queries
 from domain.enums import (
     ConsultationStatus,
+    GateAssignment,
     GateDecisionKind,
     Language,
     Role,
@@ -40,12 +41,14 @@ from domain.outbox import Recipient, unit_recipients
 @dataclass(frozen=True)
 class StageParams:
     """What the application passes in (from settings): the gate's wait, the clock, the
-    region's time zone (consultations are booked in local working hours)."""
+    region's time zone (consultations are booked in local working hours), how a gate
+    finds its assignee."""
 
     gate_timeout: dt.timedelta
     flow_run_id: str | None
     today: dt.date
     zone: ZoneInfo
+    gate_assignment: GateAssignment = GateAssignment.LEAST_LOADED
 
 
 StageWorkFn = Callable[[Session, Innovation, StageParams, changes.ChangeResult], dict[str, Any]]
@@ -293,6 +296,7 @@ def complete_stage(
         flow_run_id=params.flow_run_id,
         timeout=params.gate_timeout,
         notify_reviewers=not problems,
+        assignment=params.gate_assignment,
     )
     result.extend(opened)
     if problems:

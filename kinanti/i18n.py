@@ -6,6 +6,8 @@ raises ``KeyError`` in tests.
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 from domain.enums import Language
 from domain.messages import MESSAGES as DOMAIN_MESSAGES
 
@@ -494,3 +496,24 @@ def t(key: str, lang: Language | str = Language.ID, /, **values: object) -> str:
     entry = MESSAGES.get(key) or DOMAIN_MESSAGES[key]
     text = entry.get(Language(lang), entry[Language.ID])
     return text.format(**values)
+
+
+def rupiah(amount: Decimal | int | float | str | None, lang: Language | str = Language.ID) -> str:
+    """An amount of money in Rupiah, as the reader writes it: ``Rp 1.250.000`` (Bahasa
+    Indonesia: dots group thousands, a comma before sen) or ``Rp 1,250,000`` (English).
+    Sen are shown only when there are any; ``-`` for no amount. The one money format of the
+    portal, the emails (``notifications.render.Labels.money``) and the CLI."""
+    if amount is None or amount == "":
+        return "-"
+    try:
+        value = Decimal(str(amount))
+    except InvalidOperation:
+        return str(amount)
+    whole = value == value.to_integral_value()
+    text = f"{value:,.0f}" if whole else f"{value:,.2f}"
+    if Language(lang) is Language.ID:
+        text = text.translate(_ID_DIGITS)
+    return f"Rp {text}"
+
+
+_ID_DIGITS = str.maketrans({",": ".", ".": ","})

@@ -19,7 +19,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.compliance import ComplianceRules
-from domain.enums import Language, Stage
+from domain.enums import GateAssignment, Language, Stage
 from domain.reminders import ReminderPolicy
 from notifications.config import MailConfig, SmtpConfig
 
@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     reminder_after_days: float = Field(3, gt=0, description="Remind reviewers after (days)")
     escalate_after_days: float = Field(7, gt=0, description="Escalate to head of Brida (days)")
     revision_reminder_days: float = Field(5, gt=0, description="Remind units to resubmit (days)")
+    gate_assignment: GateAssignment = Field(
+        GateAssignment.LEAST_LOADED,
+        description="least-loaded: each gate gets one assignee (the eligible reviewer with "
+        "the fewest open gates), who alone is emailed; role-queue: gates wait unassigned in "
+        "the role's queue to be claimed, and the whole role is emailed",
+    )
     compliance_counting_stage: Stage = Field(
         Stage.DEVELOPMENT,
         description="Stage an innovation must reach in the year for its unit to comply",

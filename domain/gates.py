@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from domain import lifecycle
+from domain.assignment import assign_opened_gate
 from domain.changes import (
     SYSTEM_ACTOR,
     ChangeResult,
@@ -22,7 +23,6 @@ from domain.changes import (
     record_history,
     request_stage_start,
 )
-from domain.assignment import assign_opened_gate
 from domain.enums import (
     GateAssignment,
     GateDecisionKind,
@@ -416,6 +416,7 @@ def decide_gate(
             accepted=refusal is None,
             refusal=str(refusal) if refusal else None,
             refusal_code=refusal.code if refusal else None,
+            refusal_params=refusal.stored_params() if refusal else None,
             channel=channel[:16],
             os_user=os_user,
             flow_run_id=command.flow_run_id,

@@ -87,8 +87,7 @@ MESSAGES: Mapping[str, Mapping[Language, str]] = {
         "orang aktif dengan peran {roles} yang bukan dari unit pemilik",
     },
     "gate.assigned_already": {
-        _EN: "the {stage} gate of {innovation} is already assigned to {assignee}; nothing "
-        "changed",
+        _EN: "the {stage} gate of {innovation} is already assigned to {assignee}; nothing changed",
         _ID: "gerbang {stage} untuk {innovation} sudah ditugaskan kepada {assignee}; tidak ada "
         "yang berubah",
     },

@@ -550,7 +550,7 @@ class SignInFailure(Base):
 class AuditRecord(Base):
     """Append-only security log: sign-ins, failures, refused access, decisions.
 
-    Rows are never updated or deleted (the ORM refuses; see ``kinanti.portal.audit``).
+    Rows are never updated or deleted (the ORM refuses; see ``kinanti.audit``).
     """
 
     __tablename__ = "audit_log"

@@ -170,6 +170,14 @@ MESSAGES: dict[str, dict[Language, str]] = {
         Language.ID: "Gerbang {code} dibuka lagi di flow run {run}",
         Language.EN: "Gate of {code} reopened in flow run {run}",
     },
+    "engine.assigned": {
+        Language.ID: "Gerbang {code} kini ditugaskan kepada {assignee}",
+        Language.EN: "The gate of {code} is now assigned to {assignee}",
+    },
+    "engine.unassigned": {
+        Language.ID: "Gerbang {code} kini menunggu di antrean peran (belum ditugaskan)",
+        Language.EN: "The gate of {code} now waits in the role's queue (unassigned)",
+    },
     "demo.start": {
         Language.ID: "Demo Kinanti (data contoh Kota Mataram) di {home}",
         Language.EN: "Kinanti demo (illustrative Kota Mataram data) in {home}",
@@ -483,6 +491,9 @@ MESSAGES: dict[str, dict[Language, str]] = {
         Language.ID: "{year}: {counts}; diperingatkan {warned}, evaluasi khusus {special}",
         Language.EN: "{year}: {counts}; warned {warned}, special evaluations {special}",
     },
+    # the reasons Kinanti itself records in an innovation's stage history
+    "history.submitted": {Language.ID: "diajukan", Language.EN: "submitted"},
+    "history.approved": {Language.ID: "disetujui", Language.EN: "approved"},
     "readiness.col": {Language.ID: "siap_nasional", Language.EN: "national_ready"},
     "readiness.blockers_col": {Language.ID: "penghambat", Language.EN: "blockers"},
 }
@@ -517,3 +528,12 @@ def rupiah(amount: Decimal | int | float | str | None, lang: Language | str = La
 
 
 _ID_DIGITS = str.maketrans({",": ".", ".": ","})
+
+
+def history_reason(reason: str | None, lang: Language | str = Language.ID) -> str:
+    """A stage-history reason for the reader: the words Kinanti records itself
+    (``submitted``, ``approved``) translated, a person's own reason as written."""
+    if not reason:
+        return "-"
+    entry = MESSAGES.get(f"history.{reason}")
+    return entry[Language(lang)] if entry else reason

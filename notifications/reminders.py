@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from domain import reminders
-from domain.changes import innovation_context
 from domain.assignment import QueuedGate, queues
+from domain.changes import innovation_context
 from domain.models import GateRequest, Person, utcnow
 from domain.outbox import Recipient, enqueue, people_with_roles, unit_recipients
 

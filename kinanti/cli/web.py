@@ -47,13 +47,13 @@ def register(app: typer.Typer) -> None:
         """
         from domain.errors import ValidationError
         from kinanti.cli import console
-        from kinanti.db import unit_of_work
+        from kinanti.cli.writes import cli_write
         from kinanti.portal.accounts import give_demo_passwords
         from kinanti.settings import get_settings
 
         if not yes:
             raise ValidationError("this replaces passwords; run it on a demo city with --yes")
-        with unit_of_work() as session:
+        with cli_write("demo-accounts", None) as session:
             rows = give_demo_passwords(session)
         console.print(f"Portal: {get_settings().resolved_portal_url}")
         for role_name, email, password in rows:

@@ -1,4 +1,5 @@
-"""The append-only security log (``audit_log``): sign-ins, failures, refusals, decisions.
+"""The append-only security log (``audit_log``): sign-ins, failures, refusals, decisions,
+gate assignments, and every write command of the CLI (with the OS user who ran it).
 
 Rows are only ever added: the ORM refuses to update or delete one.
 """
@@ -27,6 +28,9 @@ DECISION_REFUSED = "decision_refused"
 EVIDENCE_CLAIMED = "evidence_claimed"
 EVIDENCE_VERIFIED = "evidence_verified"
 REGISTRY_CHANGED = "registry_changed"
+GATE_ASSIGNMENT = "gate_assignment"
+GATE_ASSIGNMENT_REFUSED = "gate_assignment_refused"
+CLI_WRITE = "cli_write"
 
 
 class AppendOnlyError(RuntimeError):

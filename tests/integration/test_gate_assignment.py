@@ -332,8 +332,8 @@ def test_reassigning_to_an_unknown_address_is_refused(
 def test_the_daily_digest_lists_the_queue_to_each_eligible_reviewer_once_a_day(
     session: Session, make: Factory, brida: Brida
 ) -> None:
-    own, queued = _open(make, brida.home, assignment=GateAssignment.ROLE_QUEUE)
-    other, taken = _open(make)  # assigned to ana
+    own, _ = _open(make, brida.home, assignment=GateAssignment.ROLE_QUEUE)
+    other, _ = _open(make)  # assigned to ana
     _open(make, stage=Stage.REPORTING, assignment=GateAssignment.ROLE_QUEUE)  # head's only
 
     ids = queue_queue_digests(session, today=TODAY)

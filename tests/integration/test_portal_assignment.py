@@ -24,7 +24,7 @@ from kinanti.portal.app import create_app
 from kinanti.settings import Settings
 from tests.support.factories import Factory
 
-PASSWORD = "kata-sandi-uji-123"  # noqa: S105  (a test database's own)
+PASSWORD = "kata-sandi-uji-123"
 
 
 @dataclass
@@ -50,10 +50,12 @@ def world(empty_database_url: str, tmp_path: Path) -> Iterator[World]:
             "budi": make.person(
                 "budi.brida@mataramkota.go.id", roles=[Role.REVIEWER], language=Language.EN
             ),
-            "operator": make.person("operator.brida@mataramkota.go.id",
-                                    roles=[Role.BRIDA_OPERATOR]),  # fmt: skip
-            "officer": make.person("inovasi.dinsos@mataramkota.go.id",
-                                   roles=[Role.UNIT_OFFICER], unit=unit),  # fmt: skip
+            "operator": make.person(
+                "operator.brida@mataramkota.go.id", roles=[Role.BRIDA_OPERATOR]
+            ),
+            "officer": make.person(
+                "inovasi.dinsos@mataramkota.go.id", roles=[Role.UNIT_OFFICER], unit=unit
+            ),
         }
         innovation = make.innovation(unit, title="Sigap Sosial")
         open_gate(session, innovation, round_=1, flow_run_id=None,

@@ -86,6 +86,13 @@ class Settings(BaseSettings):
         600, gt=0, description="A run Pending/Running this long with no progress is replaced"
     )
     reconcile_every_seconds: int = Field(60, gt=0, description="Reconciler schedule")
+    prefect_auth_string: SecretStr | None = Field(
+        None,
+        description="user:password of the Prefect UI and API (basic authentication): the "
+        "local server of `kinanti serve` requires it (PREFECT_SERVER_API_AUTH_STRING) and "
+        "Kinanti's clients send it (PREFECT_API_AUTH_STRING); the portal and the CLI resume "
+        "gates server-side with it",
+    )
     prefect_port: int = Field(
         4200, gt=0, lt=65536, description="Port of the local Prefect server `kinanti serve` runs"
     )

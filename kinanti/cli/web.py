@@ -14,13 +14,18 @@ def register(app: typer.Typer) -> None:
         workers: int = typer.Option(1, "--workers", min=1, help="Worker processes"),
     ) -> None:
         """Run the Kinanti portal (sign-in, units', reviewers' and Brida's pages)."""
+        import os
+
         import uvicorn
 
         from kinanti.cli import console
         from kinanti.i18n import t
+        from kinanti.orchestration.runtime import auth_env
         from kinanti.settings import get_settings
 
         settings = get_settings()
+        for key, value in auth_env(settings).items():  # before prefect is imported
+            os.environ.setdefault(key, value)
         host = host or settings.web_host
         port = port if port is not None else settings.web_port
         console.print(t("web.serving", settings.language, url=settings.resolved_portal_url))

@@ -296,33 +296,10 @@ def register(app: typer.Typer) -> None:
 
         lang = get_settings().language
         table = Table(title=t("engine.gates_title", lang, n=len(items)))
-        for col in (
-            "innovation",
-            "unit",
-            "stage",
-            "round",
-            "waiting_days",
-            "due",
-            "assignee",
-            "flow_run_id",
-        ):
+        for col in _GATE_COLUMNS:
             table.add_column(col)
         for it in items:
-            table.add_row(
-                *(
-                    str(it[c] or "-")
-                    for c in (
-                        "innovation",
-                        "unit",
-                        "stage",
-                        "round",
-                        "waiting_days",
-                        "due",
-                        "assignee",
-                        "flow_run_id",
-                    )
-                )
-            )
+            table.add_row(*(str(it[c] or "-") for c in _GATE_COLUMNS))
         _console().print(table)
 
     @gates_app.command("show")
@@ -434,6 +411,19 @@ def _assignment(
         markup=False,
     )
     after_commit(committed)
+
+
+#: The columns of ``kinanti gates`` (keys of its JSON items).
+_GATE_COLUMNS = (
+    "innovation",
+    "unit",
+    "stage",
+    "round",
+    "waiting_days",
+    "due",
+    "assignee",
+    "flow_run_id",
+)
 
 
 def _names(only: str | None) -> set[str] | None:

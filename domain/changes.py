@@ -20,6 +20,8 @@ from domain.enums import (
     StageStartStatus,
 )
 from domain.models import (
+    Adoption,
+    AdoptionStart,
     DomainEventRecord,
     Innovation,
     StageHistory,
@@ -46,6 +48,8 @@ class Committed:
     outbox_ids: tuple[int, ...] = ()
     handoff_ids: tuple[int, ...] = ()
     innovation_ids: tuple[int, ...] = ()
+    #: adoption hand-offs (``adoption_starts``): an adoption's flow must run
+    adoption_handoff_ids: tuple[int, ...] = ()
 
     def __or__(self, other: Committed) -> Committed:
         return Committed(
@@ -53,10 +57,13 @@ class Committed:
             self.outbox_ids + other.outbox_ids,
             self.handoff_ids + other.handoff_ids,
             tuple(dict.fromkeys(self.innovation_ids + other.innovation_ids)),
+            self.adoption_handoff_ids + other.adoption_handoff_ids,
         )
 
     def __bool__(self) -> bool:
-        return bool(self.event_ids or self.outbox_ids or self.handoff_ids)
+        return bool(
+            self.event_ids or self.outbox_ids or self.handoff_ids or self.adoption_handoff_ids
+        )
 
 
 @dataclass
@@ -67,11 +74,13 @@ class ChangeResult:
     events: list[DomainEventRecord] = field(default_factory=list)
     outbox_ids: list[int] = field(default_factory=list)
     handoffs: list[StageStart] = field(default_factory=list)
+    adoption_handoffs: list[AdoptionStart] = field(default_factory=list)
 
     def extend(self, other: ChangeResult) -> None:
         self.events.extend(other.events)
         self.outbox_ids.extend(other.outbox_ids)
         self.handoffs.extend(other.handoffs)
+        self.adoption_handoffs.extend(other.adoption_handoffs)
 
     def committed(self, session: Session) -> Committed:
         """The ids to publish after commit (flushes, so every row has its id)."""
@@ -83,6 +92,7 @@ class ChangeResult:
             innovation_ids=tuple(
                 dict.fromkeys(e.innovation_id for e in self.events if e.innovation_id)
             ),
+            adoption_handoff_ids=tuple(h.id for h in self.adoption_handoffs),
         )
 
 
@@ -228,6 +238,47 @@ def finish_stage_starts(session: Session, innovation: Innovation, stage: Stage) 
             StageStart.innovation_id == innovation.id,
             StageStart.stage == stage,
             StageStart.status != StageStartStatus.DONE,
+        )
+    ):
+        start.status = StageStartStatus.DONE
+        start.done_at = utcnow()
+
+
+def request_adoption_start(
+    session: Session,
+    adoption: Adoption,
+    result: ChangeResult,
+    flow_run_id: str | None = None,
+) -> AdoptionStart:
+    """Record that the adoption's flow must run from its current step (hand-off); with
+    ``flow_run_id`` the calling run continues itself (like ``request_stage_start``)."""
+    attempt = (
+        session.scalar(
+            select(func.max(AdoptionStart.attempt)).where(
+                AdoptionStart.adoption_id == adoption.id, AdoptionStart.step == adoption.stage
+            )
+        )
+        or 0
+    ) + 1
+    start = AdoptionStart(
+        adoption_id=adoption.id,
+        step=adoption.stage,
+        attempt=attempt,
+        status=StageStartStatus.STARTED if flow_run_id else StageStartStatus.PENDING,
+        flow_run_id=flow_run_id,
+        started_at=utcnow() if flow_run_id else None,
+    )
+    session.add(start)
+    result.adoption_handoffs.append(start)
+    return start
+
+
+def finish_adoption_starts(session: Session, adoption: Adoption) -> None:
+    """The adoption's flow settled: its hand-offs so far are done."""
+    for start in session.scalars(
+        select(AdoptionStart).where(
+            AdoptionStart.adoption_id == adoption.id,
+            AdoptionStart.status != StageStartStatus.DONE,
         )
     ):
         start.status = StageStartStatus.DONE

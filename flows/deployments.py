@@ -49,6 +49,11 @@ DEPLOYMENTS: tuple[Deployment, ...] = (
         "Carries one innovation through its stages; suspends at each gate.",
     ),
     Deployment(
+        "adoption",
+        "flows/replication.py:adoption",
+        "Carries one adoption through the replication steps; suspends at its gate for Brida.",
+    ),
+    Deployment(
         "reconciler",
         "flows/engine.py:reconciler",
         "Starts recorded hand-offs, replaces runs a crash left dead, announces events.",

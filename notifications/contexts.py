@@ -233,12 +233,20 @@ class DigestContext(EmailContext):
 
 class ReplicationStepContext(EmailContext):
     """To both sides of an adoption (the origin's unit, the adopter) and Brida: one step
-    of a replication (interest, approved, rejected, replicating, completed, verified,
-    incoming)."""
+    of a replication (interest, gate open after persiapan, approved, planning, rejected,
+    replicating, completed, verified, incoming)."""
 
     adoption_id: int
     step: Literal[
-        "interest", "approved", "rejected", "replicating", "completed", "verified", "incoming"
+        "interest",
+        "gate",
+        "approved",
+        "planning",
+        "rejected",
+        "replicating",
+        "completed",
+        "verified",
+        "incoming",
     ]
     model: AdoptionModel
     stage: ReplicationStage

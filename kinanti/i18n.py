@@ -99,6 +99,21 @@ MESSAGES: dict[str, dict[Language, str]] = {
         Language.ID: "Adopsi #{adoption}: {status}",
         Language.EN: "Adoption #{adoption}: {status}",
     },
+    "replication.refused": {
+        Language.ID: "Keputusan atas adopsi #{adoption} ditolak: {reason}. Gerbang tetap menunggu.",
+        Language.EN: "The decision on adoption #{adoption} was refused: {reason}. The gate "
+        "keeps waiting.",
+    },
+    "replication.sent": {
+        Language.ID: "Keputusan atas adopsi #{adoption} dikirim ke flow run {run}; belum "
+        "tercatat (lihat lagi nanti)",
+        Language.EN: "The decision on adoption #{adoption} was sent to flow run {run}; not "
+        "recorded yet (check again later)",
+    },
+    "replication.replica": {
+        Language.ID: "Replika {replica} dibuat; siklusnya dimulai pada tahap perencanaan",
+        Language.EN: "Replica {replica} created; its lifecycle starts at planning",
+    },
     "db.upgraded": {
         Language.ID: "Basis data siap: {url}",
         Language.EN: "Database is up to date: {url}",

@@ -141,26 +141,68 @@ def register(app: typer.Typer) -> None:
     def decide_cmd(
         adoption_id: int,
         decision: GateDecisionKind,
-        actor: str = typer.Option(..., "--as"),
-        reason: str | None = typer.Option(None, "--reason"),
-        agreement: Path | None = typer.Option(None, "--agreement"),
-        agreement_link: str | None = typer.Option(None, "--agreement-link"),
+        actor: str = typer.Option(..., "--as", help="Your email (a Brida reviewer)"),
+        reason: str = typer.Option("", "--reason"),
+        wait: float = typer.Option(30.0, help="Seconds to wait for the flow run to record it"),
     ) -> None:
-        """Brida approves or rejects an adoption (approval inside the city makes a replica)."""
+        """Brida approves or rejects an adoption at its gate (resumes the waiting adoption
+        run, like the Prefect UI form; approval inside the city makes a replica).
+
+        An operator's tool on the server: ``--as`` names the decider, and the operating
+        system's user is recorded beside it. Record a kerja sama agreement first with
+        ``kinanti replication agreement``."""
+        import getpass
+
+        from kinanti.db import get_engine
+        from kinanti.orchestration.gates import decide_adoption
+        from kinanti.publish import prefect_reachable
+
+        settings = get_settings()
+        with prefect_reachable(settings) as reachable:
+            receipt = decide_adoption(
+                get_engine(), adoption_id, decision, decider=actor, reason=reason,
+                channel="cli", os_user=getpass.getuser(), wait_seconds=wait, resume=reachable,
+            )  # fmt: skip
+        lang = _lang()
+        if receipt.refusal:
+            typer.echo(t("replication.refused", lang, adoption=adoption_id, reason=receipt.refusal))
+            raise typer.Exit(1)
+        if not receipt.recorded:
+            typer.echo(t("replication.sent", lang, adoption=adoption_id, run=receipt.flow_run_id))
+            return
+        typer.echo(t("replication.decided", lang, adoption=adoption_id, status=receipt.status))
+        if receipt.replica:
+            typer.echo(t("replication.replica", lang, replica=receipt.replica))
+
+    @group.command("agreement")
+    def agreement_cmd(
+        adoption_id: int,
+        actor: str = typer.Option(..., "--as"),
+        file: Path | None = typer.Option(None, "--file"),
+        link: str | None = typer.Option(None, "--link"),
+    ) -> None:
+        """Record a kerja sama adoption's agreement (Nota Kesepakatan / PKS)."""
         from domain import replication as rep
         from kinanti.db import unit_of_work
 
-        given = agreement is not None or agreement_link is not None
         with unit_of_work() as session:
-            result = rep.decide_adoption(
-                session, adoption_id, decision, actor=actor, reason=reason,
-                agreement=_evidence(agreement, agreement_link) if given else None,  # type: ignore[arg-type]
-                store=_store(),  # type: ignore[arg-type]
+            result = rep.attach_agreement(
+                session, _store(), adoption_id, _evidence(file, link), actor=actor,  # type: ignore[arg-type]
             )  # fmt: skip
             committed = result.committed(session)
-            adoption = rep.get_adoption(session, adoption_id)
-            status = adoption.status.value
-        typer.echo(t("replication.decided", _lang(), adoption=adoption_id, status=status))
+        typer.echo(t("replication.decided", _lang(), adoption=adoption_id, status="agreement"))
+        _publish(committed)
+
+    @group.command("advance")
+    def advance_cmd(adoption_id: int, actor: str = typer.Option(..., "--as")) -> None:
+        """The adopter starts carrying out the replication (perencanaan -> replikasi)."""
+        from domain import replication as rep
+        from kinanti.db import unit_of_work
+
+        with unit_of_work() as session:
+            result = rep.advance_adoption(session, adoption_id, actor=actor)
+            committed = result.committed(session)
+        typer.echo(t("replication.decided", _lang(), adoption=adoption_id, status="replikasi"))
         _publish(committed)
 
     @group.command("complete")

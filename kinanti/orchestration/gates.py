@@ -300,13 +300,15 @@ def decide_adoption(
     channel: str = "cli",
     os_user: str | None = None,
     wait_seconds: float = 30.0,
+    resume: bool = True,
 ) -> AdoptionReceipt:
     """Decide an adoption's gate as ``decider`` (proven by the caller: the portal's signed-in
     person, or the operator's ``--as`` on the server's CLI), like ``decide`` for a lifecycle
     gate: the rules are checked first (``domain.replication.check_adoption_decision``, a
     refusal raises its typed error), then a one-time proof is issued and the suspended
     adoption run is resumed with it; if no run waits, the decision is applied here through
-    ``domain.adoptions.decide_adoption_gate`` and published."""
+    ``domain.adoptions.decide_adoption_gate`` and published. ``resume=False`` (no Prefect
+    API answers) goes straight to the database; the waiting run then finds it decided."""
     from domain import adoptions, replication
 
     command = gates.DecisionCommand(decision, reason=reason, channel=channel, os_user=os_user)
@@ -319,7 +321,7 @@ def decide_adoption(
         )
         run_id, attempts = adoption.gate_flow_run_id, adoption.gate_attempts
     run_input = {"decision": decision.value, "reason": reason, "proof": proof}
-    if run_id and _resume(run_id, run_input):
+    if resume and run_id and _resume(run_id, run_input):
 
         def read(session: Session) -> tuple[str, str | None, str | None, str | None] | None:
             found = replication.get_adoption(session, adoption_id)

@@ -178,6 +178,10 @@ MESSAGES: Mapping[str, Mapping[Language, str]] = {
         _EN: "say on what basis the innovation passed reporting (e.g. the IID 2025 report)",
         _ID: "sebutkan dasar bahwa inovasi telah lulus pelaporan (mis. laporan IID 2025)",
     },
+    "replication.lineage_what": {
+        _EN: "name an innovation (kinanti lineage CODE) or ask for --incoming, not both",
+        _ID: "sebutkan satu inovasi (kinanti lineage KODE) atau minta --incoming, tidak keduanya",
+    },
     "replication.gate_not_open": {
         _EN: "adoption #{adoption} is still in preparation (persiapan): its flow checks fit "
         "and prerequisites and then opens the gate where Brida decides",

@@ -796,7 +796,20 @@ class LineageNode:
     region: str | None = None
     unit: str | None = None
     status: str | None = None
+    #: a replica's adoption step (persiapan ... evaluasi), beside its own lifecycle stage
+    step: str | None = None
     children: list[LineageNode] = field(default_factory=list)
+
+    def facts(self) -> list[str]:
+        """What the CLI and the report show beside the label, in this order."""
+        values = (self.outcome, self.model, self.step, self.status, self.region, self.unit)
+        return [self.stage, *(v for v in values if v)]
+
+    def walk(self, depth: int = 0) -> Iterable[tuple[int, LineageNode]]:
+        """The tree depth-first, with each node's depth (the root is 0)."""
+        yield depth, self
+        for child in self.children:
+            yield from child.walk(depth + 1)
 
 
 def _innovation_node(session: Session, innovation: Innovation, seen: set[int]) -> LineageNode:
@@ -818,6 +831,7 @@ def _innovation_node(session: Session, innovation: Innovation, seen: set[int]) -
             if replica is not None and replica.id not in seen:
                 replica_ids.add(replica.id)
                 child = _innovation_node(session, replica, seen)
+                child.step = adoption.stage.value
             elif adoption.adopter_unit_id is not None:
                 adopter = get_unit(session, adoption.adopter_unit_id)
                 child = LineageNode(
@@ -845,18 +859,56 @@ def _status_of(adoption: Adoption) -> str:
     return adoption.status.value
 
 
+def _first_origin(session: Session, innovation: Innovation) -> Innovation:
+    """Climb the origin links to the first origin inside the city (cycles stop it)."""
+    seen = {innovation.id}
+    while innovation.origin_id is not None and innovation.origin_id not in seen:
+        innovation = session.get_one(Innovation, innovation.origin_id)
+        seen.add(innovation.id)
+    return innovation
+
+
 def lineage(session: Session, code: str) -> LineageNode:
     """The tree origin -> replicas -> replicas of replicas (and other regions' adoptions),
     starting from ``code``'s first origin inside the city."""
-    innovation = get_innovation(session, code)
-    seen: set[int] = {innovation.id}
-    while innovation.origin_id is not None and innovation.origin_id not in seen - {innovation.id}:
-        parent = session.get_one(Innovation, innovation.origin_id)
-        if parent.id in seen:
-            break
-        seen.add(parent.id)
-        innovation = parent
-    return _innovation_node(session, innovation, set())
+    return _innovation_node(session, _first_origin(session, get_innovation(session, code)), set())
+
+
+@dataclass(frozen=True)
+class LineageTree:
+    """One origin's whole tree, with its derived Replikasi level (other regions only)."""
+
+    root: LineageNode
+    derived: DerivedReplication
+
+
+def lineage_trees(session: Session) -> list[LineageTree]:
+    """The tree of every origin of the city: innovations offered for replication or with
+    replicas, each climbed to its first origin, once."""
+    offered = set(session.scalars(select(ReplicationOffer.innovation_id)))
+    parents = {
+        i
+        for i in session.scalars(
+            select(Innovation.origin_id).where(Innovation.origin_id.is_not(None))
+        )
+        if i is not None
+    }
+    roots: dict[int, Innovation] = {}
+    for innovation_id in sorted(offered | parents):
+        root = _first_origin(session, session.get_one(Innovation, innovation_id))
+        roots[root.id] = root
+    return [_tree(session, root) for root in sorted(roots.values(), key=lambda i: i.code)]
+
+
+def lineage_tree(session: Session, code: str) -> LineageTree:
+    """``lineage`` with the first origin's derived Replikasi level."""
+    return _tree(session, _first_origin(session, get_innovation(session, code)))
+
+
+def _tree(session: Session, root: Innovation) -> LineageTree:
+    derived = derived_replication(session, [root.id]).get(root.id)
+    node = _innovation_node(session, root, set())
+    return LineageTree(node, derived or DerivedReplication(root.id, (), 0))
 
 
 def incoming(session: Session) -> list[LineageNode]:
@@ -934,6 +986,7 @@ __all__ = [
     "DerivedReplication",
     "EvidenceIn",
     "LineageNode",
+    "LineageTree",
     "OfferIn",
     "Region",
     "advance_adoption",
@@ -945,6 +998,8 @@ __all__ = [
     "derived_replication",
     "incoming",
     "lineage",
+    "lineage_tree",
+    "lineage_trees",
     "offer_replication",
     "record_incoming",
     "record_passed_reporting",

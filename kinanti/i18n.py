@@ -99,6 +99,14 @@ MESSAGES: dict[str, dict[Language, str]] = {
         Language.ID: "Adopsi #{adoption}: {status}",
         Language.EN: "Adoption #{adoption}: {status}",
     },
+    "replication.level_line": {
+        Language.ID: "Level Replikasi (IID): {level}; {note}",
+        Language.EN: "Replikasi level (IID): {level}; {note}",
+    },
+    "replication.no_incoming": {
+        Language.ID: "Belum ada replikasi masuk dari daerah lain",
+        Language.EN: "No incoming replication from other regions yet",
+    },
     "replication.refused": {
         Language.ID: "Keputusan atas adopsi #{adoption} ditolak: {reason}. Gerbang tetap menunggu.",
         Language.EN: "The decision on adoption #{adoption} was refused: {reason}. The gate "
@@ -274,6 +282,7 @@ MESSAGES: dict[str, dict[Language, str]] = {
     "registry.kind.units": {Language.ID: "unit kerja", Language.EN: "units"},
     "registry.kind.people": {Language.ID: "orang", Language.EN: "people"},
     "registry.kind.innovations": {Language.ID: "inovasi", Language.EN: "innovations"},
+    "registry.kind.replications": {Language.ID: "replikasi", Language.EN: "replications"},
     "registry.empty": {Language.ID: "Belum ada data.", Language.EN: "Nothing registered yet."},
     "registry.units_title": {Language.ID: "Unit kerja ({count})", Language.EN: "Units ({count})"},
     "registry.people_title": {Language.ID: "Orang ({count})", Language.EN: "People ({count})"},

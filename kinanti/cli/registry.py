@@ -23,7 +23,7 @@ from domain.errors import ValidationError
 from kinanti import views
 from kinanti.db import unit_of_work
 from kinanti.i18n import t
-from kinanti.importers import RecordKind, import_file
+from kinanti.importers import ImportReport, RecordKind, import_file
 from kinanti.settings import get_settings
 
 RowT = TypeVar("RowT", bound=BaseModel)
@@ -40,12 +40,13 @@ def _echo_json(items: Sequence[BaseModel] | BaseModel) -> None:
         typer.echo(TypeAdapter(list[Any]).dump_json(list(items), indent=2).decode())
 
 
-def _import(kind: RecordKind, file: Path, actor: str = SYSTEM_ACTOR) -> None:
+def run_import(file: Path, kind: str, do: Callable[[], ImportReport]) -> ImportReport:
+    """Run one import and say what it changed, or list every problem and exit 1."""
     from kinanti.cli import console, err_console
 
     lang = _lang()
     try:
-        report = import_file(kind, file, actor=actor)
+        report = do()
     except ValidationError as exc:
         err_console.print(
             t("registry.import_failed", lang, file=file.name, count=len(exc.problems)),
@@ -69,6 +70,11 @@ def _import(kind: RecordKind, file: Path, actor: str = SYSTEM_ACTOR) -> None:
         ),
         highlight=False,
     )
+    return report
+
+
+def _import(kind: RecordKind, file: Path, actor: str = SYSTEM_ACTOR) -> None:
+    report = run_import(file, kind, lambda: import_file(kind, file, actor=actor))
     if kind == "innovations" and report.created:
         from domain.changes import Committed
         from kinanti.cli.engine import after_commit

@@ -34,19 +34,12 @@ def _evidence(file: Path | None, link: str | None) -> object:
     return EvidenceIn(file=file, link=link)
 
 
-def _node_lines(node: LineageNode, depth: int = 0) -> list[str]:
-    facts = [node.stage]
-    for value in (node.outcome, node.model, node.status, node.region, node.unit):
-        if value:
-            facts.append(value)
-    lines = [f"{'    ' * depth}{'- ' if depth else ''}{node.label} [{', '.join(facts)}]"]
-    for child in node.children:
-        lines.extend(_node_lines(child, depth + 1))
-    return lines
-
-
 def render_lineage(node: LineageNode) -> str:
-    return "\n".join(_node_lines(node))
+    """The tree as indented lines: label, then its facts (stage, outcome, model, ...)."""
+    return "\n".join(
+        f"{'    ' * depth}{'- ' if depth else ''}{n.label} [{', '.join(n.facts())}]"
+        for depth, n in node.walk()
+    )
 
 
 def _publish(committed: object) -> None:
@@ -247,12 +240,51 @@ def register(app: typer.Typer) -> None:
         typer.echo(t("replication.decided", _lang(), adoption=adoption_id, status=decision))
         _publish(committed)
 
+    @group.command("import")
+    def import_cmd(
+        file: Path = typer.Argument(..., help="replications.yaml (see examples/mataram)"),
+    ) -> None:
+        """Record replications made before Kinanti ran them (one transaction: all or none)."""
+        from kinanti.cli.registry import run_import
+        from kinanti.importers import import_replications_file
+
+        committed: list[object] = []
+
+        def do() -> object:
+            report, done = import_replications_file(file)
+            committed.append(done)
+            return report
+
+        run_import(file, "replications", do)  # type: ignore[arg-type]
+        _publish(committed[0])
+
     @app.command("lineage")
-    def lineage_cmd(code: str) -> None:
-        """The tree of origin, replicas and replicas of replicas."""
+    def lineage_cmd(
+        code: str | None = typer.Argument(None, help="Innovation code (any node of the tree)"),
+        show_incoming: bool = typer.Option(
+            False, "--incoming", help="This city's adoptions of other regions' innovations"
+        ),
+    ) -> None:
+        """The tree of origin, replicas and replicas of replicas, with stages, outcomes and
+        models, and the origin's derived Replikasi level; or (``--incoming``) what the city
+        adopted from other regions."""
         from domain import replication as rep
+        from domain.errors import ValidationError
         from kinanti.db import unit_of_work
 
+        lang = _lang()
+        if (code is None) == (not show_incoming):
+            raise ValidationError(code="replication.lineage_what")
         with unit_of_work() as session:
-            tree = rep.lineage(session, code)
-        typer.echo(render_lineage(tree))
+            if show_incoming:
+                nodes = rep.incoming(session)
+                for node in nodes:
+                    typer.echo(render_lineage(node))
+                if not nodes:
+                    typer.echo(t("replication.no_incoming", lang))
+                return
+            assert code is not None
+            tree = rep.lineage_tree(session, code)
+        typer.echo(render_lineage(tree.root))
+        derived = tree.derived
+        typer.echo(t("replication.level_line", lang, level=derived.level, note=derived.note(lang)))

@@ -122,6 +122,16 @@ class IncomingIn(BaseModel):
     model: AdoptionModel
     letter: str = Field(min_length=8, max_length=1000)
     registered_by: str = Field(min_length=3, max_length=254)
+    agreement: str | None = Field(None, max_length=1000, description="Link to the PKS")
+    decided_by: str | None = Field(None, max_length=254, description="Brida approved it")
+    reason: str | None = Field(None, max_length=2000)
+    advanced: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> IncomingIn:
+        if self.advanced and not self.decided_by:
+            raise ValueError("only an approved incoming replication is advanced")
+        return self
 
 
 class ReplicationsFile(BaseModel):
@@ -159,8 +169,8 @@ def _references(session: Session, doc: ReplicationsFile, name: str) -> list[str]
         if value is not None and value not in known:
             problems.append(f"{name}: {where}: {kind} {value!r} is not registered")
 
-    for i, entry in enumerate(doc.passed_reporting, 1):
-        check(f"passed_reporting[{i}].code", "innovation", entry.code, codes)
+    for i, passed in enumerate(doc.passed_reporting, 1):
+        check(f"passed_reporting[{i}].code", "innovation", passed.code, codes)
     for i, offer in enumerate(doc.offers, 1):
         check(f"offers[{i}].code", "innovation", offer.code, codes)
         check(f"offers[{i}].offered_by", "person", offer.offered_by, people)
@@ -174,12 +184,18 @@ def _references(session: Session, doc: ReplicationsFile, name: str) -> list[str]
         keys.add(a.key)
         check(f"{at}.innovation", "innovation", a.innovation, codes)
         check(f"{at}.adopter_unit", "unit", a.adopter_unit, units)
-        for field in ("registered_by", "decided_by", "completed_by", "verified_by",
-                      "replica_offered_by"):  # fmt: skip
+        for field in (
+            "registered_by",
+            "decided_by",
+            "completed_by",
+            "verified_by",
+            "replica_offered_by",
+        ):
             check(f"{at}.{field}", "person", getattr(a, field), people)
     for i, entry in enumerate(doc.incoming, 1):
         check(f"incoming[{i}].unit", "unit", entry.unit, units)
         check(f"incoming[{i}].registered_by", "person", entry.registered_by, people)
+        check(f"incoming[{i}].decided_by", "person", entry.decided_by, people)
     return problems
 
 
@@ -210,31 +226,52 @@ def _adopt(
     if existing is not None:
         return existing, False
     adoption, done = rep.register_interest(
-        session, store, code, model=a.model, letter=rep.EvidenceIn(link=a.letter),
-        actor=a.registered_by, adopter_unit=a.adopter_unit,
-        region=a.region.region() if a.region else None, adaptations=a.adaptations,
-    )  # fmt: skip
+        session,
+        store,
+        code,
+        model=a.model,
+        letter=rep.EvidenceIn(link=a.letter),
+        actor=a.registered_by,
+        adopter_unit=a.adopter_unit,
+        region=a.region.region() if a.region else None,
+        adaptations=a.adaptations,
+    )
     result.extend(done)
     if a.agreement:
-        result.extend(rep.attach_agreement(session, store, adoption.id,
-                                           rep.EvidenceIn(link=a.agreement), actor=a.registered_by))  # fmt: skip
+        result.extend(
+            rep.attach_agreement(
+                session, store, adoption.id, rep.EvidenceIn(link=a.agreement), actor=a.registered_by
+            )
+        )
     if a.decision is None:
         return adoption, True
     result.extend(
-        rep.decide_adoption(session, adoption.id, a.decision, actor=a.decided_by or "",
-                            reason=a.reason)  # fmt: skip
+        rep.decide_adoption(
+            session, adoption.id, a.decision, actor=a.decided_by or "", reason=a.reason
+        )
     )
     if a.advanced:
         result.extend(rep.advance_adoption(session, adoption.id, actor=a.registered_by))
     if a.completed:
-        result.extend(rep.complete_adoption(session, store, adoption.id,
-                                            evidence=rep.EvidenceIn(link=a.completed),
-                                            actor=a.completed_by or a.registered_by))  # fmt: skip
+        result.extend(
+            rep.complete_adoption(
+                session,
+                store,
+                adoption.id,
+                evidence=rep.EvidenceIn(link=a.completed),
+                actor=a.completed_by or a.registered_by,
+            )
+        )
     if a.verified:
-        result.extend(rep.verify_adoption_evidence(session, adoption.id,
-                                                   accept=a.verified == "accept",
-                                                   actor=a.verified_by or "",
-                                                   reason=a.verification_reason))  # fmt: skip
+        result.extend(
+            rep.verify_adoption_evidence(
+                session,
+                adoption.id,
+                accept=a.verified == "accept",
+                actor=a.verified_by or "",
+                reason=a.verification_reason,
+            )
+        )
     return adoption, True
 
 
@@ -250,8 +287,8 @@ def import_replications(
     replicas: dict[str, str] = {}
     section = "passed_reporting"
     try:
-        for entry in doc.passed_reporting:
-            result.extend(rep.record_passed_reporting(session, entry.code, basis=entry.basis))
+        for passed in doc.passed_reporting:
+            result.extend(rep.record_passed_reporting(session, passed.code, basis=passed.basis))
         section = "offers"
         for offer in doc.offers:
             _, done = rep.offer_replication(session, offer.code, offer, actor=offer.offered_by)
@@ -266,23 +303,47 @@ def import_replications(
                 continue
             replicas[a.key] = replica.code
             if a.replica_passed_reporting:
-                result.extend(rep.record_passed_reporting(session, replica.code,
-                                                          basis=a.replica_passed_reporting))  # fmt: skip
+                result.extend(
+                    rep.record_passed_reporting(
+                        session, replica.code, basis=a.replica_passed_reporting
+                    )
+                )
             if a.replica_offer is not None:
-                _, done = rep.offer_replication(session, replica.code, a.replica_offer,
-                                                actor=a.replica_offered_by or "")  # fmt: skip
+                _, done = rep.offer_replication(
+                    session, replica.code, a.replica_offer, actor=a.replica_offered_by or ""
+                )
                 result.extend(done)
         for i, entry in enumerate(doc.incoming, 1):
             section = f"incoming[{i}]"
             if _incoming_exists(session, entry):
                 unchanged += 1
                 continue
-            _, done = rep.record_incoming(
-                session, store, unit_code=entry.unit, origin_region=entry.origin_region.region(),
-                origin_name=entry.origin_name, model=entry.model,
-                letter=rep.EvidenceIn(link=entry.letter), actor=entry.registered_by,
-            )  # fmt: skip
+            adoption, done = rep.record_incoming(
+                session,
+                store,
+                unit_code=entry.unit,
+                origin_region=entry.origin_region.region(),
+                origin_name=entry.origin_name,
+                model=entry.model,
+                letter=rep.EvidenceIn(link=entry.letter),
+                actor=entry.registered_by,
+            )
             result.extend(done)
+            if entry.agreement:
+                agreement = rep.EvidenceIn(link=entry.agreement)
+                result.extend(
+                    rep.attach_agreement(
+                        session, store, adoption.id, agreement, actor=entry.registered_by
+                    )
+                )
+            if entry.decided_by:
+                result.extend(
+                    rep.decide_adoption(
+                        session, adoption.id, "approve", actor=entry.decided_by, reason=entry.reason
+                    )
+                )
+            if entry.advanced:
+                result.extend(rep.advance_adoption(session, adoption.id, actor=entry.registered_by))
             created += 1
     except KinantiError as exc:
         raise fail(name, [f"{name}: {section}: {exc}"]) from exc

@@ -16,6 +16,10 @@ The rules (a person may hold several roles; any role that allows an action allow
   already treat the parent OPD as an owner). A UPTD's officer sees only its UPTD.
 - ``unit_head``: sees its unit's (and its UPTDs') innovations and compliance, read only.
 - ``innovator``: sees the consultations it mentors.
+- Replication (issue 10): every signed-in person of a unit or of Brida sees the catalogue
+  of offers; a unit's officer (or a Brida operator for any unit) registers a unit's
+  interest; a reviewer or the head of Brida decides an adoption's gate, never from a unit on
+  either side of it (``AdoptionScope``).
 
 Deciding a gate is not decided here alone: the gate rules (``domain.lifecycle``: role per
 stage, never one's own unit, what approval needs) still apply when the decision is applied.
@@ -32,10 +36,12 @@ from sqlalchemy.orm import Session
 from domain.enums import Role, Stage
 from domain.errors import NotAuthorizedError
 from domain.lifecycle import GATE_DECIDERS
-from domain.models import Consultation, Innovation, Person, PersonRole, Unit
+from domain.models import Adoption, Consultation, Innovation, Person, PersonRole, Unit
 
 BRIDA_ROLES = frozenset({Role.BRIDA_OPERATOR, Role.HEAD_OF_BRIDA, Role.REVIEWER})
 VERIFIER_ROLES = frozenset({Role.BRIDA_OPERATOR, Role.REVIEWER, Role.HEAD_OF_BRIDA})
+#: Who decides an adoption (``domain.replication.DECIDER_ROLES``, the same roles).
+ADOPTION_DECIDERS = frozenset({Role.REVIEWER, Role.HEAD_OF_BRIDA})
 
 
 class Action(StrEnum):
@@ -53,6 +59,9 @@ class Action(StrEnum):
     VIEW_ESCALATIONS = "view_escalations"
     VIEW_CONSULTATION = "view_consultation"
     MANAGE_REGISTRY = "manage_registry"  # units, people, roles
+    VIEW_CATALOGUE = "view_catalogue"  # the replication catalogue and an offer's page
+    REGISTER_INTEREST = "register_interest"  # a unit asks to replicate an innovation
+    DECIDE_ADOPTION = "decide_adoption"  # Brida's decision at an adoption's gate
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,20 @@ class ConsultationScope(UnitScope):
 
 
 @dataclass(frozen=True)
+class AdoptionScope(UnitScope):
+    """An adoption: the origin's unit (``unit_id``, ``parent_unit_id``) and the adopter's
+    unit, when the adopter is a unit of the city."""
+
+    adopter_unit_id: int | None = None
+    adopter_parent_id: int | None = None
+
+    @property
+    def side_ids(self) -> frozenset[int]:
+        adopter = {self.adopter_unit_id, self.adopter_parent_id} - {None}
+        return self.owner_ids | frozenset(i for i in adopter if i is not None)
+
+
+@dataclass(frozen=True)
 class RegionScope:
     """The region itself (SPD evidence, the city's figures, the registry)."""
 
@@ -123,6 +146,11 @@ def can(actor: Actor, action: Action, scope: Scope = REGION) -> bool:
         return actor.has(Role.REVIEWER, Role.HEAD_OF_BRIDA, Role.BRIDA_OPERATOR)
     if action is Action.VERIFY_EVIDENCE:
         return actor.has(*VERIFIER_ROLES)
+    if action is Action.VIEW_CATALOGUE:
+        return brida or actor.unit_id is not None
+    if action is Action.DECIDE_ADOPTION:
+        sides = scope.side_ids if isinstance(scope, AdoptionScope) else frozenset()
+        return actor.has(*ADOPTION_DECIDERS) and actor.unit_id not in sides
     if isinstance(scope, RegionScope):
         # the region's own evidence (SPD) is Brida's operators' to claim
         return action is Action.CLAIM_EVIDENCE and operator
@@ -131,7 +159,12 @@ def can(actor: Actor, action: Action, scope: Scope = REGION) -> bool:
         stage = scope.stage if isinstance(scope, GateScope) else None
         deciders = GATE_DECIDERS.get(stage, frozenset()) if stage else frozenset()
         return not own and bool(actor.roles & deciders)
-    if action in (Action.PROPOSE, Action.EDIT_INNOVATION, Action.CLAIM_EVIDENCE):
+    if action in (
+        Action.PROPOSE,
+        Action.EDIT_INNOVATION,
+        Action.CLAIM_EVIDENCE,
+        Action.REGISTER_INTEREST,
+    ):
         return operator or (own and actor.has(Role.UNIT_OFFICER))
     if action in (Action.VIEW_INNOVATION, Action.VIEW_UNIT):
         return brida or (own and actor.has(Role.UNIT_OFFICER, Role.UNIT_HEAD))
@@ -178,3 +211,17 @@ def gate_scope(session: Session, innovation: Innovation) -> GateScope:
 def consultation_scope(session: Session, consultation: Consultation) -> ConsultationScope:
     scope = unit_scope(session, consultation.unit_id)
     return ConsultationScope(scope.unit_id, scope.parent_unit_id, mentor_id=consultation.mentor_id)
+
+
+def adoption_scope(
+    session: Session, adoption: Adoption, origin: Innovation | None
+) -> AdoptionScope:
+    """The scope of an adoption: its origin's unit and its adopter's unit."""
+    owner = unit_scope(session, origin.unit_id) if origin is not None else UnitScope(0)
+    adopter = unit_scope(session, adoption.adopter_unit_id) if adoption.adopter_unit_id else None
+    return AdoptionScope(
+        owner.unit_id,
+        owner.parent_unit_id,
+        adopter_unit_id=adopter.unit_id if adopter else None,
+        adopter_parent_id=adopter.parent_unit_id if adopter else None,
+    )

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from domain.access import ADOPTION_DECIDERS
 from domain.changes import (
     ChangeResult,
     emails,
@@ -72,7 +73,7 @@ from domain.submission import _PROFILE_FIELDS, submit_innovation
 #: The IID indicator the derived level replaces (weight 3).
 REPLICATION_INDICATOR = "sid16_replikasi"
 #: Who decides an adoption (the gate where Brida decides).
-DECIDER_ROLES = frozenset({Role.REVIEWER, Role.HEAD_OF_BRIDA})
+DECIDER_ROLES = ADOPTION_DECIDERS
 BRIDA_ROLES = frozenset({Role.BRIDA_OPERATOR, Role.REVIEWER, Role.HEAD_OF_BRIDA})
 OPEN_STATUSES = (AdoptionStatus.INTERESTED, AdoptionStatus.APPROVED)
 #: Profile fields an adopter may adapt (the name and identity are kept).

@@ -79,6 +79,12 @@ DEPLOYMENTS: tuple[Deployment, ...] = (
         cron="0 7 * * 1",
     ),
     Deployment(
+        "klinik-digest",
+        "flows/replication.py:klinik_digest",
+        "Monthly Klinik Kinanti digest: innovations each unit could replicate, and why.",
+        cron="0 8 1 * *",
+    ),
+    Deployment(
         "yearly-report",
         "flows/reports.py:yearly_report",
         "The yearly portfolio report (HTML, CSV, XLSX) and its artifacts.",

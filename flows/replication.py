@@ -30,7 +30,11 @@ from flows.forms import NO_CONTROL_CHARACTERS, StageFlow, stage_flow, wait_for_d
 from kinanti.db import get_engine, unit_of_work
 from kinanti.orchestration.runs import gate_waits_elsewhere, tag_flow_run
 from tasks.lifecycle import publish_change
-from tasks.replication import apply_adoption_decision, complete_adoption_step_work
+from tasks.replication import (
+    apply_adoption_decision,
+    complete_adoption_step_work,
+    queue_klinik_digest,
+)
 
 MAX_TURNS = 12
 
@@ -160,3 +164,14 @@ def _wait_at_gate(step: adoptions.AdoptionStep, run_id: str) -> AdoptionDecision
         claim=claim,
         describe=describe,
     )
+
+
+@flow(name="klinik-digest")
+def klinik_digest(month: str | None = None) -> dict[str, Any]:
+    """Scheduled monthly: the Klinik Kinanti digest to every unit suggested as an adopter
+    of an offered innovation, saying why (``domain.matching``). Safe to run twice a month:
+    each unit's email is keyed by the month."""
+    queued = queue_klinik_digest(month)
+    _publish(queued["committed"])
+    get_run_logger().info("Digest Klinik Kinanti %s: %d email", queued["month"], queued["emails"])
+    return {"month": queued["month"], "emails": queued["emails"]}

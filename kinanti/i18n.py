@@ -99,6 +99,28 @@ MESSAGES: dict[str, dict[Language, str]] = {
         Language.ID: "Adopsi #{adoption}: {status}",
         Language.EN: "Adoption #{adoption}: {status}",
     },
+    "replication.suggestion_row": {
+        Language.ID: "    saran pereplikasi: {unit} {name}: {why}",
+        Language.EN: "    suggested adopter: {unit} {name}: {why}",
+    },
+    "replication.no_suggestion": {
+        Language.ID: "Tidak ada unit yang disarankan untuk {code}",
+        Language.EN: "No unit is suggested for {code}",
+    },
+    "match.same_kind": {
+        Language.ID: "unit sejenis dengan pemiliknya ({owner})",
+        Language.EN: "a unit of the same kind as its owner ({owner})",
+    },
+    "match.same_urusan": {
+        Language.ID: "bekerja di urusan {urusan} tetapi belum menjalankan yang serupa",
+        Language.EN: "works in {urusan} but runs nothing like it",
+    },
+    "match.at_risk": {
+        Language.ID: "berisiko belum memenuhi kewajiban tahun {year} ({counted} inovasi "
+        "terhitung): replikasi adalah cara cepat memenuhinya",
+        Language.EN: "may miss the {year} obligation ({counted} innovation(s) counted): "
+        "replicating is a fast way to comply",
+    },
     "replication.level_line": {
         Language.ID: "Level Replikasi (IID): {level}; {note}",
         Language.EN: "Replikasi level (IID): {level}; {note}",
@@ -208,6 +230,12 @@ MESSAGES: dict[str, dict[Language, str]] = {
     "demo.reviewer": {
         Language.ID: "[PENINJAU OTOMATIS / scripted reviewer]",
         Language.EN: "[SCRIPTED REVIEWER]",
+    },
+    "demo.replicated": {
+        Language.ID: "replikasi {origin} oleh {adopter} (adopsi #{adoption_id}) disetujui; "
+        "replika {replica} memulai siklusnya pada tahap perencanaan",
+        Language.EN: "replication of {origin} by {adopter} (adoption #{adoption_id}) approved; "
+        "the replica {replica} starts its lifecycle at planning",
     },
     "demo.summary_title": {
         Language.ID: "Inovasi per tahap dan hasil",

@@ -258,6 +258,40 @@ class ReplicationStepContext(EmailContext):
     reason: str | None = None
 
 
+class SuggestionReason(BaseModel):
+    """Why a unit is suggested (``domain.matching.Reason``)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    code: Literal["same_kind", "same_urusan", "at_risk"]
+    owner: str | None = None
+    urusan: str | None = None
+    year: int | None = None
+    counted: int | None = None
+
+
+class SuggestedInnovation(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    code: str
+    title: str
+    owner: str
+    reasons: list[SuggestionReason] = Field(min_length=1)
+
+
+class KlinikDigestContext(EmailContext):
+    """The monthly Klinik Kinanti digest to one unit: innovations it could replicate, each
+    with why the unit is suggested."""
+
+    unit_code: str
+    unit_name: str
+    month: str  # e.g. "2026-12"
+    items: list[SuggestedInnovation] = Field(min_length=1)
+
+    def portal_path(self) -> str | None:
+        return "/replication"
+
+
 CONTEXT_MODELS: dict[str, type[EmailContext]] = {
     "stage_entered": StageEnteredContext,
     "gate_waiting": GateWaitingContext,
@@ -272,5 +306,6 @@ CONTEXT_MODELS: dict[str, type[EmailContext]] = {
     "digest": DigestContext,
     "portal_link": PortalLinkContext,
     "replication_step": ReplicationStepContext,
+    "klinik_digest": KlinikDigestContext,
 }
 """Template name -> its context model. Every template has exactly one."""

@@ -79,3 +79,23 @@ def apply_adoption_decision(
             refusal=outcome.refusal.message(Language.ID) if outcome.refusal else None,
             refusal_code=outcome.refusal.code if outcome.refusal else None,
         )
+
+
+@task(name="klinik-digest", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30])
+def queue_klinik_digest(month: str | None = None) -> dict[str, Any]:
+    """Queue this month's Klinik Kinanti digest (one email per suggested unit) in one
+    transaction; returns what to publish and a summary."""
+    import datetime as dt
+
+    from domain.matching import enqueue_klinik_digest
+    from kinanti.settings import get_settings
+
+    settings = get_settings()
+    today = dt.datetime.now(settings.zone).date()
+    month = month or f"{today.year:04d}-{today.month:02d}"
+    with unit_of_work(get_engine()) as session:
+        result = enqueue_klinik_digest(
+            session, year=today.year, today=today, rules=settings.compliance_rules(), month=month
+        )
+        committed = result.committed(session)
+    return {"month": month, "emails": len(committed.outbox_ids), "committed": committed}

@@ -48,13 +48,49 @@ def _publish(committed: object) -> None:
     after_commit(committed)  # type: ignore[arg-type]
 
 
+def reason_text(code: str, values: dict[str, object], lang: Language) -> str:
+    """One matching reason (``domain.matching.Reason``) in ``lang``."""
+    return t(f"match.{code}", lang, **values)
+
+
+def _suggestions(session: object, codes: list[str] | None) -> dict[str, list[dict[str, object]]]:
+    """Suggested adopters per offered innovation, as plain rows with worded reasons."""
+    import datetime as dt
+
+    from domain.matching import suggest_adopters
+
+    settings = get_settings()
+    today = dt.datetime.now(settings.zone).date()
+    found = suggest_adopters(
+        session,  # type: ignore[arg-type]
+        year=today.year,
+        today=today,
+        rules=settings.compliance_rules(),
+        codes=codes,
+    )
+    lang = _lang()
+    return {
+        code: [
+            {
+                "unit": s.unit_code,
+                "name": s.unit_name,
+                "reasons": [r.code for r in s.reasons],
+                "why": "; ".join(reason_text(r.code, r.values, lang) for r in s.reasons),
+            }
+            for s in items
+        ]
+        for code, items in found.items()
+    }
+
+
 def register(app: typer.Typer) -> None:
     group = typer.Typer(help="Replikasi: penawaran, adopsi, replika", no_args_is_help=True)
     app.add_typer(group, name="replication")
 
     @group.command("catalogue")
     def catalogue_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
-        """Offers with their SID score, benefits, owner and replicas so far."""
+        """Offers with their SID score, benefits, owner, replicas so far and suggested
+        adopters (with why)."""
         from domain import replication as rep
         from domain.iid.portfolio import portfolio_figures
         from kinanti.db import unit_of_work
@@ -65,13 +101,36 @@ def register(app: typer.Typer) -> None:
             for year in {e.year for e in entries}:
                 for f in portfolio_figures(session, year).innovations:
                     scores[f.code] = float(f.sid_claimed)
-        rows = [{**asdict(e), "sid_score": scores.get(e.code)} for e in entries]
+            suggested = _suggestions(session, None)
+        rows = [
+            {**asdict(e), "sid_score": scores.get(e.code), "suggestions": suggested.get(e.code, [])}
+            for e in entries
+        ]
         if as_json:
             typer.echo(json.dumps(rows, indent=2, default=str))
             return
         lang = _lang()
         for row in rows:
             typer.echo(t("replication.catalogue_row", lang, **row))
+            for item in row["suggestions"][:3]:
+                typer.echo(t("replication.suggestion_row", lang, **item))
+
+    @group.command("suggest")
+    def suggest_cmd(code: str, as_json: bool = typer.Option(False, "--json")) -> None:
+        """Units that could adopt CODE, and why: of the same kind or urusan and running
+        nothing similar, or at risk of missing the yearly obligation."""
+        from kinanti.db import unit_of_work
+
+        with unit_of_work() as session:
+            items = _suggestions(session, [code]).get(code.strip().upper(), [])
+        if as_json:
+            typer.echo(json.dumps(items, indent=2))
+            return
+        lang = _lang()
+        for item in items:
+            typer.echo(t("replication.suggestion_row", lang, **item))
+        if not items:
+            typer.echo(t("replication.no_suggestion", lang, code=code.upper()))
 
     @group.command("offer")
     def offer_cmd(

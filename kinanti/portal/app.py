@@ -100,6 +100,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         consultations,
         home,
         innovations,
+        replication,
         reviews,
     )
 
@@ -125,7 +126,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (auth, home, innovations, reviews, city, admin, consultations):
+    for module in (auth, home, innovations, reviews, city, admin, consultations, replication):
         app.include_router(module.router)
 
     @app.exception_handler(SignInRequired)

@@ -26,6 +26,7 @@ DECISION = "decision"
 DECISION_REFUSED = "decision_refused"
 EVIDENCE_CLAIMED = "evidence_claimed"
 EVIDENCE_VERIFIED = "evidence_verified"
+INTEREST_REGISTERED = "interest_registered"
 REGISTRY_CHANGED = "registry_changed"
 
 

@@ -23,6 +23,7 @@ from domain.models import (
     Adoption,
     AdoptionStart,
     DomainEventRecord,
+    HandOffMixin,
     Innovation,
     StageHistory,
     StageStart,
@@ -200,6 +201,34 @@ def record_history(
     )
 
 
+def _hand_off(
+    session: Session,
+    row: StageStart | AdoptionStart,
+    criteria: list[Any],
+    flow_run_id: str | None,
+) -> None:
+    """Fill a new hand-off row: the next attempt of those matching ``criteria``; with
+    ``flow_run_id`` the calling run continues the work itself (status started), otherwise
+    the row stays pending until a run is started for it."""
+    model = type(row)
+    row.attempt = (session.scalar(select(func.max(model.attempt)).where(*criteria)) or 0) + 1
+    row.status = StageStartStatus.STARTED if flow_run_id else StageStartStatus.PENDING
+    row.flow_run_id = flow_run_id
+    row.started_at = utcnow() if flow_run_id else None
+    session.add(row)
+
+
+def _finish(
+    session: Session, model: type[StageStart] | type[AdoptionStart], *criteria: Any
+) -> None:
+    """Mark the hand-off rows matching ``criteria`` done."""
+    stmt = select(model).where(*criteria, model.status != StageStartStatus.DONE)
+    for start in session.scalars(stmt):
+        assert isinstance(start, HandOffMixin)
+        start.status = StageStartStatus.DONE
+        start.done_at = utcnow()
+
+
 def request_stage_start(
     session: Session,
     innovation: Innovation,
@@ -211,37 +240,19 @@ def request_stage_start(
     With ``flow_run_id`` the calling run continues the work itself (status started);
     otherwise the row stays pending until a run is started for it.
     """
-    attempt = (
-        session.scalar(
-            select(func.max(StageStart.attempt)).where(
-                StageStart.innovation_id == innovation.id, StageStart.stage == innovation.stage
-            )
-        )
-        or 0
-    ) + 1
-    start = StageStart(
-        innovation_id=innovation.id,
-        stage=innovation.stage,
-        attempt=attempt,
-        status=StageStartStatus.STARTED if flow_run_id else StageStartStatus.PENDING,
-        flow_run_id=flow_run_id,
-        started_at=utcnow() if flow_run_id else None,
-    )
-    session.add(start)
+    start = StageStart(innovation_id=innovation.id, stage=innovation.stage)
+    criteria = [StageStart.innovation_id == innovation.id, StageStart.stage == innovation.stage]
+    _hand_off(session, start, criteria, flow_run_id)
     result.handoffs.append(start)
     return start
 
 
-def finish_stage_starts(session: Session, innovation: Innovation, stage: Stage) -> None:
-    for start in session.scalars(
-        select(StageStart).where(
-            StageStart.innovation_id == innovation.id,
-            StageStart.stage == stage,
-            StageStart.status != StageStartStatus.DONE,
-        )
-    ):
-        start.status = StageStartStatus.DONE
-        start.done_at = utcnow()
+def finish_stage_starts(session: Session, innovation: Innovation, stage: Stage | None) -> None:
+    """The innovation's hand-offs at ``stage`` (every stage: ``None``) are done."""
+    criteria = [StageStart.innovation_id == innovation.id]
+    if stage is not None:
+        criteria.append(StageStart.stage == stage)
+    _finish(session, StageStart, *criteria)
 
 
 def request_adoption_start(
@@ -252,34 +263,13 @@ def request_adoption_start(
 ) -> AdoptionStart:
     """Record that the adoption's flow must run from its current step (hand-off); with
     ``flow_run_id`` the calling run continues itself (like ``request_stage_start``)."""
-    attempt = (
-        session.scalar(
-            select(func.max(AdoptionStart.attempt)).where(
-                AdoptionStart.adoption_id == adoption.id, AdoptionStart.step == adoption.stage
-            )
-        )
-        or 0
-    ) + 1
-    start = AdoptionStart(
-        adoption_id=adoption.id,
-        step=adoption.stage,
-        attempt=attempt,
-        status=StageStartStatus.STARTED if flow_run_id else StageStartStatus.PENDING,
-        flow_run_id=flow_run_id,
-        started_at=utcnow() if flow_run_id else None,
-    )
-    session.add(start)
+    start = AdoptionStart(adoption_id=adoption.id, step=adoption.stage)
+    criteria = [AdoptionStart.adoption_id == adoption.id, AdoptionStart.step == adoption.stage]
+    _hand_off(session, start, criteria, flow_run_id)
     result.adoption_handoffs.append(start)
     return start
 
 
 def finish_adoption_starts(session: Session, adoption: Adoption) -> None:
     """The adoption's flow settled: its hand-offs so far are done."""
-    for start in session.scalars(
-        select(AdoptionStart).where(
-            AdoptionStart.adoption_id == adoption.id,
-            AdoptionStart.status != StageStartStatus.DONE,
-        )
-    ):
-        start.status = StageStartStatus.DONE
-        start.done_at = utcnow()
+    _finish(session, AdoptionStart, AdoptionStart.adoption_id == adoption.id)

@@ -402,7 +402,21 @@ class DomainEventRecord(Base):
     announced_at: Mapped[dt.datetime | None] = mapped_column()
 
 
-class StageStart(Base):
+class HandOffMixin:
+    """The columns of a durable hand-off row: which attempt, whether a run took it (and
+    which), when it was asked for, started and done."""
+
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[StageStartStatus] = mapped_column(
+        enum_column(StageStartStatus), default=StageStartStatus.PENDING
+    )
+    flow_run_id: Mapped[str | None] = mapped_column(String(64))
+    requested_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column()
+    done_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class StageStart(HandOffMixin, Base):
     """Durable hand-off: "this innovation's lifecycle must run from this stage".
 
     Written in the transaction that moves the innovation; the flow run that picks it up is
@@ -415,14 +429,6 @@ class StageStart(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     innovation_id: Mapped[int] = mapped_column(ForeignKey("innovations.id"), index=True)
     stage: Mapped[Stage] = mapped_column(enum_column(Stage))
-    attempt: Mapped[int] = mapped_column(Integer, default=1)
-    status: Mapped[StageStartStatus] = mapped_column(
-        enum_column(StageStartStatus), default=StageStartStatus.PENDING
-    )
-    flow_run_id: Mapped[str | None] = mapped_column(String(64))
-    requested_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    started_at: Mapped[dt.datetime | None] = mapped_column()
-    done_at: Mapped[dt.datetime | None] = mapped_column()
 
 
 class StageWork(Base):
@@ -620,7 +626,7 @@ class Adoption(TimestampMixin, Base):
     consultation_id: Mapped[int | None] = mapped_column(ForeignKey("consultations.id"))
 
 
-class AdoptionStart(Base):
+class AdoptionStart(HandOffMixin, Base):
     """Durable hand-off of an adoption: "this adoption's flow must run from this step"
     (the adoption's ``stage_starts``)."""
 
@@ -630,14 +636,6 @@ class AdoptionStart(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     adoption_id: Mapped[int] = mapped_column(ForeignKey("adoptions.id"), index=True)
     step: Mapped[ReplicationStage] = mapped_column(enum_column(ReplicationStage))
-    attempt: Mapped[int] = mapped_column(Integer, default=1)
-    status: Mapped[StageStartStatus] = mapped_column(
-        enum_column(StageStartStatus), default=StageStartStatus.PENDING
-    )
-    flow_run_id: Mapped[str | None] = mapped_column(String(64))
-    requested_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    started_at: Mapped[dt.datetime | None] = mapped_column()
-    done_at: Mapped[dt.datetime | None] = mapped_column()
 
 
 __all__ = [
@@ -651,6 +649,7 @@ __all__ = [
     "Evaluation",
     "GateDecisionRecord",
     "GateRequest",
+    "HandOffMixin",
     "IndicatorClaim",
     "Innovation",
     "OutboxMessage",

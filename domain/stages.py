@@ -23,7 +23,6 @@ from domain.enums import (
     Language,
     Role,
     Stage,
-    StageStartStatus,
 )
 from domain.models import (
     Consultation,
@@ -31,8 +30,6 @@ from domain.models import (
     Innovation,
     Person,
     PersonRole,
-    StageStart,
-    utcnow,
 )
 from domain.outbox import Recipient, unit_recipients
 
@@ -239,14 +236,7 @@ def _replication(
             params.flow_run_id,
         )
     )
-    for start in session.scalars(
-        select(StageStart).where(
-            StageStart.innovation_id == innovation.id,
-            StageStart.status != StageStartStatus.DONE,
-        )
-    ):
-        start.status = StageStartStatus.DONE
-        start.done_at = utcnow()
+    changes.finish_stage_starts(session, innovation, None)
     return {"replicable": True}
 
 

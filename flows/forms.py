@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from prefect import Flow, get_run_logger
 from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
+from pydantic import Field
 
 from kinanti.orchestration.runs import recover_decision
 from kinanti.settings import get_settings
@@ -26,6 +27,26 @@ from kinanti.settings import get_settings
 NO_CONTROL_CHARACTERS = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 
 DecisionForm = TypeVar("DecisionForm", bound=RunInput)
+
+#: A decision's reason, as a resume form takes it (required to revise or reject).
+DecisionReason = Annotated[
+    str,
+    Field(
+        max_length=2000,
+        pattern=NO_CONTROL_CHARACTERS,
+        description="Alasan (wajib untuk revise / reject; required to revise or reject)",
+    ),
+]
+#: The one-time decision code that proves who decides (``domain.gates.issue_proof``).
+DecisionProofCode = Annotated[
+    str,
+    Field(
+        max_length=200,
+        pattern=NO_CONTROL_CHARACTERS,
+        description="Kode keputusan sekali pakai dari portal Kinanti (decision code from the "
+        "Kinanti portal, where you sign in)",
+    ),
+]
 
 
 def wait_for_decision(

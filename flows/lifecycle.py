@@ -24,7 +24,13 @@ from pydantic import Field
 from domain import progress
 from domain.changes import Committed
 from domain.enums import GateDecisionKind, Stage
-from flows.forms import NO_CONTROL_CHARACTERS, StageFlow, stage_flow, wait_for_decision
+from flows.forms import (
+    DecisionProofCode,
+    DecisionReason,
+    StageFlow,
+    stage_flow,
+    wait_for_decision,
+)
 from kinanti.db import get_engine, unit_of_work
 from kinanti.orchestration.gates import describe_gate
 from kinanti.orchestration.runs import gate_waits_elsewhere, tag_flow_run
@@ -39,19 +45,8 @@ class GateDecision(RunInput):
     issued to a signed-in person; a typed email address proves nothing."""
 
     decision: GateDecisionKind = Field(description="approve / revise / reject")
-    reason: str = Field(
-        "",
-        max_length=2000,
-        pattern=NO_CONTROL_CHARACTERS,
-        description="Alasan (required for revise and reject)",
-    )
-    proof: str = Field(
-        "",
-        max_length=200,
-        pattern=NO_CONTROL_CHARACTERS,
-        description="Kode keputusan sekali pakai dari portal Kinanti (decision code from the "
-        "Kinanti portal, where you sign in)",
-    )
+    reason: DecisionReason = ""
+    proof: DecisionProofCode = ""
     renewal: int | None = Field(None, ge=1, le=5, description="Scorecard: kebaruan (1-5)")
     benefit: int | None = Field(None, ge=1, le=5, description="Scorecard: manfaat (1-5)")
     no_burden: int | None = Field(None, ge=1, le=5, description="Scorecard: tidak membebani")

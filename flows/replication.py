@@ -26,7 +26,13 @@ from pydantic import Field
 from domain import adoptions
 from domain.changes import Committed
 from domain.enums import Language, ReplicationStage
-from flows.forms import NO_CONTROL_CHARACTERS, StageFlow, stage_flow, wait_for_decision
+from flows.forms import (
+    DecisionProofCode,
+    DecisionReason,
+    StageFlow,
+    stage_flow,
+    wait_for_decision,
+)
 from kinanti.db import get_engine, unit_of_work
 from kinanti.orchestration.runs import gate_waits_elsewhere, tag_flow_run
 from tasks.lifecycle import publish_change
@@ -44,19 +50,8 @@ class AdoptionDecision(RunInput):
     and `kinanti replication decide` send). Who decides is proven by ``proof``."""
 
     decision: Literal["approve", "reject"] = Field(description="approve / reject")
-    reason: str = Field(
-        "",
-        max_length=2000,
-        pattern=NO_CONTROL_CHARACTERS,
-        description="Alasan (wajib untuk reject)",
-    )
-    proof: str = Field(
-        "",
-        max_length=200,
-        pattern=NO_CONTROL_CHARACTERS,
-        description="Kode keputusan sekali pakai dari portal Kinanti (decision code from the "
-        "Kinanti portal, where you sign in)",
-    )
+    reason: DecisionReason = ""
+    proof: DecisionProofCode = ""
 
 
 def _publish(committed: Committed) -> None:

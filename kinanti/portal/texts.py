@@ -423,6 +423,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "Innovations that passed reporting, offered for other units to replicate.",
     ),
     "rep.filter": ("Saring", "Filter"),
+    "rep.mine": ("Adopsi yang menyangkut Anda", "Adoptions that concern you"),
     "rep.urusan": ("Urusan", "Urusan"),
     "rep.kind": ("Jenis unit pemilik", "Owner's kind of unit"),
     "rep.any": ("Semua", "Any"),

@@ -143,8 +143,11 @@ def test_brida_decides_the_adoption_gate_in_the_portal(portal: TestClient) -> No
         complete_adoption_step(session, adoption.id, stage_params(None))
     path = f"/replication/adoptions/{adoption.id}"
     assert portal.get(path).status_code == 403  # the adopter's own officer may not decide
+    assert f"#{adoption.id}" in portal.get("/replication").text  # the adopter sees its own
     portal.cookies.clear()
     _sign_in(portal, REVIEWER)
+    waiting = portal.get("/replication").text  # the reviewer finds the gate to decide
+    assert f'href="/replication/adoptions/{adoption.id}"' in waiting
     page = portal.get(path)
     assert page.status_code == 200 and "Gerbang replikasi" in page.text
     refused = portal.post(path, data={"decision": "reject", "reason": "",

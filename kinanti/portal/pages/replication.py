@@ -47,8 +47,22 @@ class CatalogueRow(BaseModel):
     level: int
 
 
+class MyAdoption(BaseModel):
+    """An adoption the signed-in person is concerned with: one to decide (Brida), or one of
+    their unit's, as the origin's owner or as the adopter."""
+
+    id: int
+    code: str
+    title: str
+    adopter: str
+    stage: str
+    status: AdoptionStatus
+    may_decide: bool
+
+
 class CataloguePage(web.ListPage):
     items: list[CatalogueRow]
+    mine: list[MyAdoption] = []
     urusan: str = ""
     kind: str = ""
     urusan_options: list[str] = []
@@ -69,6 +83,7 @@ def catalogue(
     with unit_of_work(web.engine_of(request)) as session:
         entries = rep.catalogue(session)
         kinds = {c: k.value for c, k in session.execute(select(Unit.name, Unit.kind))}
+        mine = _my_adoptions(session, actor)
     rows = [
         CatalogueRow(
             code=e.code, title=e.title, owner=e.owner, owner_kind=kinds.get(e.owner, ""),
@@ -85,12 +100,47 @@ def catalogue(
     context = CataloguePage(
         items=shown, page=paging.number, pages=paging.pages(len(chosen)), total=len(chosen),
         urusan=urusan if urusan in options else "", kind=kind if kind in _KINDS else "",
-        urusan_options=options, kind_options=list(_KINDS),
+        urusan_options=options, kind_options=list(_KINDS), mine=mine,
     )  # fmt: skip
     return web.render(request, "replication_catalogue.html", context)
 
 
 _KINDS = [k.value for k in UnitKind]
+MY_ADOPTIONS = 20
+
+
+def _my_adoptions(session: Session, actor: Actor) -> list[MyAdoption]:
+    """The open adoptions the actor may decide, or those of the actor's unit (either side):
+    the portal's side of "both sides are told at each step"."""
+    rows = session.execute(
+        select(Adoption, Innovation)
+        .join(ReplicationOffer, ReplicationOffer.id == Adoption.offer_id)
+        .join(Innovation, Innovation.id == ReplicationOffer.innovation_id)
+        .where(Adoption.status.in_([AdoptionStatus.INTERESTED, AdoptionStatus.APPROVED]))
+        .order_by(Adoption.id.desc())
+        .limit(200)
+    ).all()
+    found: list[MyAdoption] = []
+    for adoption, origin in rows:
+        scope = adoption_scope(session, adoption, origin)
+        gate_open = adoption.status is AdoptionStatus.INTERESTED and bool(adoption.gate_opened_at)
+        may_decide = gate_open and can(actor, Action.DECIDE_ADOPTION, scope)
+        if not may_decide and actor.unit_id not in scope.side_ids:
+            continue
+        adopter = (
+            session.get_one(Unit, adoption.adopter_unit_id).name
+            if adoption.adopter_unit_id
+            else f"{adoption.region_name} ({adoption.region_code})"
+        )
+        found.append(
+            MyAdoption(
+                id=adoption.id, code=origin.code, title=origin.title, adopter=adopter,
+                stage=adoption.stage.value, status=adoption.status, may_decide=may_decide,
+            )
+        )  # fmt: skip
+        if len(found) == MY_ADOPTIONS:
+            break
+    return found
 
 
 def _region() -> Any:

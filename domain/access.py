@@ -16,6 +16,10 @@ The rules (a person may hold several roles; any role that allows an action allow
   already treat the parent OPD as an owner). A UPTD's officer sees only its UPTD.
 - ``unit_head``: sees its unit's (and its UPTDs') innovations and compliance, read only.
 - ``innovator``: sees the consultations it mentors; records its own mentoring visits.
+- Replication (issue 10): every signed-in person of a unit or of Brida sees the catalogue
+  of offers; a unit's officer (or a Brida operator for any unit) registers a unit's
+  interest; a reviewer or the head of Brida decides an adoption's gate, never from a unit on
+  either side of it (``AdoptionScope``).
 
 Klinik Kinanti (the desk): Brida's operators and its head book consultations for any unit,
 a unit's officer for its own unit. The operators, the head of Brida and the consultation's
@@ -45,6 +49,7 @@ from domain.enums import Language, Role, Stage
 from domain.errors import NotAuthorizedError
 from domain.lifecycle import GATE_ASSIGNEES, GATE_DECIDERS
 from domain.models import (
+    Adoption,
     Consultation,
     FollowUp,
     GateRequest,
@@ -57,6 +62,8 @@ from domain.models import (
 
 BRIDA_ROLES = frozenset({Role.BRIDA_OPERATOR, Role.HEAD_OF_BRIDA, Role.REVIEWER})
 VERIFIER_ROLES = frozenset({Role.BRIDA_OPERATOR, Role.REVIEWER, Role.HEAD_OF_BRIDA})
+#: Who decides an adoption (``domain.replication.DECIDER_ROLES``, the same roles).
+ADOPTION_DECIDERS = frozenset({Role.REVIEWER, Role.HEAD_OF_BRIDA})
 
 
 class Action(StrEnum):
@@ -82,6 +89,9 @@ class Action(StrEnum):
     RECORD_VISIT = "record_visit"
     VIEW_VISIT = "view_visit"
     TRIAGE_PUBLIC = "triage_public"  # the public form's requests
+    VIEW_CATALOGUE = "view_catalogue"  # the replication catalogue and an offer's page
+    REGISTER_INTEREST = "register_interest"  # a unit asks to replicate an innovation
+    DECIDE_ADOPTION = "decide_adoption"  # Brida's decision at an adoption's gate
 
 
 @dataclass(frozen=True)
@@ -143,6 +153,20 @@ class FollowUpScope(UnitScope):
 
 
 @dataclass(frozen=True)
+class AdoptionScope(UnitScope):
+    """An adoption: the origin's unit (``unit_id``, ``parent_unit_id``) and the adopter's
+    unit, when the adopter is a unit of the city."""
+
+    adopter_unit_id: int | None = None
+    adopter_parent_id: int | None = None
+
+    @property
+    def side_ids(self) -> frozenset[int]:
+        adopter = {self.adopter_unit_id, self.adopter_parent_id} - {None}
+        return self.owner_ids | frozenset(i for i in adopter if i is not None)
+
+
+@dataclass(frozen=True)
 class RegionScope:
     """The region itself (SPD evidence, the city's figures, the registry)."""
 
@@ -172,6 +196,11 @@ def can(actor: Actor, action: Action, scope: Scope = REGION) -> bool:
     desk = actor.has(Role.BRIDA_OPERATOR, Role.HEAD_OF_BRIDA)
     if action is Action.TRIAGE_PUBLIC:
         return desk
+    if action is Action.VIEW_CATALOGUE:
+        return brida or actor.unit_id is not None
+    if action is Action.DECIDE_ADOPTION:
+        sides = scope.side_ids if isinstance(scope, AdoptionScope) else frozenset()
+        return actor.has(*ADOPTION_DECIDERS) and actor.unit_id not in sides
     if isinstance(scope, RegionScope):
         # the region's own evidence (SPD) is Brida's operators' to claim
         return action is Action.CLAIM_EVIDENCE and operator
@@ -184,7 +213,12 @@ def can(actor: Actor, action: Action, scope: Scope = REGION) -> bool:
         stage = scope.stage if isinstance(scope, GateScope) else None
         assignees = GATE_ASSIGNEES.get(stage, frozenset()) if stage else frozenset()
         return not own and bool(actor.roles & assignees)
-    if action in (Action.PROPOSE, Action.EDIT_INNOVATION, Action.CLAIM_EVIDENCE):
+    if action in (
+        Action.PROPOSE,
+        Action.EDIT_INNOVATION,
+        Action.CLAIM_EVIDENCE,
+        Action.REGISTER_INTEREST,
+    ):
         return operator or (own and actor.has(Role.UNIT_OFFICER))
     if action in (Action.VIEW_INNOVATION, Action.VIEW_UNIT):
         return brida or (own and actor.has(Role.UNIT_OFFICER, Role.UNIT_HEAD))
@@ -244,6 +278,9 @@ ACTION_NAMES: dict[Action, dict[Language, str]] = {
         Action.RECORD_VISIT: ("mencatat kunjungan pendampingan", "record mentoring visit"),
         Action.VIEW_VISIT: ("melihat kunjungan pendampingan", "view mentoring visit"),
         Action.TRIAGE_PUBLIC: ("memilah permohonan masyarakat", "triage public requests"),
+        Action.VIEW_CATALOGUE: ("melihat katalog replikasi", "view the replication catalogue"),
+        Action.REGISTER_INTEREST: ("mendaftarkan minat replikasi", "register replication interest"),
+        Action.DECIDE_ADOPTION: ("memutus replikasi", "decide an adoption"),
     }.items()
 }
 
@@ -306,4 +343,18 @@ def follow_up_scope(session: Session, follow_up: FollowUp) -> FollowUpScope:
         mentor = parent.innovator_id
     return FollowUpScope(
         parent.unit_id, parent.parent_unit_id, owner_id=follow_up.owner_id, mentor_id=mentor
+    )
+
+
+def adoption_scope(
+    session: Session, adoption: Adoption, origin: Innovation | None
+) -> AdoptionScope:
+    """The scope of an adoption: its origin's unit and its adopter's unit."""
+    owner = unit_scope(session, origin.unit_id) if origin is not None else UnitScope(0)
+    adopter = unit_scope(session, adoption.adopter_unit_id) if adoption.adopter_unit_id else None
+    return AdoptionScope(
+        owner.unit_id,
+        owner.parent_unit_id,
+        adopter_unit_id=adopter.unit_id if adopter else None,
+        adopter_parent_id=adopter.parent_unit_id if adopter else None,
     )

@@ -20,7 +20,10 @@ from domain.enums import (
     StageStartStatus,
 )
 from domain.models import (
+    Adoption,
+    AdoptionStart,
     DomainEventRecord,
+    HandOffMixin,
     Innovation,
     StageHistory,
     StageStart,
@@ -46,6 +49,8 @@ class Committed:
     outbox_ids: tuple[int, ...] = ()
     handoff_ids: tuple[int, ...] = ()
     innovation_ids: tuple[int, ...] = ()
+    #: adoption hand-offs (``adoption_starts``): an adoption's flow must run
+    adoption_handoff_ids: tuple[int, ...] = ()
 
     def __or__(self, other: Committed) -> Committed:
         return Committed(
@@ -53,10 +58,13 @@ class Committed:
             self.outbox_ids + other.outbox_ids,
             self.handoff_ids + other.handoff_ids,
             tuple(dict.fromkeys(self.innovation_ids + other.innovation_ids)),
+            self.adoption_handoff_ids + other.adoption_handoff_ids,
         )
 
     def __bool__(self) -> bool:
-        return bool(self.event_ids or self.outbox_ids or self.handoff_ids)
+        return bool(
+            self.event_ids or self.outbox_ids or self.handoff_ids or self.adoption_handoff_ids
+        )
 
 
 @dataclass
@@ -67,11 +75,13 @@ class ChangeResult:
     events: list[DomainEventRecord] = field(default_factory=list)
     outbox_ids: list[int] = field(default_factory=list)
     handoffs: list[StageStart] = field(default_factory=list)
+    adoption_handoffs: list[AdoptionStart] = field(default_factory=list)
 
     def extend(self, other: ChangeResult) -> None:
         self.events.extend(other.events)
         self.outbox_ids.extend(other.outbox_ids)
         self.handoffs.extend(other.handoffs)
+        self.adoption_handoffs.extend(other.adoption_handoffs)
 
     def committed(self, session: Session) -> Committed:
         """The ids to publish after commit (flushes, so every row has its id)."""
@@ -83,6 +93,7 @@ class ChangeResult:
             innovation_ids=tuple(
                 dict.fromkeys(e.innovation_id for e in self.events if e.innovation_id)
             ),
+            adoption_handoff_ids=tuple(h.id for h in self.adoption_handoffs),
         )
 
 
@@ -190,6 +201,34 @@ def record_history(
     )
 
 
+def _hand_off(
+    session: Session,
+    row: StageStart | AdoptionStart,
+    criteria: list[Any],
+    flow_run_id: str | None,
+) -> None:
+    """Fill a new hand-off row: the next attempt of those matching ``criteria``; with
+    ``flow_run_id`` the calling run continues the work itself (status started), otherwise
+    the row stays pending until a run is started for it."""
+    model = type(row)
+    row.attempt = (session.scalar(select(func.max(model.attempt)).where(*criteria)) or 0) + 1
+    row.status = StageStartStatus.STARTED if flow_run_id else StageStartStatus.PENDING
+    row.flow_run_id = flow_run_id
+    row.started_at = utcnow() if flow_run_id else None
+    session.add(row)
+
+
+def _finish(
+    session: Session, model: type[StageStart] | type[AdoptionStart], *criteria: Any
+) -> None:
+    """Mark the hand-off rows matching ``criteria`` done."""
+    stmt = select(model).where(*criteria, model.status != StageStartStatus.DONE)
+    for start in session.scalars(stmt):
+        assert isinstance(start, HandOffMixin)
+        start.status = StageStartStatus.DONE
+        start.done_at = utcnow()
+
+
 def request_stage_start(
     session: Session,
     innovation: Innovation,
@@ -201,34 +240,36 @@ def request_stage_start(
     With ``flow_run_id`` the calling run continues the work itself (status started);
     otherwise the row stays pending until a run is started for it.
     """
-    attempt = (
-        session.scalar(
-            select(func.max(StageStart.attempt)).where(
-                StageStart.innovation_id == innovation.id, StageStart.stage == innovation.stage
-            )
-        )
-        or 0
-    ) + 1
-    start = StageStart(
-        innovation_id=innovation.id,
-        stage=innovation.stage,
-        attempt=attempt,
-        status=StageStartStatus.STARTED if flow_run_id else StageStartStatus.PENDING,
-        flow_run_id=flow_run_id,
-        started_at=utcnow() if flow_run_id else None,
-    )
-    session.add(start)
+    start = StageStart(innovation_id=innovation.id, stage=innovation.stage)
+    criteria = [StageStart.innovation_id == innovation.id, StageStart.stage == innovation.stage]
+    _hand_off(session, start, criteria, flow_run_id)
     result.handoffs.append(start)
     return start
 
 
-def finish_stage_starts(session: Session, innovation: Innovation, stage: Stage) -> None:
-    for start in session.scalars(
-        select(StageStart).where(
-            StageStart.innovation_id == innovation.id,
-            StageStart.stage == stage,
-            StageStart.status != StageStartStatus.DONE,
-        )
-    ):
-        start.status = StageStartStatus.DONE
-        start.done_at = utcnow()
+def finish_stage_starts(session: Session, innovation: Innovation, stage: Stage | None) -> None:
+    """The innovation's hand-offs at ``stage`` (every stage: ``None``) are done."""
+    criteria = [StageStart.innovation_id == innovation.id]
+    if stage is not None:
+        criteria.append(StageStart.stage == stage)
+    _finish(session, StageStart, *criteria)
+
+
+def request_adoption_start(
+    session: Session,
+    adoption: Adoption,
+    result: ChangeResult,
+    flow_run_id: str | None = None,
+) -> AdoptionStart:
+    """Record that the adoption's flow must run from its current step (hand-off); with
+    ``flow_run_id`` the calling run continues itself (like ``request_stage_start``)."""
+    start = AdoptionStart(adoption_id=adoption.id, step=adoption.stage)
+    criteria = [AdoptionStart.adoption_id == adoption.id, AdoptionStart.step == adoption.stage]
+    _hand_off(session, start, criteria, flow_run_id)
+    result.adoption_handoffs.append(start)
+    return start
+
+
+def finish_adoption_starts(session: Session, adoption: Adoption) -> None:
+    """The adoption's flow settled: its hand-offs so far are done."""
+    _finish(session, AdoptionStart, AdoptionStart.adoption_id == adoption.id)

@@ -287,11 +287,29 @@ def issue_decision_proof(
     ttl: dt.timedelta = PROOF_TTL,
 ) -> str:
     """A one-time code that proves ``person`` decides ``gate`` (only its hash is kept)."""
+    return issue_proof(session, person, gate_id=gate.id, channel=channel, os_user=os_user, ttl=ttl)
+
+
+def issue_proof(
+    session: Session,
+    person: Person,
+    *,
+    gate_id: int | None = None,
+    adoption_id: int | None = None,
+    channel: str,
+    os_user: str | None = None,
+    ttl: dt.timedelta = PROOF_TTL,
+) -> str:
+    """A one-time code that proves ``person`` decides a lifecycle gate (``gate_id``) or an
+    adoption's gate (``adoption_id``); only its hash is kept."""
+    if (gate_id is None) == (adoption_id is None):
+        raise ValueError("a decision proof is for one gate or one adoption")
     token = secrets.token_urlsafe(24)
     now = utcnow()
     session.add(
         DecisionProof(
-            gate_id=gate.id,
+            gate_id=gate_id,
+            adoption_id=adoption_id,
             person_id=person.id,
             token_hash=_token_hash(token),
             channel=channel,
@@ -303,8 +321,15 @@ def issue_decision_proof(
     return token
 
 
-def _prove(session: Session, gate: GateRequest, token: str | None) -> DecisionProof:
-    """Consume the proof that comes with a resumed decision, or raise."""
+def consume_proof(
+    session: Session,
+    token: str | None,
+    *,
+    gate_id: int | None = None,
+    adoption_id: int | None = None,
+) -> DecisionProof:
+    """Consume the proof that comes with a resumed decision on this gate or adoption (it
+    works once, before it expires), or raise ``IdentityNotProvenError``."""
     if not token or not token.strip():
         raise IdentityNotProvenError(code="gate.identity_unproven", detail="no decision code")
     proof = session.scalar(
@@ -313,7 +338,7 @@ def _prove(session: Session, gate: GateRequest, token: str | None) -> DecisionPr
         .with_for_update()
     )
     problem = None
-    if proof is None or proof.gate_id != gate.id:
+    if proof is None or (proof.gate_id, proof.adoption_id) != (gate_id, adoption_id):
         problem = "unknown decision code"
     elif proof.used_at is not None:
         problem = "the decision code was used already"
@@ -349,7 +374,7 @@ def resolve_decider(
 ) -> tuple[str, Person | None, DecisionProof | None]:
     """Who decides: the proven person (``proof``), or the decider a trusted channel names."""
     if command.proof is not None or command.channel not in TRUSTED_CHANNELS:
-        proof = _prove(session, gate, command.proof)
+        proof = consume_proof(session, command.proof, gate_id=gate.id)
         person = session.get_one(Person, proof.person_id)
         return person.email, person, proof
     if command.decider == SYSTEM_ACTOR:

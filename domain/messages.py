@@ -206,6 +206,20 @@ MESSAGES: Mapping[str, Mapping[Language, str]] = {
         _EN: "say on what basis the innovation passed reporting (e.g. the IID 2025 report)",
         _ID: "sebutkan dasar bahwa inovasi telah lulus pelaporan (mis. laporan IID 2025)",
     },
+    "replication.lineage_what": {
+        _EN: "name an innovation (kinanti lineage CODE) or ask for --incoming, not both",
+        _ID: "sebutkan satu inovasi (kinanti lineage KODE) atau minta --incoming, tidak keduanya",
+    },
+    "replication.gate_not_open": {
+        _EN: "adoption #{adoption} is still in preparation (persiapan): its flow checks fit "
+        "and prerequisites and then opens the gate where Brida decides",
+        _ID: "adopsi #{adoption} masih dalam persiapan: alurnya memeriksa kecocokan dan "
+        "prasyarat, lalu membuka gerbang tempat Brida memutus",
+    },
+    "replication.run_lost": {
+        _EN: "the flow run waiting at adoption #{adoption}'s gate refused the decision: {detail}",
+        _ID: "flow run yang menunggu di gerbang adopsi #{adoption} menolak keputusan: {detail}",
+    },
     "replication.origin_name_required": {
         _EN: "an incoming replication needs the origin innovation's name",
         _ID: "replikasi masuk memerlukan nama inovasi asal",

@@ -305,7 +305,9 @@ class DecisionProof(Base):
     __tablename__ = "decision_proofs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    gate_id: Mapped[int] = mapped_column(ForeignKey("gate_requests.id"), index=True)
+    #: what the proof decides: a lifecycle gate, or an adoption's gate (issue 10)
+    gate_id: Mapped[int | None] = mapped_column(ForeignKey("gate_requests.id"), index=True)
+    adoption_id: Mapped[int | None] = mapped_column(ForeignKey("adoptions.id"), index=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     channel: Mapped[str] = mapped_column(String(16))
@@ -542,7 +544,21 @@ class DomainEventRecord(Base):
     announced_at: Mapped[dt.datetime | None] = mapped_column()
 
 
-class StageStart(Base):
+class HandOffMixin:
+    """The columns of a durable hand-off row: which attempt, whether a run took it (and
+    which), when it was asked for, started and done."""
+
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[StageStartStatus] = mapped_column(
+        enum_column(StageStartStatus), default=StageStartStatus.PENDING
+    )
+    flow_run_id: Mapped[str | None] = mapped_column(String(64))
+    requested_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column()
+    done_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class StageStart(HandOffMixin, Base):
     """Durable hand-off: "this innovation's lifecycle must run from this stage".
 
     Written in the transaction that moves the innovation; the flow run that picks it up is
@@ -555,14 +571,6 @@ class StageStart(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     innovation_id: Mapped[int] = mapped_column(ForeignKey("innovations.id"), index=True)
     stage: Mapped[Stage] = mapped_column(enum_column(Stage))
-    attempt: Mapped[int] = mapped_column(Integer, default=1)
-    status: Mapped[StageStartStatus] = mapped_column(
-        enum_column(StageStartStatus), default=StageStartStatus.PENDING
-    )
-    flow_run_id: Mapped[str | None] = mapped_column(String(64))
-    requested_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    started_at: Mapped[dt.datetime | None] = mapped_column()
-    done_at: Mapped[dt.datetime | None] = mapped_column()
 
 
 class StageWork(Base):
@@ -748,10 +756,31 @@ class Adoption(TimestampMixin, Base):
     decided_at: Mapped[dt.datetime | None] = mapped_column()
     reason: Mapped[str | None] = mapped_column(Text)
     completed_at: Mapped[dt.datetime | None] = mapped_column()
+    #: the work of each replication step done by the adoption's flow (step -> summary)
+    steps: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: the adoption's gate (Brida decides): when it opened, its wait, the run waiting at it,
+    #: and how many decisions it was given (accepted or refused)
+    gate_opened_at: Mapped[dt.datetime | None] = mapped_column()
+    gate_due_at: Mapped[dt.datetime | None] = mapped_column()
+    gate_flow_run_id: Mapped[str | None] = mapped_column(String(64))
+    gate_attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AdoptionStart(HandOffMixin, Base):
+    """Durable hand-off of an adoption: "this adoption's flow must run from this step"
+    (the adoption's ``stage_starts``)."""
+
+    __tablename__ = "adoption_starts"
+    __table_args__ = (UniqueConstraint("adoption_id", "step", "attempt"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    adoption_id: Mapped[int] = mapped_column(ForeignKey("adoptions.id"), index=True)
+    step: Mapped[ReplicationStage] = mapped_column(enum_column(ReplicationStage))
 
 
 __all__ = [
     "Adoption",
+    "AdoptionStart",
     "AuditRecord",
     "Base",
     "ComplianceRecord",
@@ -763,6 +792,7 @@ __all__ = [
     "GateAssignmentRecord",
     "GateDecisionRecord",
     "GateRequest",
+    "HandOffMixin",
     "IndicatorClaim",
     "Innovation",
     "MentoringVisit",

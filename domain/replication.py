@@ -32,7 +32,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from domain.changes import ChangeResult, emails, record_event
+from domain.access import ADOPTION_DECIDERS
+from domain.changes import (
+    ChangeResult,
+    emails,
+    finish_adoption_starts,
+    record_event,
+    request_adoption_start,
+)
 from domain.enums import (
     AdoptionModel,
     AdoptionStatus,
@@ -66,7 +73,7 @@ from domain.submission import _PROFILE_FIELDS, submit_innovation
 #: The IID indicator the derived level replaces (weight 3).
 REPLICATION_INDICATOR = "sid16_replikasi"
 #: Who decides an adoption (the gate where Brida decides).
-DECIDER_ROLES = frozenset({Role.REVIEWER, Role.HEAD_OF_BRIDA})
+DECIDER_ROLES = ADOPTION_DECIDERS
 BRIDA_ROLES = frozenset({Role.BRIDA_OPERATOR, Role.REVIEWER, Role.HEAD_OF_BRIDA})
 OPEN_STATUSES = (AdoptionStatus.INTERESTED, AdoptionStatus.APPROVED)
 #: Profile fields an adopter may adapt (the name and identity are kept).
@@ -252,11 +259,17 @@ def _origin_of(session: Session, adoption: Adoption) -> Innovation | None:
 # --- offering ---------------------------------------------------------------------------
 
 
-def record_passed_reporting(session: Session, code: str, *, actor: str, basis: str) -> ChangeResult:
-    """Brida records that an innovation passed reporting before Kinanti ran its lifecycle
-    (e.g. in an earlier year's IID report): it becomes ``replicable``; its stage is kept."""
-    person = _person_with(session, actor, BRIDA_ROLES)
-    if not basis.strip():
+def record_passed_reporting(session: Session, code: str, *, basis: str) -> ChangeResult:
+    """The importer (a trusted channel: a file an operator loads on the server) records
+    that an innovation passed reporting before Kinanti ran its lifecycle, e.g. in an earlier
+    year's IID report named in ``basis``: it becomes ``replicable``; its stage is kept.
+
+    Only ``kinanti.importers.replications`` calls it (a test holds it there): everywhere
+    else, passing reporting is the lifecycle's own state (the replication stage, whose work
+    marks the innovation replicable), so no person can mark it by hand.
+    """
+    basis = basis.strip()
+    if not basis:
         raise ValidationError(code="replication.basis_required")
     innovation = get_innovation(session, code)
     result = ChangeResult()
@@ -268,7 +281,7 @@ def record_passed_reporting(session: Session, code: str, *, actor: str, basis: s
             session,
             "kinanti.innovation.replicable-recorded",
             innovation,
-            {"actor": person.email, "basis": basis.strip()},
+            {"channel": "import", "basis": basis},
         )
     )
     return result
@@ -416,7 +429,9 @@ def register_interest(
         adaptations=changes,
         registered_by=person.email,
     )
-    return _added(session, adoption, innovation, "interest")
+    adoption, result = _added(session, adoption, innovation, "interest")
+    request_adoption_start(session, adoption, result)  # its flow: persiapan, then the gate
+    return adoption, result
 
 
 def record_incoming(
@@ -481,6 +496,86 @@ def _create_replica(
     return replica, result
 
 
+def check_adoption_decision(
+    session: Session,
+    adoption: Adoption,
+    decision: GateDecisionKind,
+    reason: str | None,
+    person: Person,
+    *,
+    agreement_given: bool = False,
+) -> None:
+    """The rules of an adoption decision, in one place; raise the error that refuses it.
+
+    Only a reviewer or the head of Brida decides, never from a unit on either side; a
+    rejection needs a reason; a kerja sama approval needs its agreement (PKS / Nota
+    Kesepakatan). Called by ``decide_adoption`` and, to report a refusal before anything is
+    resumed, by the CLI and the portal (``kinanti.orchestration.gates``).
+    """
+    if decision is GateDecisionKind.REVISE:
+        raise ValidationError(code="replication.decision_invalid", decision=decision.value)
+    if adoption.status is not AdoptionStatus.INTERESTED:
+        raise ConflictError(
+            code="replication.decided_already", adoption=adoption.id, status=adoption.status
+        )
+    if not person.active or not person_roles(session, person) & DECIDER_ROLES:
+        raise NotAuthorizedError(
+            code="replication.wrong_role",
+            email=person.email,
+            roles=", ".join(sorted(r.value for r in DECIDER_ROLES)),
+        )
+    origin = _origin_of(session, adoption)
+    sides = set()
+    if origin is not None:
+        sides |= _unit_ids(get_unit(session, origin.unit_id))
+    if adoption.adopter_unit_id is not None:
+        sides |= _unit_ids(get_unit(session, adoption.adopter_unit_id))
+    if person.unit_id in sides:
+        raise NotAuthorizedError(code="replication.own_side", email=person.email)
+    if decision is GateDecisionKind.REJECT and not (reason or "").strip():
+        raise ValidationError(code="gate.reason_required", decision=decision.value)
+    if (
+        decision is GateDecisionKind.APPROVE
+        and adoption.model is AdoptionModel.KERJA_SAMA
+        and adoption.agreement is None
+        and not agreement_given
+    ):
+        raise ValidationError(code="replication.agreement_required")
+
+
+def attach_agreement(
+    session: Session, store: EvidenceStore, adoption_id: int, agreement: EvidenceIn, *, actor: str
+) -> ChangeResult:
+    """Record the adoption's agreement (PKS / Nota Kesepakatan) before Brida decides."""
+    adoption = get_adoption(session, adoption_id, for_update=True)
+    _check_adopter_side(session, adoption, actor)
+    if adoption.status not in OPEN_STATUSES:
+        raise ConflictError(
+            code="replication.wrong_step", adoption=adoption.id, stage=adoption.stage.value
+        )
+    _store_agreement(session, store, adoption, agreement)
+    session.flush()
+    result = ChangeResult()
+    result.events.append(
+        record_event(
+            session,
+            "kinanti.replication.agreement-recorded",
+            _origin_of(session, adoption),
+            {"adoption_id": adoption.id, "actor": actor},
+        )
+    )
+    return result
+
+
+def _store_agreement(
+    session: Session, store: EvidenceStore, adoption: Adoption, agreement: EvidenceIn
+) -> None:
+    origin = _origin_of(session, adoption)
+    owner = origin.code if origin else get_unit(session, adoption.adopter_unit_id or 0).code
+    year = origin.year if origin else utcnow().year
+    adoption.agreement = agreement.store(store, year=year, owner=owner, what="agreement")
+
+
 def decide_adoption(
     session: Session,
     adoption_id: int,
@@ -490,46 +585,37 @@ def decide_adoption(
     reason: str | None = None,
     agreement: EvidenceIn | None = None,
     store: EvidenceStore | None = None,
+    flow_run_id: str | None = None,
+    continue_in_run: bool = False,
 ) -> ChangeResult:
-    """Brida approves or rejects an adoption (a gate). Approval inside the city creates the
-    replica at planning with its pending hand-off; for another region it records the
-    agreement (required for kerja sama)."""
+    """Brida approves or rejects an adoption (its gate). Approval inside the city creates
+    the replica at planning with its pending hand-off; for another region it records the
+    agreement (required for kerja sama). The adoption's flow goes on to perencanaan dan
+    pengembangan: in the run that waited at the gate (``continue_in_run``), or a new one.
+
+    ``actor`` is a person the caller has proven (``domain.adoptions.decide_adoption_gate``
+    for anything resumed through Prefect) or a trusted channel names (the importer).
+    """
     decision = GateDecisionKind(decision)
-    if decision is GateDecisionKind.REVISE:
-        raise ValidationError(code="replication.decision_invalid", decision=decision.value)
     adoption = get_adoption(session, adoption_id, for_update=True)
-    if adoption.status is not AdoptionStatus.INTERESTED:
-        raise ConflictError(
-            code="replication.decided_already", adoption=adoption.id, status=adoption.status
-        )
-    person = _person_with(session, actor, DECIDER_ROLES)
+    person = get_person(session, actor)
+    check_adoption_decision(
+        session, adoption, decision, reason, person, agreement_given=agreement is not None
+    )
     origin = _origin_of(session, adoption)
-    sides = set()
-    if origin is not None:
-        sides |= _unit_ids(get_unit(session, origin.unit_id))
-    if adoption.adopter_unit_id is not None:
-        sides |= _unit_ids(get_unit(session, adoption.adopter_unit_id))
-    if person.unit_id in sides:
-        raise NotAuthorizedError(code="replication.own_side", email=person.email)
     reason = (reason or "").strip() or None
-    if decision is GateDecisionKind.REJECT and reason is None:
-        raise ValidationError(code="gate.reason_required", decision=decision.value)
     result = ChangeResult()
     adoption.decided_by, adoption.decided_at, adoption.reason = person.email, utcnow(), reason
     if decision is GateDecisionKind.REJECT:
         adoption.status = AdoptionStatus.REJECTED
+        finish_adoption_starts(session, adoption)
         session.flush()
         _notify(session, result, adoption, origin, "rejected")
         return result
-    needs_agreement = adoption.model is AdoptionModel.KERJA_SAMA
     if agreement is not None:
         if store is None:
             raise ValidationError(code="replication.evidence_one", what="agreement")
-        owner = origin.code if origin else get_unit(session, adoption.adopter_unit_id or 0).code
-        year = origin.year if origin else utcnow().year
-        adoption.agreement = agreement.store(store, year=year, owner=owner, what="agreement")
-    elif needs_agreement:
-        raise ValidationError(code="replication.agreement_required")
+        _store_agreement(session, store, adoption, agreement)
     adoption.status = AdoptionStatus.APPROVED
     adoption.stage = ReplicationStage.PERENCANAAN_PENGEMBANGAN
     if origin is not None and adoption.adopter_unit_id is not None:
@@ -537,6 +623,8 @@ def decide_adoption(
         replica, created = _create_replica(session, adoption, origin, unit, person.email)
         result.extend(created)
         adoption.replica_id = replica.id
+    finish_adoption_starts(session, adoption)
+    request_adoption_start(session, adoption, result, flow_run_id if continue_in_run else None)
     session.flush()
     _notify(session, result, adoption, origin, "approved")
     return result
@@ -555,6 +643,9 @@ def advance_adoption(session: Session, adoption_id: int, *, actor: str) -> Chang
         )
     adoption.stage = ReplicationStage.REPLIKASI
     result = ChangeResult()
+    finish_adoption_starts(session, adoption)
+    request_adoption_start(session, adoption, result)  # its flow: the replikasi step
+    session.flush()
     _notify(session, result, adoption, _origin_of(session, adoption), "replicating")
     return result
 
@@ -601,8 +692,10 @@ def complete_adoption(
     adoption.status = AdoptionStatus.COMPLETED
     adoption.completed_at = utcnow()
     adoption.registered_by = adoption.registered_by or person.email
-    session.flush()
     result = ChangeResult()
+    finish_adoption_starts(session, adoption)
+    request_adoption_start(session, adoption, result)  # its flow: evaluasi manfaat dan dampak
+    session.flush()
     _notify(session, result, adoption, origin, "completed")
     return result
 
@@ -704,7 +797,20 @@ class LineageNode:
     region: str | None = None
     unit: str | None = None
     status: str | None = None
+    #: a replica's adoption step (persiapan ... evaluasi), beside its own lifecycle stage
+    step: str | None = None
     children: list[LineageNode] = field(default_factory=list)
+
+    def facts(self) -> list[str]:
+        """What the CLI and the report show beside the label, in this order."""
+        values = (self.outcome, self.model, self.step, self.status, self.region, self.unit)
+        return [self.stage, *(v for v in values if v)]
+
+    def walk(self, depth: int = 0) -> Iterable[tuple[int, LineageNode]]:
+        """The tree depth-first, with each node's depth (the root is 0)."""
+        yield depth, self
+        for child in self.children:
+            yield from child.walk(depth + 1)
 
 
 def _innovation_node(session: Session, innovation: Innovation, seen: set[int]) -> LineageNode:
@@ -726,6 +832,7 @@ def _innovation_node(session: Session, innovation: Innovation, seen: set[int]) -
             if replica is not None and replica.id not in seen:
                 replica_ids.add(replica.id)
                 child = _innovation_node(session, replica, seen)
+                child.step = adoption.stage.value
             elif adoption.adopter_unit_id is not None:
                 adopter = get_unit(session, adoption.adopter_unit_id)
                 child = LineageNode(
@@ -753,18 +860,56 @@ def _status_of(adoption: Adoption) -> str:
     return adoption.status.value
 
 
+def _first_origin(session: Session, innovation: Innovation) -> Innovation:
+    """Climb the origin links to the first origin inside the city (cycles stop it)."""
+    seen = {innovation.id}
+    while innovation.origin_id is not None and innovation.origin_id not in seen:
+        innovation = session.get_one(Innovation, innovation.origin_id)
+        seen.add(innovation.id)
+    return innovation
+
+
 def lineage(session: Session, code: str) -> LineageNode:
     """The tree origin -> replicas -> replicas of replicas (and other regions' adoptions),
     starting from ``code``'s first origin inside the city."""
-    innovation = get_innovation(session, code)
-    seen: set[int] = {innovation.id}
-    while innovation.origin_id is not None and innovation.origin_id not in seen - {innovation.id}:
-        parent = session.get_one(Innovation, innovation.origin_id)
-        if parent.id in seen:
-            break
-        seen.add(parent.id)
-        innovation = parent
-    return _innovation_node(session, innovation, set())
+    return _innovation_node(session, _first_origin(session, get_innovation(session, code)), set())
+
+
+@dataclass(frozen=True)
+class LineageTree:
+    """One origin's whole tree, with its derived Replikasi level (other regions only)."""
+
+    root: LineageNode
+    derived: DerivedReplication
+
+
+def lineage_trees(session: Session) -> list[LineageTree]:
+    """The tree of every origin of the city: innovations offered for replication or with
+    replicas, each climbed to its first origin, once."""
+    offered = set(session.scalars(select(ReplicationOffer.innovation_id)))
+    parents = {
+        i
+        for i in session.scalars(
+            select(Innovation.origin_id).where(Innovation.origin_id.is_not(None))
+        )
+        if i is not None
+    }
+    roots: dict[int, Innovation] = {}
+    for innovation_id in sorted(offered | parents):
+        root = _first_origin(session, session.get_one(Innovation, innovation_id))
+        roots[root.id] = root
+    return [_tree(session, root) for root in sorted(roots.values(), key=lambda i: i.code)]
+
+
+def lineage_tree(session: Session, code: str) -> LineageTree:
+    """``lineage`` with the first origin's derived Replikasi level."""
+    return _tree(session, _first_origin(session, get_innovation(session, code)))
+
+
+def _tree(session: Session, root: Innovation) -> LineageTree:
+    derived = derived_replication(session, [root.id]).get(root.id)
+    node = _innovation_node(session, root, set())
+    return LineageTree(node, derived or DerivedReplication(root.id, (), 0))
 
 
 def incoming(session: Session) -> list[LineageNode]:
@@ -842,15 +987,20 @@ __all__ = [
     "DerivedReplication",
     "EvidenceIn",
     "LineageNode",
+    "LineageTree",
     "OfferIn",
     "Region",
     "advance_adoption",
+    "attach_agreement",
     "catalogue",
+    "check_adoption_decision",
     "complete_adoption",
     "decide_adoption",
     "derived_replication",
     "incoming",
     "lineage",
+    "lineage_tree",
+    "lineage_trees",
     "offer_replication",
     "record_incoming",
     "record_passed_reporting",

@@ -2,8 +2,9 @@
 
 Everything is read with a few aggregate queries: the stage funnel and outcomes of the
 year's innovations, innovations per unit, the IID (``domain.iid.portfolio``) with its
-breakdown by indicator, every unit's compliance, and one export row per innovation with
-the national profile fields and its indicator levels (claimed and verified).
+breakdown by indicator, every unit's compliance, one export row per innovation with
+the national profile fields and its indicator levels (claimed and verified), and the
+replication lineage (origins, replicas, replicas of replicas, other regions, incoming).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from domain.iid.scoring import HUNDRED, ZERO
 from domain.lifecycle import STAGE_ORDER
 from domain.models import IndicatorClaim, Innovation, RegionIndicator, Unit
 from domain.profile import CLASSIFICATION_FIELDS
+from domain.replication import LineageNode, LineageTree, incoming, lineage_trees
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,10 @@ class ReportFigures:
     contributions: list[IndicatorContribution]
     compliance: list[UnitCompliance]
     rows: list[dict[str, Any]]
+    #: replication lineage: every origin's tree with its derived level, and what the city
+    #: adopted from other regions (``domain.replication``)
+    lineage: tuple[LineageTree, ...] = ()
+    incoming: tuple[LineageNode, ...] = ()
 
 
 def year_clause(year: int) -> Any:
@@ -260,6 +266,8 @@ def yearly_figures(
             rules=compliance_rules,
         ),
         rows=export_rows(session, catalogue, portfolio),
+        lineage=tuple(lineage_trees(session)),
+        incoming=tuple(incoming(session)),
     )
 
 

@@ -25,7 +25,6 @@ from domain.enums import (
     Language,
     Role,
     Stage,
-    StageStartStatus,
 )
 from domain.models import (
     Consultation,
@@ -34,8 +33,6 @@ from domain.models import (
     Innovation,
     Person,
     PersonRole,
-    StageStart,
-    utcnow,
 )
 from domain.outbox import Recipient, unit_recipients
 
@@ -62,18 +59,29 @@ def _planning(
     problems = queries.proposal_problems_of(innovation)
     summary: dict[str, Any] = {"proposal_complete": not problems, "problems": list(problems)}
     if innovation.consultation_requested:
-        summary["consultation_id"] = _book_consultation(session, innovation, params, result)
+        summary["consultation_id"] = book_consultation(session, innovation, params, result)
     return summary
 
 
-def _book_consultation(
-    session: Session, innovation: Innovation, params: StageParams, result: changes.ChangeResult
+def book_consultation(
+    session: Session,
+    innovation: Innovation,
+    params: StageParams,
+    result: changes.ChangeResult,
+    *,
+    unit_id: int | None = None,
+    stage: Stage = Stage.PLANNING,
+    topic: str | None = None,
 ) -> int:
-    """Book a Klinik Kinanti session with the least-booked active innovator (once)."""
+    """Book a Klinik Kinanti session about ``innovation`` with ``unit_id`` (default: its
+    owner) at ``stage``, with the least-booked active innovator (once per innovation, unit
+    and stage). A replication's facilitation books one with the adopter."""
+    unit_id = unit_id or innovation.unit_id
     existing = session.scalar(
         select(Consultation).where(
             Consultation.innovation_id == innovation.id,
-            Consultation.stage == Stage.PLANNING,
+            Consultation.unit_id == unit_id,
+            Consultation.stage == stage,
             Consultation.status == ConsultationStatus.BOOKED,
         )
     )
@@ -103,12 +111,12 @@ def _book_consultation(
     slot = 9 + (booked_today % 4) * 1.5  # four sessions a day: 09:00, 10:30, 12:00, 13:30
     local = dt.datetime.combine(day, dt.time(int(slot), int((slot % 1) * 60)), tzinfo=params.zone)
     consultation = Consultation(
-        unit_id=innovation.unit_id,
+        unit_id=unit_id,
         innovation_id=innovation.id,
         mentor_id=mentor.id if mentor else None,
-        stage=Stage.PLANNING,
+        stage=stage,
         scheduled_at=local.astimezone(dt.UTC),
-        topic=f"Klinik Kinanti: perencanaan {innovation.title}"[:300],
+        topic=(topic or f"Klinik Kinanti: perencanaan {innovation.title}")[:300],
     )
     session.add(consultation)
     session.flush()
@@ -118,7 +126,7 @@ def _book_consultation(
                 consultation_id=consultation.id, person_id=mentor.id, role=AttendeeRole.INNOVATOR
             )
         )
-    unit = queries.get_unit(session, innovation.unit_id)
+    unit = queries.get_unit(session, unit_id)
     recipients = unit_recipients(session, unit)
     if mentor is not None:
         recipients.append(Recipient(mentor.email, mentor.name, mentor.language))
@@ -240,14 +248,7 @@ def _replication(
             params.flow_run_id,
         )
     )
-    for start in session.scalars(
-        select(StageStart).where(
-            StageStart.innovation_id == innovation.id,
-            StageStart.status != StageStartStatus.DONE,
-        )
-    ):
-        start.status = StageStartStatus.DONE
-        start.done_at = utcnow()
+    changes.finish_stage_starts(session, innovation, None)
     return {"replicable": True}
 
 

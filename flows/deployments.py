@@ -49,6 +49,11 @@ DEPLOYMENTS: tuple[Deployment, ...] = (
         "Carries one innovation through its stages; suspends at each gate.",
     ),
     Deployment(
+        "adoption",
+        "flows/replication.py:adoption",
+        "Carries one adoption through the replication steps; suspends at its gate for Brida.",
+    ),
+    Deployment(
         "reconciler",
         "flows/engine.py:reconciler",
         "Starts recorded hand-offs, replaces runs a crash left dead, announces events.",
@@ -78,6 +83,12 @@ DEPLOYMENTS: tuple[Deployment, ...] = (
         "flows/compliance.py:compliance_sweep",
         "Classifies every unit's yearly obligation; warns and records evaluasi khusus.",
         cron="0 7 * * 1",
+    ),
+    Deployment(
+        "klinik-digest",
+        "flows/replication.py:klinik_digest",
+        "Monthly Klinik Kinanti digest: innovations each unit could replicate, and why.",
+        cron="0 8 1 * *",
     ),
     Deployment(
         "yearly-report",

@@ -14,12 +14,9 @@ its decision attempts, so a replayed suspension returns the input already given.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
-from prefect import Flow, flow, get_run_logger
-from prefect.flow_runs import suspend_flow_run
+from prefect import flow, get_run_logger
 from prefect.input import RunInput
 from prefect.runtime import flow_run
 from pydantic import Field
@@ -27,17 +24,19 @@ from pydantic import Field
 from domain import progress
 from domain.changes import Committed
 from domain.enums import GateDecisionKind, Stage
+from flows.forms import (
+    DecisionProofCode,
+    DecisionReason,
+    StageFlow,
+    stage_flow,
+    wait_for_decision,
+)
 from kinanti.db import get_engine, unit_of_work
 from kinanti.orchestration.gates import describe_gate
-from kinanti.orchestration.runs import gate_waits_elsewhere, recover_decision, tag_flow_run
-from kinanti.settings import get_settings
+from kinanti.orchestration.runs import gate_waits_elsewhere, tag_flow_run
 from tasks.lifecycle import apply_gate_decision, complete_stage_work, publish_change
 
 MAX_TURNS = 40
-
-#: Text without control characters (``domain.schemas.CONTROL_CHARACTERS``): in the form's
-#: JSON schema, so Prefect's API refuses such a resume before the run sees it.
-NO_CONTROL_CHARACTERS = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 
 
 class GateDecision(RunInput):
@@ -46,19 +45,8 @@ class GateDecision(RunInput):
     issued to a signed-in person; a typed email address proves nothing."""
 
     decision: GateDecisionKind = Field(description="approve / revise / reject")
-    reason: str = Field(
-        "",
-        max_length=2000,
-        pattern=NO_CONTROL_CHARACTERS,
-        description="Alasan (required for revise and reject)",
-    )
-    proof: str = Field(
-        "",
-        max_length=200,
-        pattern=NO_CONTROL_CHARACTERS,
-        description="Kode keputusan sekali pakai dari portal Kinanti (decision code from the "
-        "Kinanti portal, where you sign in)",
-    )
+    reason: DecisionReason = ""
+    proof: DecisionProofCode = ""
     renewal: int | None = Field(None, ge=1, le=5, description="Scorecard: kebaruan (1-5)")
     benefit: int | None = Field(None, ge=1, le=5, description="Scorecard: manfaat (1-5)")
     no_burden: int | None = Field(None, ge=1, le=5, description="Scorecard: tidak membebani")
@@ -108,17 +96,6 @@ def run_stage(
     }
 
 
-class StageFlow(Flow[..., dict[str, Any]]):
-    """A stage flow. Its parameters are plain strings and numbers, so they are stored as they
-    are: Prefect's default serializer goes through FastAPI's ``jsonable_encoder``, whose
-    import alone costs a quarter of a CPU second in every flow process."""
-
-    def serialize_parameters(self, parameters: dict[str, Any]) -> dict[str, Any]:
-        if all(isinstance(v, str | int | float | bool | None) for v in parameters.values()):
-            return dict(parameters)
-        return super().serialize_parameters(parameters)
-
-
 #: What each stage flow is for (its description in the Prefect UI).
 STAGE_DESCRIPTIONS: dict[Stage, str] = {
     Stage.PLANNING: "Perencanaan: check the proposal is complete, book a Klinik Kinanti "
@@ -132,32 +109,11 @@ STAGE_DESCRIPTIONS: dict[Stage, str] = {
     Stage.REPLICATION: "Replikasi: mark the innovation replicable and open it for adoption.",
 }
 
-#: One flow per stage (``planning``, ``development``, ...), all running ``run_stage``.
-def _stage_fn(stage: Stage) -> Callable[..., dict[str, Any]]:
-    """``run_stage`` under a name of the stage's own.
-
-    Prefect tracks a subflow run by a task keyed on its function's name and code, and after a
-    resume it matches the re-executed body's subflow calls to earlier runs by that key: five
-    flows sharing one function would share one key, and a resumed run's development call
-    could be answered by its planning run. So each stage flow gets its own function name.
-    """
-
-    def stage_fn(
-        innovation_code: str, round_: int, lifecycle_run_id: str, unit_code: str, title: str
-    ) -> dict[str, Any]:
-        return run_stage(innovation_code, round_, lifecycle_run_id, unit_code, title)
-
-    stage_fn.__name__ = stage_fn.__qualname__ = f"run_{stage.value}"
-    stage_fn.__doc__ = STAGE_DESCRIPTIONS[stage]
-    return stage_fn
-
-
+#: One flow per stage (``planning``, ``development``, ...), all running ``run_stage`` (each
+#: under a function name of its own: ``flows.forms.stage_flow``).
 STAGE_FLOWS: dict[Stage, StageFlow] = {
-    stage: StageFlow(
-        fn=_stage_fn(stage),
-        name=stage.value,
-        description=description,
-        flow_run_name="{innovation_code} · {title} · " + stage.value,
+    stage: stage_flow(
+        stage.value, description, run_stage, "{innovation_code} · {title} · " + stage.value
     )
     for stage, description in STAGE_DESCRIPTIONS.items()
 }
@@ -230,25 +186,23 @@ def innovation_lifecycle(innovation_code: str) -> dict[str, Any]:
 
 
 def _wait_at_gate(step: progress.Step, run_id: str) -> GateDecision:
-    """Suspend at the gate until a decision arrives (or take the one a dead run was given).
+    """Suspend at the gate until a decision arrives (``flows.forms.wait_for_decision``).
 
     The key is the gate's id and its decision attempts: a replayed suspension returns the
     input it already has, and a refused decision suspends again under a new key.
     """
-    assert step.gate_id is not None
-    key = f"gate-{step.gate_id}-{step.gate_attempts}"
-    previous = step.gate_flow_run_id if step.gate_flow_run_id != run_id else None
-    recovered = recover_decision(previous, key) if previous else None
-    with unit_of_work(get_engine()) as session:
-        progress.claim_gate(session, step.gate_id, run_id)
-    if recovered is not None:
-        get_run_logger().warning("Keputusan yang diberikan ke flow run %s dipulihkan", previous)
-        return GateDecision.model_validate(recovered)
-    form = GateDecision.with_initial_data(
-        description=describe_gate(get_engine(), step.gate_id), reason="", proof=""
-    )
-    return suspend_flow_run(
-        wait_for_input=form,
-        key=key,
-        timeout=int(dt.timedelta(days=get_settings().gate_timeout_days).total_seconds()),
+    gate_id = step.gate_id
+    assert gate_id is not None
+
+    def claim() -> None:
+        with unit_of_work(get_engine()) as session:
+            progress.claim_gate(session, gate_id, run_id)
+
+    return wait_for_decision(
+        GateDecision,
+        key=f"gate-{gate_id}-{step.gate_attempts}",
+        run_id=run_id,
+        waiting_run_id=step.gate_flow_run_id,
+        claim=claim,
+        describe=lambda: describe_gate(get_engine(), gate_id),
     )

@@ -29,6 +29,7 @@ DECISION = "decision"
 DECISION_REFUSED = "decision_refused"
 EVIDENCE_CLAIMED = "evidence_claimed"
 EVIDENCE_VERIFIED = "evidence_verified"
+INTEREST_REGISTERED = "interest_registered"
 REGISTRY_CHANGED = "registry_changed"
 PUBLIC_REQUEST = "public_request"  # the public form accepted a request
 PUBLIC_REFUSED = "public_refused"  # ... refused one (invalid, honeypot filled)

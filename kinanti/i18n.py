@@ -101,6 +101,51 @@ MESSAGES: dict[str, dict[Language, str]] = {
         Language.ID: "Adopsi #{adoption}: {status}",
         Language.EN: "Adoption #{adoption}: {status}",
     },
+    "replication.suggestion_row": {
+        Language.ID: "    saran pereplikasi: {unit} {name}: {why}",
+        Language.EN: "    suggested adopter: {unit} {name}: {why}",
+    },
+    "replication.no_suggestion": {
+        Language.ID: "Tidak ada unit yang disarankan untuk {code}",
+        Language.EN: "No unit is suggested for {code}",
+    },
+    "match.same_kind": {
+        Language.ID: "unit sejenis dengan pemiliknya ({owner})",
+        Language.EN: "a unit of the same kind as its owner ({owner})",
+    },
+    "match.same_urusan": {
+        Language.ID: "bekerja di urusan {urusan} tetapi belum menjalankan yang serupa",
+        Language.EN: "works in {urusan} but runs nothing like it",
+    },
+    "match.at_risk": {
+        Language.ID: "berisiko belum memenuhi kewajiban tahun {year} ({counted} inovasi "
+        "terhitung): replikasi adalah cara cepat memenuhinya",
+        Language.EN: "may miss the {year} obligation ({counted} innovation(s) counted): "
+        "replicating is a fast way to comply",
+    },
+    "replication.level_line": {
+        Language.ID: "Level Replikasi (IID): {level}; {note}",
+        Language.EN: "Replikasi level (IID): {level}; {note}",
+    },
+    "replication.no_incoming": {
+        Language.ID: "Belum ada replikasi masuk dari daerah lain",
+        Language.EN: "No incoming replication from other regions yet",
+    },
+    "replication.refused": {
+        Language.ID: "Keputusan atas adopsi #{adoption} ditolak: {reason}. Gerbang tetap menunggu.",
+        Language.EN: "The decision on adoption #{adoption} was refused: {reason}. The gate "
+        "keeps waiting.",
+    },
+    "replication.sent": {
+        Language.ID: "Keputusan atas adopsi #{adoption} dikirim ke flow run {run}; belum "
+        "tercatat (lihat lagi nanti)",
+        Language.EN: "The decision on adoption #{adoption} was sent to flow run {run}; not "
+        "recorded yet (check again later)",
+    },
+    "replication.replica": {
+        Language.ID: "Replika {replica} dibuat; siklusnya dimulai pada tahap perencanaan",
+        Language.EN: "Replica {replica} created; its lifecycle starts at planning",
+    },
     "db.upgraded": {
         Language.ID: "Basis data siap: {url}",
         Language.EN: "Database is up to date: {url}",
@@ -196,6 +241,12 @@ MESSAGES: dict[str, dict[Language, str]] = {
         Language.ID: "[PENINJAU OTOMATIS / scripted reviewer]",
         Language.EN: "[SCRIPTED REVIEWER]",
     },
+    "demo.replicated": {
+        Language.ID: "replikasi {origin} oleh {adopter} (adopsi #{adoption_id}) disetujui; "
+        "replika {replica} memulai siklusnya pada tahap perencanaan",
+        Language.EN: "replication of {origin} by {adopter} (adoption #{adoption_id}) approved; "
+        "the replica {replica} starts its lifecycle at planning",
+    },
     "demo.summary_title": {
         Language.ID: "Inovasi per tahap dan hasil",
         Language.EN: "Innovations per stage and outcome",
@@ -269,6 +320,7 @@ MESSAGES: dict[str, dict[Language, str]] = {
     "registry.kind.units": {Language.ID: "unit kerja", Language.EN: "units"},
     "registry.kind.people": {Language.ID: "orang", Language.EN: "people"},
     "registry.kind.innovations": {Language.ID: "inovasi", Language.EN: "innovations"},
+    "registry.kind.replications": {Language.ID: "replikasi", Language.EN: "replications"},
     "registry.empty": {Language.ID: "Belum ada data.", Language.EN: "Nothing registered yet."},
     "registry.units_title": {Language.ID: "Unit kerja ({count})", Language.EN: "Units ({count})"},
     "registry.people_title": {Language.ID: "Orang ({count})", Language.EN: "People ({count})"},

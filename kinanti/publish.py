@@ -134,10 +134,12 @@ def publish(
                 report.sent, report.failed = delivery.sent, delivery.failed
             except Exception as exc:  # the dispatcher delivers what is left
                 report.errors.append(f"deliver: {exc}")
-        if reachable and (committed.handoff_ids or every_handoff):
+        if reachable and (committed.handoff_ids or committed.adoption_handoff_ids or every_handoff):
             try:
                 report.started = start_pending(
-                    engine, ids=None if every_handoff else committed.handoff_ids
+                    engine,
+                    ids=None if every_handoff else committed.handoff_ids,
+                    adoption_ids=None if every_handoff else committed.adoption_handoff_ids,
                 )
             except Exception as exc:  # the reconciler starts what is left
                 report.errors.append(f"start: {exc}")

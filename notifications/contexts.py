@@ -360,12 +360,20 @@ class DigestContext(EmailContext):
 
 class ReplicationStepContext(EmailContext):
     """To both sides of an adoption (the origin's unit, the adopter) and Brida: one step
-    of a replication (interest, approved, rejected, replicating, completed, verified,
-    incoming)."""
+    of a replication (interest, gate open after persiapan, approved, planning, rejected,
+    replicating, completed, verified, incoming)."""
 
     adoption_id: int
     step: Literal[
-        "interest", "approved", "rejected", "replicating", "completed", "verified", "incoming"
+        "interest",
+        "gate",
+        "approved",
+        "planning",
+        "rejected",
+        "replicating",
+        "completed",
+        "verified",
+        "incoming",
     ]
     model: AdoptionModel
     stage: ReplicationStage
@@ -375,6 +383,40 @@ class ReplicationStepContext(EmailContext):
     adopter_name: str
     replica: str | None = None
     reason: str | None = None
+
+
+class SuggestionReason(BaseModel):
+    """Why a unit is suggested (``domain.matching.Reason``)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    code: Literal["same_kind", "same_urusan", "at_risk"]
+    owner: str | None = None
+    urusan: str | None = None
+    year: int | None = None
+    counted: int | None = None
+
+
+class SuggestedInnovation(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    code: str
+    title: str
+    owner: str
+    reasons: list[SuggestionReason] = Field(min_length=1)
+
+
+class KlinikDigestContext(EmailContext):
+    """The monthly Klinik Kinanti digest to one unit: innovations it could replicate, each
+    with why the unit is suggested."""
+
+    unit_code: str
+    unit_name: str
+    month: str  # e.g. "2026-12"
+    items: list[SuggestedInnovation] = Field(min_length=1)
+
+    def portal_path(self) -> str | None:
+        return "/replication"
 
 
 CONTEXT_MODELS: dict[str, type[EmailContext]] = {
@@ -395,5 +437,6 @@ CONTEXT_MODELS: dict[str, type[EmailContext]] = {
     "replication_step": ReplicationStepContext,
     "follow_up_due": FollowUpDueContext,
     "public_request": PublicRequestContext,
+    "klinik_digest": KlinikDigestContext,
 }
 """Template name -> its context model. Every template has exactly one."""

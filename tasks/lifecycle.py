@@ -50,24 +50,24 @@ class GateDecided:
     refusal_code: str | None = None
 
 
+def stage_params(flow_run_id: str | None) -> StageParams:
+    """What the stage work of a flow run needs from the settings (gate wait, today, zone)."""
+    settings = get_settings()
+    return StageParams(
+        gate_timeout=dt.timedelta(days=settings.gate_timeout_days),
+        flow_run_id=flow_run_id,
+        today=dt.datetime.now(settings.zone).date(),
+        zone=settings.zone,
+        gate_assignment=settings.gate_assignment,
+    )
+
+
 @task(name="complete-stage", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
 def complete_stage_work(innovation_code: str, round_: int, flow_run_id: str) -> StageDone:
     """Do the stage's work, mark it done and open its gate, in one transaction."""
-    settings = get_settings()
     with unit_of_work(get_engine()) as session:
         innovation = queries.get_innovation(session, innovation_code, for_update=True)
-        completion = complete_stage(
-            session,
-            innovation,
-            round_,
-            StageParams(
-                gate_timeout=dt.timedelta(days=settings.gate_timeout_days),
-                flow_run_id=flow_run_id,
-                today=dt.datetime.now(settings.zone).date(),
-                zone=settings.zone,
-                gate_assignment=settings.gate_assignment,
-            ),
-        )
+        completion = complete_stage(session, innovation, round_, stage_params(flow_run_id))
         return StageDone(
             stage=innovation.stage,
             round=round_,

@@ -23,7 +23,7 @@ from kinanti import views
 from kinanti.cli.writes import cli_write
 from kinanti.db import unit_of_work
 from kinanti.i18n import history_reason, rupiah, t
-from kinanti.importers import RecordKind, read_records, write_records
+from kinanti.importers import ImportReport, RecordKind, read_records, write_records
 from kinanti.settings import get_settings
 
 RowT = TypeVar("RowT", bound=BaseModel)
@@ -40,14 +40,13 @@ def _echo_json(items: Sequence[BaseModel] | BaseModel) -> None:
         typer.echo(TypeAdapter(list[Any]).dump_json(list(items), indent=2).decode())
 
 
-def _import(kind: RecordKind, file: Path, actor: str = SYSTEM_ACTOR) -> None:
+def run_import(file: Path, kind: str, do: Callable[[], ImportReport]) -> ImportReport:
+    """Run one import and say what it changed, or list every problem and exit 1."""
     from kinanti.cli import console, err_console
 
     lang = _lang()
     try:
-        records = read_records(file, kind)
-        with cli_write(f"{kind} import", actor, file.name) as session:
-            report = write_records(session, kind, records, file.name, actor=actor)
+        report = do()
     except ValidationError as exc:
         err_console.print(
             t("registry.import_failed", lang, file=file.name, count=len(exc.problems)),
@@ -71,6 +70,16 @@ def _import(kind: RecordKind, file: Path, actor: str = SYSTEM_ACTOR) -> None:
         ),
         highlight=False,
     )
+    return report
+
+
+def _import(kind: RecordKind, file: Path, actor: str = SYSTEM_ACTOR) -> None:
+    def write() -> ImportReport:
+        records = read_records(file, kind)
+        with cli_write(f"{kind} import", actor, file.name) as session:
+            return write_records(session, kind, records, file.name, actor=actor)
+
+    report = run_import(file, kind, write)
     if kind == "innovations" and report.created:
         from domain.changes import Committed
         from kinanti.cli.engine import after_commit

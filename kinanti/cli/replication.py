@@ -34,19 +34,12 @@ def _evidence(file: Path | None, link: str | None) -> object:
     return EvidenceIn(file=file, link=link)
 
 
-def _node_lines(node: LineageNode, depth: int = 0) -> list[str]:
-    facts = [node.stage]
-    for value in (node.outcome, node.model, node.status, node.region, node.unit):
-        if value:
-            facts.append(value)
-    lines = [f"{'    ' * depth}{'- ' if depth else ''}{node.label} [{', '.join(facts)}]"]
-    for child in node.children:
-        lines.extend(_node_lines(child, depth + 1))
-    return lines
-
-
 def render_lineage(node: LineageNode) -> str:
-    return "\n".join(_node_lines(node))
+    """The tree as indented lines: label, then its facts (stage, outcome, model, ...)."""
+    return "\n".join(
+        f"{'    ' * depth}{'- ' if depth else ''}{n.label} [{', '.join(n.facts())}]"
+        for depth, n in node.walk()
+    )
 
 
 def _publish(committed: object) -> None:
@@ -55,13 +48,49 @@ def _publish(committed: object) -> None:
     after_commit(committed)  # type: ignore[arg-type]
 
 
+def reason_text(code: str, values: dict[str, object], lang: Language) -> str:
+    """One matching reason (``domain.matching.Reason``) in ``lang``."""
+    return t(f"match.{code}", lang, **values)
+
+
+def _suggestions(session: object, codes: list[str] | None) -> dict[str, list[dict[str, object]]]:
+    """Suggested adopters per offered innovation, as plain rows with worded reasons."""
+    import datetime as dt
+
+    from domain.matching import suggest_adopters
+
+    settings = get_settings()
+    today = dt.datetime.now(settings.zone).date()
+    found = suggest_adopters(
+        session,  # type: ignore[arg-type]
+        year=today.year,
+        today=today,
+        rules=settings.compliance_rules(),
+        codes=codes,
+    )
+    lang = _lang()
+    return {
+        code: [
+            {
+                "unit": s.unit_code,
+                "name": s.unit_name,
+                "reasons": [r.code for r in s.reasons],
+                "why": "; ".join(reason_text(r.code, r.values, lang) for r in s.reasons),
+            }
+            for s in items
+        ]
+        for code, items in found.items()
+    }
+
+
 def register(app: typer.Typer) -> None:
     group = typer.Typer(help="Replikasi: penawaran, adopsi, replika", no_args_is_help=True)
     app.add_typer(group, name="replication")
 
     @group.command("catalogue")
     def catalogue_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
-        """Offers with their SID score, benefits, owner and replicas so far."""
+        """Offers with their SID score, benefits, owner, replicas so far and suggested
+        adopters (with why)."""
         from domain import replication as rep
         from domain.iid.portfolio import portfolio_figures
         from kinanti.db import unit_of_work
@@ -72,13 +101,36 @@ def register(app: typer.Typer) -> None:
             for year in {e.year for e in entries}:
                 for f in portfolio_figures(session, year).innovations:
                     scores[f.code] = float(f.sid_claimed)
-        rows = [{**asdict(e), "sid_score": scores.get(e.code)} for e in entries]
+            suggested = _suggestions(session, None)
+        rows = [
+            {**asdict(e), "sid_score": scores.get(e.code), "suggestions": suggested.get(e.code, [])}
+            for e in entries
+        ]
         if as_json:
             typer.echo(json.dumps(rows, indent=2, default=str))
             return
         lang = _lang()
         for row in rows:
             typer.echo(t("replication.catalogue_row", lang, **row))
+            for item in row["suggestions"][:3]:
+                typer.echo(t("replication.suggestion_row", lang, **item))
+
+    @group.command("suggest")
+    def suggest_cmd(code: str, as_json: bool = typer.Option(False, "--json")) -> None:
+        """Units that could adopt CODE, and why: of the same kind or urusan and running
+        nothing similar, or at risk of missing the yearly obligation."""
+        from kinanti.db import unit_of_work
+
+        with unit_of_work() as session:
+            items = _suggestions(session, [code]).get(code.strip().upper(), [])
+        if as_json:
+            typer.echo(json.dumps(items, indent=2))
+            return
+        lang = _lang()
+        for item in items:
+            typer.echo(t("replication.suggestion_row", lang, **item))
+        if not items:
+            typer.echo(t("replication.no_suggestion", lang, code=code.upper()))
 
     @group.command("offer")
     def offer_cmd(
@@ -141,26 +193,68 @@ def register(app: typer.Typer) -> None:
     def decide_cmd(
         adoption_id: int,
         decision: GateDecisionKind,
-        actor: str = typer.Option(..., "--as"),
-        reason: str | None = typer.Option(None, "--reason"),
-        agreement: Path | None = typer.Option(None, "--agreement"),
-        agreement_link: str | None = typer.Option(None, "--agreement-link"),
+        actor: str = typer.Option(..., "--as", help="Your email (a Brida reviewer)"),
+        reason: str = typer.Option("", "--reason"),
+        wait: float = typer.Option(30.0, help="Seconds to wait for the flow run to record it"),
     ) -> None:
-        """Brida approves or rejects an adoption (approval inside the city makes a replica)."""
+        """Brida approves or rejects an adoption at its gate (resumes the waiting adoption
+        run, like the Prefect UI form; approval inside the city makes a replica).
+
+        An operator's tool on the server: ``--as`` names the decider, and the operating
+        system's user is recorded beside it. Record a kerja sama agreement first with
+        ``kinanti replication agreement``."""
+        import getpass
+
+        from kinanti.db import get_engine
+        from kinanti.orchestration.gates import decide_adoption
+        from kinanti.publish import prefect_reachable
+
+        settings = get_settings()
+        with prefect_reachable(settings) as reachable:
+            receipt = decide_adoption(
+                get_engine(), adoption_id, decision, decider=actor, reason=reason,
+                channel="cli", os_user=getpass.getuser(), wait_seconds=wait, resume=reachable,
+            )  # fmt: skip
+        lang = _lang()
+        if receipt.refusal:
+            typer.echo(t("replication.refused", lang, adoption=adoption_id, reason=receipt.refusal))
+            raise typer.Exit(1)
+        if not receipt.recorded:
+            typer.echo(t("replication.sent", lang, adoption=adoption_id, run=receipt.flow_run_id))
+            return
+        typer.echo(t("replication.decided", lang, adoption=adoption_id, status=receipt.status))
+        if receipt.replica:
+            typer.echo(t("replication.replica", lang, replica=receipt.replica))
+
+    @group.command("agreement")
+    def agreement_cmd(
+        adoption_id: int,
+        actor: str = typer.Option(..., "--as"),
+        file: Path | None = typer.Option(None, "--file"),
+        link: str | None = typer.Option(None, "--link"),
+    ) -> None:
+        """Record a kerja sama adoption's agreement (Nota Kesepakatan / PKS)."""
         from domain import replication as rep
         from kinanti.cli.writes import cli_write
 
-        given = agreement is not None or agreement_link is not None
-        with cli_write("replication decide", actor, f"adoption/{adoption_id}") as session:
-            result = rep.decide_adoption(
-                session, adoption_id, decision, actor=actor, reason=reason,
-                agreement=_evidence(agreement, agreement_link) if given else None,  # type: ignore[arg-type]
-                store=_store(),  # type: ignore[arg-type]
+        with cli_write("replication agreement", actor, f"adoption/{adoption_id}") as session:
+            result = rep.attach_agreement(
+                session, _store(), adoption_id, _evidence(file, link), actor=actor,  # type: ignore[arg-type]
             )  # fmt: skip
             committed = result.committed(session)
-            adoption = rep.get_adoption(session, adoption_id)
-            status = adoption.status.value
-        typer.echo(t("replication.decided", _lang(), adoption=adoption_id, status=status))
+        typer.echo(t("replication.decided", _lang(), adoption=adoption_id, status="agreement"))
+        _publish(committed)
+
+    @group.command("advance")
+    def advance_cmd(adoption_id: int, actor: str = typer.Option(..., "--as")) -> None:
+        """The adopter starts carrying out the replication (perencanaan -> replikasi)."""
+        from domain import replication as rep
+        from kinanti.db import unit_of_work
+
+        with unit_of_work() as session:
+            result = rep.advance_adoption(session, adoption_id, actor=actor)
+            committed = result.committed(session)
+        typer.echo(t("replication.decided", _lang(), adoption=adoption_id, status="replikasi"))
         _publish(committed)
 
     @group.command("complete")
@@ -205,12 +299,51 @@ def register(app: typer.Typer) -> None:
         typer.echo(t("replication.decided", _lang(), adoption=adoption_id, status=decision))
         _publish(committed)
 
+    @group.command("import")
+    def import_cmd(
+        file: Path = typer.Argument(..., help="replications.yaml (see examples/mataram)"),
+    ) -> None:
+        """Record replications made before Kinanti ran them (one transaction: all or none)."""
+        from kinanti.cli.registry import run_import
+        from kinanti.importers import import_replications_file
+
+        committed: list[object] = []
+
+        def do() -> object:
+            report, done = import_replications_file(file)
+            committed.append(done)
+            return report
+
+        run_import(file, "replications", do)  # type: ignore[arg-type]
+        _publish(committed[0])
+
     @app.command("lineage")
-    def lineage_cmd(code: str) -> None:
-        """The tree of origin, replicas and replicas of replicas."""
+    def lineage_cmd(
+        code: str | None = typer.Argument(None, help="Innovation code (any node of the tree)"),
+        show_incoming: bool = typer.Option(
+            False, "--incoming", help="This city's adoptions of other regions' innovations"
+        ),
+    ) -> None:
+        """The tree of origin, replicas and replicas of replicas, with stages, outcomes and
+        models, and the origin's derived Replikasi level; or (``--incoming``) what the city
+        adopted from other regions."""
         from domain import replication as rep
+        from domain.errors import ValidationError
         from kinanti.db import unit_of_work
 
+        lang = _lang()
+        if (code is None) == (not show_incoming):
+            raise ValidationError(code="replication.lineage_what")
         with unit_of_work() as session:
-            tree = rep.lineage(session, code)
-        typer.echo(render_lineage(tree))
+            if show_incoming:
+                nodes = rep.incoming(session)
+                for node in nodes:
+                    typer.echo(render_lineage(node))
+                if not nodes:
+                    typer.echo(t("replication.no_incoming", lang))
+                return
+            assert code is not None
+            tree = rep.lineage_tree(session, code)
+        typer.echo(render_lineage(tree.root))
+        derived = tree.derived
+        typer.echo(t("replication.level_line", lang, level=derived.level, note=derived.note(lang)))

@@ -30,6 +30,7 @@ from domain.enums import GateDecisionKind, Role, Stage
 from domain.errors import KinantiError
 from domain.lifecycle import STAGE_ORDER
 from domain.models import (
+    Adoption,
     DomainEventRecord,
     GateDecisionRecord,
     Innovation,
@@ -40,6 +41,7 @@ from domain.models import (
 from domain.stages import StageParams, complete_stage
 from kinanti.db import get_engine, unit_of_work
 from kinanti.demo import actors
+from kinanti.demo.replication import DemoReplication, replicate_one
 from kinanti.i18n import t
 from kinanti.orchestration.gates import decide
 from kinanti.orchestration.runs import paused_runs
@@ -213,7 +215,7 @@ def _run(
 ) -> None:
     from kinanti import db
     from kinanti.importers import import_file
-    from kinanti.orchestration.handoff import LIFECYCLE_DEPLOYMENT
+    from kinanti.orchestration.handoff import ADOPTION_DEPLOYMENT, LIFECYCLE_DEPLOYMENT
     from kinanti.orchestration.runtime import (
         prefect_api,
         spawn_runner,
@@ -232,6 +234,18 @@ def _run(
     ):
         report = import_file(kind, EXAMPLES / name)  # type: ignore[arg-type]
         console.print(t("demo.imported", lang, kind=kind, n=report.created))
+    from kinanti.importers import import_replications_file
+
+    replications, _ = import_replications_file(EXAMPLES / "replications.yaml")
+    console.print(t("demo.imported", lang, kind="replications", n=replications.created))
+    with unit_of_work(engine) as session:  # the imported replications keep their stages
+        in_replication = set(
+            session.scalars(
+                select(Innovation.code).where(
+                    Innovation.replicable.is_(True) | Innovation.id.in_(select(Adoption.replica_id))
+                )
+            )
+        )
     with unit_of_work(engine) as session:  # the example city's year (its latest proposals)
         year = session.scalar(select(func.max(Innovation.year))) or dt.date.today().year
 
@@ -246,12 +260,14 @@ def _run(
             select(Innovation.code, Innovation.design, Innovation.unit_id).order_by(Innovation.code)
         )
         complete = [
-            c for c, d, u in rows if len((d or "").split()) >= 300 and u not in reviewer_units
+            c
+            for c, d, u in rows
+            if len((d or "").split()) >= 300 and u not in reviewer_units and c not in in_replication
         ]
         incomplete = [
             c
             for c in session.scalars(select(Innovation.code).order_by(Innovation.code))
-            if c not in complete
+            if c not in complete and c not in in_replication
         ]
     live_codes = rng.sample(complete, k=min(max(live - 1, 1), len(complete)))
     plans = {code: actors.Plan("approve") for code in live_codes}
@@ -264,7 +280,7 @@ def _run(
         recorded = [
             c
             for c in session.scalars(select(Innovation.code).order_by(Innovation.code))
-            if c not in plans
+            if c not in plans and c not in in_replication
         ]
     actors.fill_region_spd(engine, settings, actors.Cast.load(engine), year, rng)
     for code in recorded:
@@ -272,10 +288,10 @@ def _run(
     console.print(t("demo.recorded", lang, n=len(recorded), live=len(plans)))
 
     with prefect_api(settings) as api_url:
-        runner = spawn_runner(settings, api_url, only="lifecycle")
+        runner = spawn_runner(settings, api_url, only="lifecycle,adoption")
         try:
-            wait_for_deployments([LIFECYCLE_DEPLOYMENT], runner)
-            total = sum(5 if p.kind != "reject" else 1 for p in plans.values()) + 2
+            wait_for_deployments([LIFECYCLE_DEPLOYMENT, ADOPTION_DEPLOYMENT], runner)
+            total = sum(5 if p.kind != "reject" else 1 for p in plans.values()) + 3
             with Progress(
                 TextColumn("[bold]{task.description}"),
                 BarColumn(),
@@ -301,7 +317,13 @@ def _run(
                     refuse_once=live_codes[0],
                 )
                 _wait_settled(engine, list(plans), timeout=30)
+                replicated = _replicate_one(engine, settings, plans, seed=seed)
+                if replicated is not None:
+                    tick(replicated.origin)
+                    _wait_settled(engine, list(plans), timeout=30)
                 progress.update(task, completed=total)
+            if replicated is not None:
+                console.print(t("demo.replicated", lang, **replicated.__dict__))
             publish(Committed(), engine=engine, sweep=Sweep.EVENTS)  # what the runs left
         finally:
             stop_process_group(runner)
@@ -316,6 +338,16 @@ def _run(
                     time.sleep(3600)
             except KeyboardInterrupt:
                 pass
+
+
+def _replicate_one(
+    engine: Engine, settings: Settings, plans: dict[str, actors.Plan], *, seed: int
+) -> DemoReplication | None:
+    """One live innovation that finished its lifecycle goes through a replication flow."""
+    finished = [c for c in sorted(plans) if _step(engine, c).action == "finished"]
+    if not finished:
+        return None
+    return replicate_one(engine, settings, finished[0], seed=seed, timeout=120)
 
 
 def _step(engine: Engine, code: str) -> progress.Step:

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from domain.changes import SYSTEM_ACTOR
+from domain.changes import SYSTEM_ACTOR, Committed
 from kinanti.db import unit_of_work
 from kinanti.importers.files import IDENTITY, LIST_FIELDS, RawRecord, RecordKind, read_records
 from kinanti.importers.innovations import import_innovations
@@ -34,6 +34,7 @@ __all__ = [
     "import_file",
     "import_innovations",
     "import_people",
+    "import_replications_file",
     "import_units",
     "read_records",
     "write_records",
@@ -70,3 +71,20 @@ def write_records(
     if kind == "people":
         return import_people(session, records, name)
     return import_innovations(session, records, name, actor=actor, language=language)
+
+
+def import_replications_file(
+    path: Path, *, engine: Engine | None = None
+) -> tuple[ImportReport, Committed]:
+    """Read, validate and write a replications file in one transaction (all or nothing);
+    returns what to publish after commit (``kinanti.publish``)."""
+    from domain.evidence import EvidenceStore
+    from kinanti.importers.replications import import_replications, read_replications
+    from kinanti.settings import get_settings
+
+    doc = read_replications(path)
+    settings = get_settings()
+    store = EvidenceStore(settings.resolved_evidence_dir, settings.evidence_max_bytes)
+    with unit_of_work(engine) as session:
+        report, result = import_replications(session, doc, path.name, store)
+        return report, result.committed(session)

@@ -9,17 +9,21 @@ and the gate keeps waiting.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from prefect.client.schemas.objects import StateType
 from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
 from domain import changes, gates, lifecycle, queries
-from domain.enums import GateDecisionKind, GateStatus, Language, Stage
+from domain.enums import AdoptionStatus, GateDecisionKind, GateStatus, Language, Stage
 from domain.errors import GateNotOpenError, KinantiError, message_of
 from domain.models import (
+    Adoption,
+    DomainEventRecord,
     Evaluation,
     GateDecisionRecord,
     GateRequest,
@@ -204,25 +208,40 @@ def _resume(flow_run_id: str, run_input: dict[str, Any]) -> bool:
     return True
 
 
-def _wait_for_record(
-    engine: Engine, gate_id: int, attempts_before: int, wait_seconds: float
-) -> tuple[bool, GateDecisionRecord | None, Stage | None]:
+T = TypeVar("T")
+
+
+def _poll(engine: Engine, read: Callable[[Session], T | None], wait_seconds: float) -> T | None:
+    """Read in a fresh transaction every quarter second until ``read`` gives something."""
     deadline = time.monotonic() + wait_seconds
     while time.monotonic() < deadline:
         with unit_of_work(engine) as session:
-            gate = session.get_one(GateRequest, gate_id)
-            if gate.attempts > attempts_before:
-                last = session.scalars(
-                    select(GateDecisionRecord)
-                    .where(GateDecisionRecord.gate_id == gate_id)
-                    .order_by(GateDecisionRecord.id.desc())
-                    .limit(1)
-                ).one()
-                stage = session.get_one(Innovation, gate.innovation_id).stage
-                session.expunge(last)
-                return True, last, stage
+            found = read(session)
+            if found is not None:
+                return found
         time.sleep(0.25)
-    return False, None, None
+    return None
+
+
+def _wait_for_record(
+    engine: Engine, gate_id: int, attempts_before: int, wait_seconds: float
+) -> tuple[bool, GateDecisionRecord | None, Stage | None]:
+    def read(session: Session) -> tuple[GateDecisionRecord, Stage] | None:
+        gate = session.get_one(GateRequest, gate_id)
+        if gate.attempts <= attempts_before:
+            return None
+        last = session.scalars(
+            select(GateDecisionRecord)
+            .where(GateDecisionRecord.gate_id == gate_id)
+            .order_by(GateDecisionRecord.id.desc())
+            .limit(1)
+        ).one()
+        stage = session.get_one(Innovation, gate.innovation_id).stage
+        session.expunge(last)
+        return last, stage
+
+    found = _poll(engine, read, wait_seconds)
+    return (True, found[0], found[1]) if found else (False, None, None)
 
 
 def _decide_in_database(
@@ -264,3 +283,106 @@ def reopen(engine: Engine, code: str) -> str:
         committed = result.committed(session)
     started = publish(committed, engine=engine).started
     return started[-1].flow_run_id if started else ""
+
+
+# --- the adoption's gate (issue 10): the same path, for a replication's decision -------
+
+
+@dataclass(frozen=True)
+class AdoptionReceipt:
+    """What ``decide_adoption`` did: ``via`` "resume" (the waiting run recorded it) or
+    "database" (no run waited: recorded here); ``status`` is the adoption's afterwards."""
+
+    adoption_id: int
+    decision: GateDecisionKind
+    flow_run_id: str | None
+    via: str
+    recorded: bool
+    status: str | None = None
+    replica: str | None = None
+    refusal: str | None = None
+    refusal_code: str | None = None
+
+
+def decide_adoption(
+    engine: Engine,
+    adoption_id: int,
+    decision: GateDecisionKind,
+    *,
+    decider: str,
+    reason: str = "",
+    channel: str = "cli",
+    os_user: str | None = None,
+    wait_seconds: float = 30.0,
+    resume: bool = True,
+) -> AdoptionReceipt:
+    """Decide an adoption's gate as ``decider`` (proven by the caller: the portal's signed-in
+    person, or the operator's ``--as`` on the server's CLI), like ``decide`` for a lifecycle
+    gate: the rules are checked first (``domain.replication.check_adoption_decision``, a
+    refusal raises its typed error), then a one-time proof is issued and the suspended
+    adoption run is resumed with it; if no run waits, the decision is applied here through
+    ``domain.adoptions.decide_adoption_gate`` and published. ``resume=False`` (no Prefect
+    API answers) goes straight to the database; the waiting run then finds it decided."""
+    from domain import adoptions, replication
+
+    command = gates.DecisionCommand(decision, reason=reason, channel=channel, os_user=os_user)
+    with unit_of_work(engine) as session:
+        adoption = adoptions.open_adoption_gate(session, adoption_id, for_update=False)
+        person = queries.get_person(session, decider)
+        replication.check_adoption_decision(session, adoption, decision, reason, person)
+        proof = gates.issue_proof(
+            session, person, adoption_id=adoption.id, channel=channel, os_user=os_user
+        )
+        run_id, attempts = adoption.gate_flow_run_id, adoption.gate_attempts
+    run_input = {"decision": decision.value, "reason": reason, "proof": proof}
+    if resume and run_id and _resume(run_id, run_input):
+
+        def read(session: Session) -> tuple[str, str | None, str | None, str | None] | None:
+            found = replication.get_adoption(session, adoption_id)
+            if found.gate_attempts <= attempts:
+                return None
+            replica = session.get(Innovation, found.replica_id) if found.replica_id else None
+            refusal = _last_adoption_refusal(session, found)
+            return found.status.value, replica.code if replica else None, *refusal
+
+        seen = _poll(engine, read, wait_seconds)
+        if seen is None:
+            return AdoptionReceipt(adoption_id, decision, run_id, "resume", False)
+        return AdoptionReceipt(adoption_id, decision, run_id, "resume", True, *seen)
+    with unit_of_work(engine) as session:
+        outcome = adoptions.decide_adoption_gate(
+            session, adoption_id, replace(command, proof=proof), continue_in_run=False
+        )
+        committed = outcome.result.committed(session)
+        found = replication.get_adoption(session, adoption_id)
+        replica = session.get(Innovation, found.replica_id) if found.replica_id else None
+        status, replica_code = found.status.value, replica.code if replica else None
+    publish(committed, engine=engine)
+    refusal = outcome.refusal
+    return AdoptionReceipt(
+        adoption_id,
+        decision,
+        None,
+        "database",
+        outcome.accepted,
+        status,
+        replica_code,
+        refusal.message(Language.ID) if refusal else None,
+        refusal.code if refusal else None,
+    )
+
+
+def _last_adoption_refusal(session: Session, adoption: Adoption) -> tuple[str | None, str | None]:
+    """The refusal the resumed run recorded, if it refused the decision (the adoption is
+    still waiting at its gate)."""
+    if adoption.status is not AdoptionStatus.INTERESTED:
+        return None, None
+    for event in session.scalars(
+        select(DomainEventRecord)
+        .where(DomainEventRecord.name == "kinanti.replication.decision-refused")
+        .order_by(DomainEventRecord.id.desc())
+        .limit(20)
+    ):
+        if event.payload.get("adoption_id") == adoption.id:
+            return event.payload.get("refusal"), event.payload.get("refusal_code")
+    return None, None

@@ -105,6 +105,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         home,
         innovations,
         public,
+        replication,
         reviews,
         visits,
     )
@@ -131,7 +132,18 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (auth, home, innovations, reviews, city, admin, consultations, visits, public):
+    for module in (
+        auth,
+        home,
+        innovations,
+        reviews,
+        city,
+        admin,
+        consultations,
+        visits,
+        public,
+        replication,
+    ):
         app.include_router(module.router)
 
     @app.exception_handler(SignInRequired)

@@ -247,6 +247,8 @@ def _nav(actor: Actor | None) -> list[tuple[str, str]]:
         items.append(("/innovations", "nav.innovations"))
     if can(actor, Action.REVIEW_GATES):
         items.append(("/gates", "nav.gates"))
+    if can(actor, Action.VIEW_CATALOGUE):
+        items.append(("/replication", "nav.replication"))
     if can(actor, Action.VIEW_CITY):
         items += [("/city", "nav.city"), ("/units", "nav.units")]
     elif actor.unit_id is not None:

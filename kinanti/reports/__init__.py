@@ -14,6 +14,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from sqlalchemy.orm import Session
 
+from domain.enums import Language
 from domain.iid.readiness import Readiness, national_readiness
 from domain.iid.scoring import display
 from domain.reports import ReportFigures, yearly_figures
@@ -125,6 +126,15 @@ def render_html(
             for u in figures.compliance
         ],
         files=[CSV_NAME, XLSX_NAME],
+        lineage=[
+            {
+                "rows": [(depth, n.label, ", ".join(n.facts())) for depth, n in tree.root.walk()],
+                "level": tree.derived.level,
+                "note": tree.derived.note(Language(lang)),
+            }
+            for tree in figures.lineage
+        ],
+        incoming=[(n.label, ", ".join(n.facts())) for n in figures.incoming],
     )
 
 

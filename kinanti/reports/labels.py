@@ -23,6 +23,11 @@ LABELS: dict[str, dict[str, str]] = {
         "breakdown_sid": "Indikator satuan inovasi (SID)",
         "breakdown_spd": "Indikator satuan pemerintah daerah (SPD)",
         "compliance": "Kepatuhan perangkat daerah (minimal satu inovasi per tahun)",
+        "lineage": "Silsilah replikasi",
+        "lineage_note": "Asal, replika dan replika dari replika, dengan tahap, hasil dan model "
+        "replikasi; daerah lain yang mereplikasi.",
+        "lineage_level": "Level Replikasi (IID)",
+        "incoming": "Replikasi masuk (inovasi daerah lain yang direplikasi kota ini)",
         "unit": "Perangkat daerah",
         "status": "Status",
         "reason": "Keterangan",
@@ -71,6 +76,11 @@ LABELS: dict[str, dict[str, str]] = {
         "breakdown_sid": "Innovation indicators (SID)",
         "breakdown_spd": "Regional government indicators (SPD)",
         "compliance": "Unit compliance (at least one innovation a year)",
+        "lineage": "Replication lineage",
+        "lineage_note": "Origins, replicas and replicas of replicas, with stages, outcomes and "
+        "replication models; other regions that replicated them.",
+        "lineage_level": "Replikasi level (IID)",
+        "incoming": "Incoming replication (other regions' innovations this city replicated)",
         "unit": "Unit",
         "status": "Status",
         "reason": "Note",

@@ -223,8 +223,10 @@ def test_pending_emails_arrive_once_with_recipient_subject_language_parts_and_me
     assert set(by_rcpt) == {"kepala@mataramkota.go.id", "head@mataramkota.go.id"}
     indonesian = by_rcpt["kepala@mataramkota.go.id"].message
     english = by_rcpt["head@mataramkota.go.id"].message
-    assert str(indonesian["Subject"]).startswith("[Kinanti] Menunggu keputusan gerbang Perencanaan")
-    assert "awaits your decision" in str(english["Subject"])
+    assert str(indonesian["Subject"]).startswith(
+        "[Kinanti] Menunggu keputusan: gerbang Perencanaan"
+    )
+    assert str(english["Subject"]).startswith("[Kinanti] Awaits a decision: Planning gate")
     for message, lang in ((indonesian, "id"), (english, "en")):
         plain = message.get_body(("plain",))
         html = message.get_body(("html",))

@@ -208,9 +208,8 @@ def test_a_replica_of_a_replica_is_in_the_lineage(
     )  # fmt: skip
     rep.decide_adoption(session, first.id, "approve", actor=city.reviewer.email)
     replica = session.get_one(Innovation, first.replica_id)
-    rep.record_passed_reporting(
-        session, replica.code, actor=city.operator.email, basis="laporan IID 2026"
-    )
+    replica.stage = Stage.REPLICATION  # as its own lifecycle leaves it after reporting
+    session.flush()
     rep.offer_replication(session, replica.code, OFFER, actor=city.adopter_officer.email)
     second, _ = rep.register_interest(
         session, store, replica.code, model="kerja_sama", letter=letter,

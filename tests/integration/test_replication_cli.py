@@ -58,7 +58,8 @@ def test_lineage_and_catalogue_show_replicas_and_other_regions(
     lines = result.output.splitlines()
     assert lines[0] == "SIDAK-SEHAT Sidak Sehat [replication, DINKES]"
     assert lines[1] == (
-        "    - SIDAK-SEHAT-PKM-AMPENAN Sidak Sehat [planning, fasilitasi, approved, PKM-AMPENAN]"
+        "    - SIDAK-SEHAT-PKM-AMPENAN Sidak Sehat [planning, fasilitasi, "
+        "perencanaan_pengembangan, approved, PKM-AMPENAN]"
     )
     assert lines[2] == (
         "    - Lombok Barat [evaluasi, mandiri, completed, evidence accepted, 52.01]"

@@ -69,3 +69,15 @@ def test_each_stage_flow_has_its_own_subflow_key() -> None:
 
     keys = {_generate_task_key(f.fn) for f in STAGE_FLOWS.values()}
     assert len(keys) == len(STAGE_FLOWS)
+
+
+def test_each_adoption_step_has_its_work_its_flow_and_its_own_subflow_key() -> None:
+    from prefect.tasks import _generate_task_key
+
+    from domain.adoptions import ADOPTION_STEP_WORK
+    from domain.enums import ReplicationStage
+    from flows.replication import STEP_FLOWS
+
+    assert set(ADOPTION_STEP_WORK) == set(STEP_FLOWS) == set(ReplicationStage)
+    keys = {_generate_task_key(f.fn) for f in STEP_FLOWS.values()}
+    assert len(keys) == len(STEP_FLOWS)

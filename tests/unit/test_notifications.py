@@ -152,6 +152,22 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "subject": "Bank sampah di setiap lingkungan",
         "requester": "Komunitas Peduli Sampah Ampenan",
     },
+    "klinik_digest": {
+        "unit_code": "PKM-AMPENAN",
+        "unit_name": "UPTD Puskesmas Ampenan",
+        "month": "2026-12",
+        "items": [
+            {
+                "code": "SIDAK-SEHAT",
+                "title": "Sidak Sehat",
+                "owner": "UPTD Puskesmas Pagesangan",
+                "reasons": [
+                    {"code": "same_kind", "owner": "UPTD Puskesmas Pagesangan"},
+                    {"code": "at_risk", "year": 2026, "counted": 0},
+                ],
+            }
+        ],
+    },
     "digest": {
         "recipient_name": "Kepala Brida",
         "items": [

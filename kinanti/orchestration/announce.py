@@ -79,27 +79,20 @@ def _event(
     return event.model_dump(mode="json")
 
 
-def announce(
+def _page(
     engine: Engine,
-    ids: Sequence[int] | None = None,
-    *,
-    innovation_ids: Sequence[int] = (),
-    limit: int = 1000,
-) -> int:
-    """Send the unannounced events (``ids`` and every unannounced event of
-    ``innovation_ids``; all of them when both are ``None``/empty) to the Prefect API and
-    mark those it accepted announced; return the count. Raises if the API refused or did
-    not answer (what was accepted before stays marked)."""
-    from prefect import get_client
-
-    if ids is not None and not ids and not innovation_ids:
-        return 0
+    ids: Sequence[int] | None,
+    innovation_ids: Sequence[int],
+    after: int,
+    limit: int,
+) -> list[tuple[int, dict[str, Any]]]:
+    """The next ``limit`` unannounced events after row ``after``, as request bodies."""
     with unit_of_work(engine) as session:
         stmt = (
             select(DomainEventRecord, Innovation, Unit)
             .outerjoin(Innovation, Innovation.id == DomainEventRecord.innovation_id)
             .outerjoin(Unit, Unit.id == Innovation.unit_id)
-            .where(DomainEventRecord.announced_at.is_(None))
+            .where(DomainEventRecord.announced_at.is_(None), DomainEventRecord.id > after)
             .order_by(DomainEventRecord.id)
             .limit(limit)
         )
@@ -111,25 +104,42 @@ def announce(
                 )
             )
         tag = str(engine.url.render_as_string(hide_password=True))
-        events = [
+        return [
             (record.id, _event(record, innovation, unit, tag))
             for record, innovation, unit in session.execute(stmt).all()
         ]
-    announced = 0
-    if not events:
+
+
+def announce(
+    engine: Engine,
+    ids: Sequence[int] | None = None,
+    *,
+    innovation_ids: Sequence[int] = (),
+    limit: int = 1000,
+) -> int:
+    """Send the unannounced events (``ids`` and every unannounced event of
+    ``innovation_ids``; all of them when both are ``None``/empty) to the Prefect API, read
+    ``limit`` rows at a time, and mark those it accepted announced; return the count.
+    Raises if the API refused or did not answer (what it accepted before stays marked)."""
+    from prefect import get_client
+
+    if ids is not None and not ids and not innovation_ids:
         return 0
+    announced, after = 0, 0
     with get_client(sync_client=True) as client:
-        for start in range(0, len(events), BATCH):
-            chunk = events[start : start + BATCH]
-            client.request("POST", "/events", json=[body for _, body in chunk])
-            with unit_of_work(engine) as session:
-                session.execute(
-                    update(DomainEventRecord)
-                    .where(
-                        DomainEventRecord.id.in_([record_id for record_id, _ in chunk]),
-                        DomainEventRecord.announced_at.is_(None),
+        while page := _page(engine, ids, innovation_ids, after, limit):
+            for start in range(0, len(page), BATCH):
+                chunk = page[start : start + BATCH]
+                client.request("POST", "/events", json=[body for _, body in chunk])
+                with unit_of_work(engine) as session:
+                    session.execute(
+                        update(DomainEventRecord)
+                        .where(
+                            DomainEventRecord.id.in_([record_id for record_id, _ in chunk]),
+                            DomainEventRecord.announced_at.is_(None),
+                        )
+                        .values(announced_at=utcnow())
                     )
-                    .values(announced_at=utcnow())
-                )
-            announced += len(chunk)
+                announced += len(chunk)
+            after = page[-1][0]
     return announced

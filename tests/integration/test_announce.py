@@ -97,9 +97,9 @@ def test_events_are_marked_only_when_the_server_accepted_them_and_never_doubled(
     prefect_api: str, engine: Engine
 ) -> None:
     token = uuid.uuid4().hex
-    ids = _record(engine, 230, token)  # more than one request's batch
+    ids = _record(engine, 230, token)  # more than one page (100 rows) and one request (200)
     with using_api(prefect_api):
-        assert announce(engine, ids) == 230
+        assert announce(engine, ids, limit=100) == 230
         assert _unannounced(engine, ids) == set()
         # announced again (a retried task, a second process): the feed keeps one of each
         with unit_of_work(engine) as session:

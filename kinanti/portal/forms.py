@@ -204,6 +204,9 @@ _TYPE_KEYS = {
 }
 
 
+_EMAIL_REFUSED = "value is not a valid email address"
+
+
 def errors_of(exc: ValidationError, lang: Language) -> list[FieldError]:
     """Translate pydantic's errors into messages naming the field, in ``lang``."""
     found: list[FieldError] = []
@@ -212,12 +215,16 @@ def errors_of(exc: ValidationError, lang: Language) -> list[FieldError]:
         name = loc[0] if loc else ""
         message = str(err.get("ctx", {}).get("error", err["msg"]))
         if err["type"] == "value_error" and "@" in message:
-            key, _, name = message.removeprefix("Value error, ").partition("@")
+            # our own validators raise "err.key@field"; other messages may hold an "@" too
+            key, _, field_name = message.removeprefix("Value error, ").partition("@")
             if key in MESSAGES:
-                found.append(FieldError(name, t(key, lang)))
+                found.append(FieldError(field_name, t(key, lang)))
                 continue
         label = t(f"field.{name}", lang) if f"field.{name}" in MESSAGES else name
         key = _TYPE_KEYS.get(err["type"], "err.invalid")
+        if err["type"] == "value_error" and message.startswith(_EMAIL_REFUSED):
+            found.append(FieldError(name, t("err.invalid", lang, label=label)))
+            continue  # email-validator's reason is English only
         if err["type"] == "value_error":
             found.append(FieldError(name, f"{label}: {message.removeprefix('Value error, ')}"))
             continue

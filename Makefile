@@ -23,8 +23,9 @@ install: $(STAMP)
 run: $(STAMP) ## set up and run the demo on embedded defaults
 	$(BIN)/kinanti demo
 
-test: $(STAMP) ## the whole suite, on SQLite and PostgreSQL
+test: $(STAMP) ## the whole suite, on SQLite and PostgreSQL; then the cluster tests, alone
 	$(PYTEST)
+	$(MAKE) --no-print-directory test-cluster
 
 test-fast: $(STAMP) ## skip the slow Prefect end-to-end tests
 	$(PYTEST) -m "not e2e"
@@ -51,5 +52,7 @@ migration: $(STAMP) ## regenerate the initial migration from the models (pre-rel
 clean:
 	rm -rf .kinanti .pytest_cache .mypy_cache .ruff_cache
 
-test-cluster: $(STAMP) ## opt-in: Prefect on PostgreSQL + Redis messaging + 2 workers, fault tests
+# one process (-n 0): the cluster starts 2 workers, a Prefect server, Redis and PostgreSQL of
+# its own, and restarts some of them; it runs after the rest, never beside other e2e tests
+test-cluster: $(STAMP) ## Prefect on PostgreSQL + Redis messaging + 2 workers, fault tests
 	$(BIN)/python -m pytest -q -n 0 -m cluster tests/e2e/test_cluster.py

@@ -120,7 +120,6 @@ def publish(
                     engine,
                     None if every_event else committed.event_ids,
                     innovation_ids=() if every_event else committed.innovation_ids,
-                    limit=100_000 if every_event else 1000,
                 )
             except Exception as exc:  # the reconciler announces what is left
                 report.errors.append(f"announce: {exc}")

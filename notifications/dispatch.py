@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, Table, and_, bindparam, or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from domain.enums import Language, OutboxStatus
@@ -47,6 +49,9 @@ log = logging.getLogger(__name__)
 OUTBOX = cast(Table, OutboxMessage.__table__)
 #: How long a claim holds its rows before another dispatcher may take them over.
 DEFAULT_LEASE = dt.timedelta(minutes=5)
+#: How long a sent mark is retried while the database is unreachable (a restart, a
+#: failover): the message was accepted, so it must be recorded, not sent again.
+MARK_RETRY = dt.timedelta(seconds=120)
 #: Backoff after the n-th failed attempt: BASE * 2**(n-1), at most CAP.
 BACKOFF_BASE = dt.timedelta(seconds=60)
 BACKOFF_CAP = dt.timedelta(hours=2)
@@ -311,17 +316,27 @@ class _Batch:
         message_id: str,
         delivered_to: str,
     ) -> None:
-        with conn.begin():
-            done = conn.execute(
-                _MARK_SENT,
-                {
-                    "row_id": row.id,
-                    "token": token,
-                    "now": utcnow(),
-                    "mid": message_id,
-                    "to": delivered_to[:500],
-                },
-            ).rowcount
+        values = {
+            "row_id": row.id,
+            "token": token,
+            "now": utcnow(),
+            "mid": message_id,
+            "to": delivered_to[:500],
+        }
+        deadline, delay = time.monotonic() + MARK_RETRY.total_seconds(), 0.25
+        while True:
+            try:
+                with conn.begin():
+                    done = conn.execute(_MARK_SENT, values).rowcount
+                break
+            except OperationalError as exc:  # the database went away (a restart)
+                # The server accepted the message: giving up here would send it again
+                # once the lease ran out. The mark is fenced by the token: retry it.
+                if time.monotonic() + delay > deadline:
+                    raise
+                log.warning("outbox row %s sent; recording it again after: %s", row.id, exc)
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
         if done:
             self.report.sent += 1
         else:  # only if this process stalled past its lease; the row was taken over

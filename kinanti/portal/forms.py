@@ -312,6 +312,9 @@ _TYPE_KEYS = {
 _VALUE_ERROR_KEYS = {"email": "err.email", "phone": "err.phone"}
 
 
+_EMAIL_REFUSED = "value is not a valid email address"
+
+
 def errors_of(exc: ValidationError, lang: Language) -> list[FieldError]:
     """Translate pydantic's errors into messages naming the field, in ``lang``."""
     found: list[FieldError] = []
@@ -326,6 +329,9 @@ def errors_of(exc: ValidationError, lang: Language) -> list[FieldError]:
                 continue
         label = t(f"field.{name}", lang) if f"field.{name}" in MESSAGES else name
         key = _TYPE_KEYS.get(err["type"], "err.invalid")
+        if err["type"] == "value_error" and message.startswith(_EMAIL_REFUSED):
+            found.append(FieldError(name, t("err.invalid", lang, label=label)))
+            continue  # email-validator's reason is English only
         minimum = err.get("ctx", {}).get("min_length")
         if err["type"] == "string_too_short" and isinstance(minimum, int) and minimum > 1:
             found.append(FieldError(name, t("err.too_short", lang, label=label, min=minimum)))

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, delete, select, text, update
 from sqlalchemy.orm import Session
 
 from domain.enums import Language, OutboxStatus
@@ -319,6 +319,46 @@ def test_server_down_mid_batch_then_back_delivers_everything_exactly_once(
         )
     assert sorted(attempts.values()) == [1] * 5 + [3] * 7
     assert set(attempts) == set(ids)
+
+
+def test_the_database_connection_lost_right_after_a_send_records_it_and_sends_it_once(
+    engine_: Engine, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    """A database restart between the server's acceptance and the sent mark: the mark is
+    retried on a new connection (else the row would be sent again when its lease ran out)."""
+    if engine_.dialect.name != "postgresql":
+        pytest.skip("a dropped server connection (PostgreSQL)")
+    config = config_for(tmp_path, smtp)
+    queue(engine_, 4)
+    admin = make_engine(postgres.admin_url())
+
+    class DropsTheConnectionsAfterTheSecond(SmtpSender):
+        sends = 0
+
+        def send(self, email: Any, before_rcpt: Any = None) -> str:
+            delivered = super().send(email, before_rcpt)
+            self.sends += 1
+            if self.sends == 2:  # accepted; its mark is not committed yet
+                with admin.begin() as conn:
+                    conn.execute(
+                        text(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE datname = :name AND pid <> pg_backend_pid()"
+                        ),
+                        {"name": engine_.url.database},
+                    )
+            return delivered
+
+    try:
+        report = deliver_pending(
+            engine_, config, sender=DropsTheConnectionsAfterTheSecond(config.smtp)
+        )
+    finally:
+        admin.dispose()
+    assert (report.sent, report.retried, report.failed) == (4, 0, 0)
+    assert rows_by_status(engine_) == {"sent": 4}
+    counts = smtp.message_ids()
+    assert len(counts) == 4 and set(counts.values()) == {1}
 
 
 def test_a_permanent_refusal_fails_the_row_and_tells_brida(

@@ -128,8 +128,10 @@ class Cluster:
         raise RuntimeError(f"redis-server did not listen; see {self.home / 'redis.log'}")
 
     def restart_redis(self, down_seconds: float = 2.0) -> None:
+        """Stop Redis (it keeps nothing: ``--save ''``, so its streams and groups are gone),
+        wait, start it again on its port."""
         assert self.redis is not None
-        _stop(self.redis, signal.SIGKILL)
+        _stop(self.redis, signal.SIGTERM)
         time.sleep(down_seconds)
         self.start_redis()
 
@@ -193,9 +195,24 @@ class Cluster:
         return worker
 
     def kill_worker(self, worker: subprocess.Popen[bytes]) -> None:
-        """SIGKILL a worker and the flow processes it started (its process group), like a
-        machine that dies."""
+        """SIGKILL a worker and every flow process it started (its group and descendants),
+        like a machine that dies."""
+        children = descendants(worker.pid)
         _stop(worker, signal.SIGKILL)
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+
+    def flow_runs_on(self, worker: subprocess.Popen[bytes]) -> list[str]:
+        """Ids of the flow runs a worker's processes are executing now."""
+        found = []
+        for pid in descendants(worker.pid):
+            with contextlib.suppress(OSError):
+                environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+                for item in environ:
+                    if item.startswith(b"PREFECT__FLOW_RUN_ID="):
+                        found.append(item.partition(b"=")[2].decode())
+        return found
 
     def stop(self) -> None:
         for worker in self.workers:
@@ -203,6 +220,21 @@ class Cluster:
         self.stop_server()
         if self.redis is not None:
             _stop(self.redis, signal.SIGKILL)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live descendant of ``pid`` (from /proc)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found.extend(children)
+        todo.extend(children)
+    return found
 
 
 def cluster_env(

@@ -23,6 +23,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -215,3 +216,54 @@ def temporary_database(prefix: str = "kinanti_test") -> Iterator[str]:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         admin.dispose()
+
+
+@dataclass
+class OwnServer:
+    """A PostgreSQL server of one test's own (not the session's shared one), so the test
+    may restart it: ``url`` is its admin URL."""
+
+    state: Path
+    url: str
+
+    def _pg_ctl(self, *args: str) -> None:
+        info = json.loads((self.state / "server.json").read_text())
+        subprocess.run(
+            [str(Path(info["bin"]) / "pg_ctl"), "-D", str(Path(info["data"]) / "data"), *args],
+            check=True,
+            capture_output=True,
+            timeout=120,
+            **_run_as(),
+        )
+
+    def restart(self, down_seconds: float = 2.0) -> None:
+        """Stop the server (``-m fast``: open connections are cut, as in a restart), wait,
+        start it again on the same port."""
+        info = json.loads((self.state / "server.json").read_text())
+        port = self.url.rpartition(":")[2].partition("/")[0]
+        self._pg_ctl("-m", "fast", "-w", "stop")
+        time.sleep(down_seconds)
+        self._pg_ctl(
+            "-l",
+            str(Path(info["data"]) / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f"{SERVER_OPTIONS} -p {port} -k {info['data']}",
+            "start",
+        )
+
+    def database_url(self, name: str) -> str:
+        return f"{self.url.rpartition('/')[0]}/{name}"
+
+
+@contextlib.contextmanager
+def own_server() -> Iterator[OwnServer]:
+    """Start a throwaway PostgreSQL server of its own (stopped and removed on exit)."""
+    state = Path(tempfile.mkdtemp(prefix="kinanti-pg-own-"))
+    try:
+        info = _start(state)
+        yield OwnServer(state, str(info["url"]))
+    finally:
+        stop_server(state)

@@ -56,7 +56,6 @@ def main() -> None:
     try:
         app()
     except KinantiError as exc:
-        err_console.print(
-            t("error", get_settings().language, message=exc), style="red", markup=False
-        )
+        lang = get_settings().language
+        err_console.print(t("error", lang, message=exc.message(lang)), style="red", markup=False)
         sys.exit(1)

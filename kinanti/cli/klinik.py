@@ -41,6 +41,13 @@ def _shown(value: dt.datetime) -> str:
     return value.astimezone(get_settings().zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
+def _say(key: str, **values: object) -> None:
+    """One line of the CLI's answer, in the installation's language."""
+    from kinanti.i18n import t
+
+    typer.echo(t(key, get_settings().language, **values))
+
+
 def _commit(change: object, *args: object, **kwargs: object) -> object:
     """Run ``change(session, actor, ...)`` in one transaction and publish what it did;
     return its first value when it returns ``(row, result)`` (the row's id)."""
@@ -82,7 +89,7 @@ def register(app: typer.Typer) -> None:
             unit_code=unit, innovation_code=innovation, adoption_id=adoption,
             mentor_email=mentor, place=place, attendees=attendee,
         )  # fmt: skip
-        typer.echo(f"consultation #{cid} booked for {_shown(_local(at))}")
+        _say("cli.klinik.booked", consultation=cid, when=_shown(_local(at)))
 
     @group.command("reschedule")
     def reschedule_cmd(
@@ -96,7 +103,7 @@ def register(app: typer.Typer) -> None:
 
         _commit(klinik.reschedule_consultation, consultation, actor=actor,
                 scheduled_at=_local(at), place=place)  # fmt: skip
-        typer.echo(f"consultation #{consultation} moved to {_shown(_local(at))}")
+        _say("cli.klinik.moved", consultation=consultation, when=_shown(_local(at)))
 
     @group.command("cancel")
     def cancel_cmd(
@@ -108,7 +115,7 @@ def register(app: typer.Typer) -> None:
         from domain import klinik
 
         _commit(klinik.cancel_consultation, consultation, actor=actor, reason=reason)
-        typer.echo(f"consultation #{consultation} cancelled")
+        _say("cli.klinik.cancelled", consultation=consultation)
 
     @group.command("invite")
     def invite_cmd(
@@ -120,7 +127,7 @@ def register(app: typer.Typer) -> None:
         from domain import klinik
 
         _commit(klinik.add_attendees, consultation, attendee, actor=actor)
-        typer.echo(f"consultation #{consultation}: invited {', '.join(attendee)}")
+        _say("cli.klinik.invited", consultation=consultation, emails=", ".join(attendee))
 
     @group.command("record")
     def record_cmd(
@@ -133,7 +140,7 @@ def register(app: typer.Typer) -> None:
         from domain import klinik
 
         _commit(klinik.record_session, consultation, actor=actor, notes=notes, present=present)
-        typer.echo(f"consultation #{consultation} held; session recorded")
+        _say("cli.klinik.held", consultation=consultation)
 
     @group.command("follow-up")
     def follow_up_cmd(
@@ -151,7 +158,7 @@ def register(app: typer.Typer) -> None:
             klinik.add_follow_up, actor=actor, text=text, owner_email=owner, due_on=due.date(),
             today=_today(), consultation_id=consultation, visit_id=visit,
         )  # fmt: skip
-        typer.echo(f"follow-up #{fid} added, due {due.date().isoformat()}")
+        _say("cli.klinik.follow_up_added", follow_up=fid, due=due.date().isoformat())
 
     @group.command("done")
     def done_cmd(
@@ -164,7 +171,7 @@ def register(app: typer.Typer) -> None:
         from domain import klinik
 
         _commit(klinik.complete_follow_up, follow_up, actor=actor, close=close, note=note)
-        typer.echo(f"follow-up #{follow_up} {'closed' if close else 'done'}")
+        _say(f"cli.klinik.follow_up_{'closed' if close else 'done'}", follow_up=follow_up)
 
     @group.command("visit")
     def visit_cmd(
@@ -185,7 +192,7 @@ def register(app: typer.Typer) -> None:
             purpose=purpose, outcome=outcome, today=_today(), innovator_email=innovator,
             innovation_code=innovation,
         )  # fmt: skip
-        typer.echo(f"visit #{vid} recorded")
+        _say("cli.klinik.visit_recorded", visit=vid)
 
     @group.command("list")
     def list_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
@@ -264,7 +271,7 @@ def register(app: typer.Typer) -> None:
             year=year or _today().year, jenis=jenis, bentuk=bentuk, urusan_main=urusan,
             title=title, language=get_settings().language,
         )  # fmt: skip
-        typer.echo(f"{reference.upper()} -> proposal {created}")
+        _say("cli.klinik.triaged", reference=reference.upper(), innovation=created)
 
     @group.command("close")
     def close_cmd(
@@ -276,4 +283,4 @@ def register(app: typer.Typer) -> None:
         from domain import klinik
 
         _commit(klinik.close_public_request, reference, actor=actor, reply=reply)
-        typer.echo(f"{reference.upper()} closed")
+        _say("cli.klinik.closed", reference=reference.upper())

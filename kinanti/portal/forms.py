@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from domain.enums import Bentuk, GateDecisionKind, Initiator, Jenis, Language
+from domain.errors import KinantiError
 from domain.klinik import PublicRequestIn
 from domain.schemas import InnovationIn, ScorecardIn
 from kinanti.portal.security import MAX_PASSWORD, MIN_PASSWORD
@@ -338,6 +339,29 @@ def errors_of(exc: ValidationError, lang: Language) -> list[FieldError]:
             continue
         found.append(FieldError(name, t(key, lang, label=label)))
     return found
+
+
+#: The form field a domain refusal is about (by its code), so that the page shows the
+#: message at that field as well as in the summary. ``klinik.text_*`` name their field.
+_DOMAIN_FIELDS = {
+    "klinik.visit_future": "visited_on",
+    "klinik.unit_unknown": "unit",
+    "innovation.unknown": "innovation",
+    "klinik.in_past": "day",
+    "klinik.time_invalid": "time",
+    "klinik.due_past": "due_on",
+    "klinik.owner_unknown": "owner",
+    "klinik.attendee_not_allowed": "attendees",
+    "klinik.not_attendee": "present",
+    "klinik.note_required": "note",
+}
+
+
+def domain_errors(exc: KinantiError, form: type[BaseModel], lang: Language) -> list[FieldError]:
+    """A domain refusal of a valid ``form``, in ``lang``, at the field it is about (when
+    that field is on the form; otherwise in the summary only)."""
+    field = _DOMAIN_FIELDS.get(exc.code) or str(exc.params.get("field", ""))
+    return [FieldError(field if field in form.model_fields else "", exc.message(lang))]
 
 
 def parse(

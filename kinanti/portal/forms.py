@@ -308,9 +308,37 @@ _TYPE_KEYS = {
     "bool_parsing": "err.invalid",
 }
 
-#: Fields whose own validators (pydantic's email check, the phone's) speak English: their
-#: message is the portal's, in the person's language.
-_VALUE_ERROR_KEYS = {"email": "err.email", "phone": "err.phone"}
+#: Error types the domain's validators raise (``PydanticCustomError``): the portal's own
+#: message for each, formatted with the field's label and the error's context.
+_CUSTOM_KEYS = {
+    "control_character": "err.control_character",
+    "code_characters": "err.code_characters",
+    "phone": "err.phone",
+    "urusan_unknown": "err.urusan_unknown",
+}
+
+#: Fields whose pydantic validator speaks English (the email check): their message is
+#: the portal's.
+_VALUE_ERROR_KEYS = {"email": "err.email"}
+
+
+def _message(err: Any, name: str, lang: Language) -> FieldError:
+    """One pydantic error as the portal's message, in ``lang``: every text comes from the
+    translation table (``texts.py``), never pydantic's or a validator's English."""
+    label = t(f"field.{name}", lang) if f"field.{name}" in MESSAGES else name
+    kind, ctx = err["type"], err.get("ctx") or {}
+    if kind in _CUSTOM_KEYS:
+        text = t(_CUSTOM_KEYS[kind], lang, label=label, **ctx)
+        if kind == "urusan_unknown" and ctx.get("suggestions"):
+            text += t("err.urusan_nearest", lang, names=ctx["suggestions"])
+        return FieldError(name, text)
+    if kind == "value_error" and name in _VALUE_ERROR_KEYS:
+        return FieldError(name, t(_VALUE_ERROR_KEYS[name], lang))
+    minimum = ctx.get("min_length")
+    empty = isinstance(err.get("input"), str) and not err["input"].strip()
+    if kind == "string_too_short" and isinstance(minimum, int) and minimum > 1 and not empty:
+        return FieldError(name, t("err.too_short", lang, label=label, min=minimum))
+    return FieldError(name, t(_TYPE_KEYS.get(kind, "err.invalid"), lang, label=label))
 
 
 def errors_of(exc: ValidationError, lang: Language) -> list[FieldError]:
@@ -319,25 +347,13 @@ def errors_of(exc: ValidationError, lang: Language) -> list[FieldError]:
     for err in exc.errors():
         loc = [str(p) for p in err["loc"] if not isinstance(p, int)]
         name = loc[0] if loc else ""
-        message = str(err.get("ctx", {}).get("error", err["msg"]))
+        message = str((err.get("ctx") or {}).get("error", err["msg"]))
         if err["type"] == "value_error" and "@" in message:
             key, _, target = message.removeprefix("Value error, ").partition("@")
             if key in MESSAGES:  # "err.key@field" (an email's own "@" is not one)
                 found.append(FieldError(target, t(key, lang)))
                 continue
-        label = t(f"field.{name}", lang) if f"field.{name}" in MESSAGES else name
-        key = _TYPE_KEYS.get(err["type"], "err.invalid")
-        minimum = err.get("ctx", {}).get("min_length")
-        if err["type"] == "string_too_short" and isinstance(minimum, int) and minimum > 1:
-            found.append(FieldError(name, t("err.too_short", lang, label=label, min=minimum)))
-            continue
-        if err["type"] == "value_error" and name in _VALUE_ERROR_KEYS:
-            found.append(FieldError(name, t(_VALUE_ERROR_KEYS[name], lang)))
-            continue
-        if err["type"] == "value_error":
-            found.append(FieldError(name, f"{label}: {message.removeprefix('Value error, ')}"))
-            continue
-        found.append(FieldError(name, t(key, lang, label=label)))
+        found.append(_message(err, name, lang))
     return found
 
 

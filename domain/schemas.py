@@ -83,6 +83,10 @@ def _check_code(value: str) -> str:
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+#: The types of the errors this module's validators raise (``PydanticCustomError``): a
+#: reader may word them itself (the portal does, in the person's language).
+VALIDATOR_ERROR_TYPES = ("control_character", "code_characters", "urusan_unknown")
+
 CONTROL_CHARACTER_TEXT = (
     "contains the control character {character} at position {position} "
     "(binary data or a damaged file?)"

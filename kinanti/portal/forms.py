@@ -317,6 +317,9 @@ _CUSTOM_KEYS = {
     "urusan_unknown": "err.urusan_unknown",
 }
 
+#: Error types that, on an empty value, mean the field was left empty.
+_EMPTY = frozenset({"missing", "string_type", "string_too_short"})
+
 #: Fields whose pydantic validator speaks English (the email check): their message is
 #: the portal's.
 _VALUE_ERROR_KEYS = {"email": "err.email"}
@@ -334,9 +337,11 @@ def _message(err: Any, name: str, lang: Language) -> FieldError:
         return FieldError(name, text)
     if kind == "value_error" and name in _VALUE_ERROR_KEYS:
         return FieldError(name, t(_VALUE_ERROR_KEYS[name], lang))
+    value = err.get("input")
+    if (value is None or (isinstance(value, str) and not value.strip())) and kind in _EMPTY:
+        return FieldError(name, t("err.missing", lang, label=label))  # left empty: ask for it
     minimum = ctx.get("min_length")
-    empty = isinstance(err.get("input"), str) and not err["input"].strip()
-    if kind == "string_too_short" and isinstance(minimum, int) and minimum > 1 and not empty:
+    if kind == "string_too_short" and isinstance(minimum, int) and minimum > 1:
         return FieldError(name, t("err.too_short", lang, label=label, min=minimum))
     return FieldError(name, t(_TYPE_KEYS.get(kind, "err.invalid"), lang, label=label))
 

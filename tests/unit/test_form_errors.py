@@ -174,3 +174,12 @@ def test_every_form_error_under_indonesian_comes_from_the_translation_table(
 def test_every_form_field_has_a_label_in_the_table(form: type[BaseModel]) -> None:
     """A message names its field by the label (never the field's identifier)."""
     assert [n for n in form.model_fields if f"field.{n}" not in MESSAGES] == []
+
+
+def test_a_blank_public_form_asks_for_each_required_field() -> None:
+    errors = _errors(PublicForm, {"kind": "idea", "name": " ", "subject": "", "message": ""}, ID)
+    assert errors == [
+        FieldError("name", "Isi Nama"),
+        FieldError("subject", "Isi Judul"),
+        FieldError("message", "Isi Pesan"),
+    ]

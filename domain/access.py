@@ -24,6 +24,11 @@ completed by its owner, or by whoever manages its consultation or visit. A mento
 recorded by the innovator who made it (or an operator); Brida sees every visit, the unit its
 own, the innovator theirs. Brida's operators triage the public form's requests.
 
+Gate assignment (each open gate has at most one assignee, ``domain.assignment``): whoever may
+be a gate's assignee (``domain.lifecycle.GATE_ASSIGNEES``: reviewers; the head of Brida for
+the final approval), and is not of the owning unit, may claim it or hand it back; a Brida
+operator may reassign any gate. Whether the gate is free or one's own is the change's check.
+
 Deciding a gate is not decided here alone: the gate rules (``domain.lifecycle``: role per
 stage, never one's own unit, what approval needs) still apply when the decision is applied.
 """
@@ -36,12 +41,13 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from domain.enums import Role, Stage
+from domain.enums import Language, Role, Stage
 from domain.errors import NotAuthorizedError
-from domain.lifecycle import GATE_DECIDERS
+from domain.lifecycle import GATE_ASSIGNEES, GATE_DECIDERS
 from domain.models import (
     Consultation,
     FollowUp,
+    GateRequest,
     Innovation,
     MentoringVisit,
     Person,
@@ -63,6 +69,8 @@ class Action(StrEnum):
     VERIFY_EVIDENCE = "verify_evidence"
     REVIEW_GATES = "review_gates"  # the inbox
     DECIDE_GATE = "decide_gate"
+    CLAIM_GATE = "claim_gate"  # take an unassigned gate, or hand one's own back
+    ASSIGN_GATE = "assign_gate"  # an operator's reassignment to any eligible reviewer
     VIEW_UNIT = "view_unit"  # a unit's compliance and innovation list
     VIEW_CITY = "view_city"  # the city's IID, every unit's compliance, the report
     VIEW_ESCALATIONS = "view_escalations"
@@ -108,6 +116,7 @@ class GateScope(UnitScope):
     """An open gate of an innovation owned by a unit, at ``stage``."""
 
     stage: Stage = Stage.PLANNING
+    assignee_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -152,7 +161,7 @@ def can(actor: Actor, action: Action, scope: Scope = REGION) -> bool:
         return False
     operator = actor.has(Role.BRIDA_OPERATOR)
     brida = actor.has(*BRIDA_ROLES)
-    if action is Action.MANAGE_REGISTRY:
+    if action in (Action.MANAGE_REGISTRY, Action.ASSIGN_GATE):
         return operator
     if action in (Action.VIEW_CITY, Action.VIEW_ESCALATIONS):
         return actor.has(Role.HEAD_OF_BRIDA, Role.BRIDA_OPERATOR)
@@ -171,6 +180,10 @@ def can(actor: Actor, action: Action, scope: Scope = REGION) -> bool:
         stage = scope.stage if isinstance(scope, GateScope) else None
         deciders = GATE_DECIDERS.get(stage, frozenset()) if stage else frozenset()
         return not own and bool(actor.roles & deciders)
+    if action is Action.CLAIM_GATE:
+        stage = scope.stage if isinstance(scope, GateScope) else None
+        assignees = GATE_ASSIGNEES.get(stage, frozenset()) if stage else frozenset()
+        return not own and bool(actor.roles & assignees)
     if action in (Action.PROPOSE, Action.EDIT_INNOVATION, Action.CLAIM_EVIDENCE):
         return operator or (own and actor.has(Role.UNIT_OFFICER))
     if action in (Action.VIEW_INNOVATION, Action.VIEW_UNIT):
@@ -200,13 +213,39 @@ def require(actor: Actor, action: Action, scope: Scope = REGION, what: str = "")
     """Raise ``NotAuthorizedError`` unless ``can(actor, action, scope)``."""
     if not can(actor, action, scope):
         raise NotAuthorizedError(
-            f"{actor.email} may not {action.value.replace('_', ' ')}"
-            + (f" on {what}" if what else ""),
             code="access.refused",
             email=actor.email,
-            action=action.value.replace("_", " "),
-            what=what or "-",
+            action=ACTION_NAMES[action],
+            what={Language.EN: f" on {what}", Language.ID: f" pada {what}"} if what else "",
         )
+
+
+#: What each action is called in a refusal (``access.refused``), per language.
+ACTION_NAMES: dict[Action, dict[Language, str]] = {
+    action: {Language.ID: id_name, Language.EN: en_name}
+    for action, (id_name, en_name) in {
+        Action.VIEW_INNOVATION: ("melihat inovasi", "view innovation"),
+        Action.PROPOSE: ("mengajukan proposal", "propose"),
+        Action.EDIT_INNOVATION: ("mengubah inovasi", "edit innovation"),
+        Action.CLAIM_EVIDENCE: ("mengklaim bukti dukung", "claim evidence"),
+        Action.VERIFY_EVIDENCE: ("memverifikasi bukti dukung", "verify evidence"),
+        Action.REVIEW_GATES: ("meninjau gerbang", "review gates"),
+        Action.DECIDE_GATE: ("memutus gerbang", "decide gate"),
+        Action.CLAIM_GATE: ("mengambil atau mengembalikan gerbang", "claim or hand back gate"),
+        Action.ASSIGN_GATE: ("menugaskan gerbang", "assign gate"),
+        Action.VIEW_UNIT: ("melihat unit", "view unit"),
+        Action.VIEW_CITY: ("melihat angka kota", "view city"),
+        Action.VIEW_ESCALATIONS: ("melihat eskalasi", "view escalations"),
+        Action.VIEW_CONSULTATION: ("melihat konsultasi", "view consultation"),
+        Action.MANAGE_REGISTRY: ("mengelola registri", "manage registry"),
+        Action.BOOK_CONSULTATION: ("memesan konsultasi", "book a consultation"),
+        Action.MANAGE_CONSULTATION: ("mengelola konsultasi", "manage consultation"),
+        Action.COMPLETE_FOLLOW_UP: ("menyelesaikan tindak lanjut", "complete follow-up"),
+        Action.RECORD_VISIT: ("mencatat kunjungan pendampingan", "record mentoring visit"),
+        Action.VIEW_VISIT: ("melihat kunjungan pendampingan", "view mentoring visit"),
+        Action.TRIAGE_PUBLIC: ("memilah permohonan masyarakat", "triage public requests"),
+    }.items()
+}
 
 
 # ---------------------------------------------------------------- reading actors and scopes
@@ -229,9 +268,18 @@ def innovation_scope(session: Session, innovation: Innovation) -> UnitScope:
     return unit_scope(session, innovation.unit_id)
 
 
-def gate_scope(session: Session, innovation: Innovation) -> GateScope:
+def gate_scope(
+    session: Session, innovation: Innovation, gate: GateRequest | None = None
+) -> GateScope:
+    """The open gate of ``innovation`` (at its stage), with its assignee when ``gate`` is
+    given."""
     scope = unit_scope(session, innovation.unit_id)
-    return GateScope(scope.unit_id, scope.parent_unit_id, stage=innovation.stage)
+    return GateScope(
+        scope.unit_id,
+        scope.parent_unit_id,
+        stage=innovation.stage,
+        assignee_id=gate.assignee_id if gate is not None else None,
+    )
 
 
 def consultation_scope(session: Session, consultation: Consultation) -> ConsultationScope:

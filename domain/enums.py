@@ -102,6 +102,22 @@ class GateStatus(StrEnum):
     CLOSED = "closed"  # closed without a decision (innovation withdrawn)
 
 
+class GateAssignment(StrEnum):
+    """How an opened gate finds its reviewer (setting ``KINANTI_GATE_ASSIGNMENT``)."""
+
+    LEAST_LOADED = "least-loaded"  # one assignee: the eligible reviewer with fewest open gates
+    ROLE_QUEUE = "role-queue"  # no assignee: the gate waits in the role's queue to be claimed
+
+
+class AssignmentKind(StrEnum):
+    """What changed a gate's assignee (``gate_assignments.kind``)."""
+
+    ASSIGNED = "assigned"  # by Kinanti when the gate opened
+    CLAIMED = "claimed"  # a reviewer took an unassigned gate
+    HANDED_BACK = "handed_back"  # the assignee gave it back to the role's queue
+    REASSIGNED = "reassigned"  # a Brida operator chose the assignee
+
+
 class VerificationStatus(StrEnum):
     PENDING = "pending"
     ACCEPTED = "accepted"

@@ -22,6 +22,7 @@ KinantiError
 
 from __future__ import annotations
 
+import json
 from typing import Any, ClassVar
 
 from domain.enums import Language
@@ -45,9 +46,25 @@ class KinantiError(Exception):
 
     def message(self, language: Language | str = Language.ID) -> str:
         """The message in ``language`` (falls back to the English text)."""
-        from domain.messages import render
+        return message_of(self.code, self.params, language, str(self))
 
-        return render(self.code, Language(language), self.params) or str(self)
+    def stored_params(self) -> dict[str, Any]:
+        """``params`` as JSON can store them (messages by language keep their keys), so a
+        recorded refusal can be shown later in each reader's language (``message_of``)."""
+        stored: dict[str, Any] = json.loads(json.dumps(self.params, default=str))
+        return stored
+
+
+def message_of(
+    code: str | None, params: dict[str, Any] | None, language: Language | str, fallback: str
+) -> str:
+    """The message of an error ``code`` with ``params`` in ``language``, else ``fallback``
+    (a recorded refusal's stored text)."""
+    from domain.messages import render
+
+    if code is None:
+        return fallback
+    return render(code, Language(language), params or {}) or fallback
 
 
 class ValidationError(KinantiError):

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from domain import lifecycle
+from domain.assignment import assign_opened_gate
 from domain.changes import (
     SYSTEM_ACTOR,
     ChangeResult,
@@ -23,6 +24,7 @@ from domain.changes import (
     request_stage_start,
 )
 from domain.enums import (
+    GateAssignment,
     GateDecisionKind,
     GateStatus,
     Language,
@@ -49,7 +51,7 @@ from domain.models import (
     Unit,
     utcnow,
 )
-from domain.outbox import people_with_roles
+from domain.outbox import Recipient, people_with_roles
 from domain.queries import (
     get_person,
     get_unit,
@@ -68,8 +70,13 @@ def open_gate(
     flow_run_id: str | None,
     timeout: dt.timedelta,
     notify_reviewers: bool = True,
+    assignment: GateAssignment = GateAssignment.LEAST_LOADED,
 ) -> tuple[GateRequest, ChangeResult]:
-    """Open the gate at the end of the current stage (idempotent per round)."""
+    """Open the gate at the end of the current stage (idempotent per round).
+
+    With ``notify_reviewers`` the gate goes to review: by ``assignment`` it gets one
+    assignee (``domain.assignment``), who alone is emailed, or it waits in the role's queue
+    and everyone who may decide it is emailed."""
     result = ChangeResult()
     if innovation.outcome is not None:
         raise lifecycle.InnovationClosedError(f"{innovation.code} has ended")
@@ -96,21 +103,34 @@ def open_gate(
     )
     session.add(gate)
     session.flush()
+    assignee = (
+        assign_opened_gate(session, gate, innovation)
+        if notify_reviewers and assignment is GateAssignment.LEAST_LOADED
+        else None
+    )
     result.events.append(
         record_event(
             session,
             "kinanti.innovation.gate-opened",
             innovation,
-            {"stage": innovation.stage.value, "round": round_, "gate_id": gate.id},
+            {
+                "stage": innovation.stage.value,
+                "round": round_,
+                "gate_id": gate.id,
+                "assignee": assignee.email if assignee else None,
+            },
             flow_run_id,
         )
     )
     if not notify_reviewers:
         return gate, result
-    deciders = lifecycle.GATE_DECIDERS[innovation.stage]
-    reviewers = people_with_roles(session, deciders - {Role.BRIDA_OPERATOR}) or people_with_roles(
-        session, deciders
-    )
+    if assignee is not None:
+        reviewers = [Recipient(assignee.email, assignee.name, assignee.language)]
+    else:  # the role's queue: everyone who may decide hears of it
+        deciders = lifecycle.GATE_DECIDERS[innovation.stage]
+        reviewers = people_with_roles(
+            session, deciders - {Role.BRIDA_OPERATOR}
+        ) or people_with_roles(session, deciders)
     for language in Language:
         emails(
             session,
@@ -126,6 +146,8 @@ def open_gate(
                 flow_run_id=flow_run_id,
                 due_date=gate.due_at.date().isoformat() if gate.due_at else None,
                 checklist=list(lifecycle.GATE_CHECKLIST[innovation.stage][language]),
+                assigned=assignee is not None,
+                budget=str(innovation.budget) if innovation.budget is not None else None,
             ),
             innovation=innovation,
         )
@@ -394,6 +416,7 @@ def decide_gate(
             accepted=refusal is None,
             refusal=str(refusal) if refusal else None,
             refusal_code=refusal.code if refusal else None,
+            refusal_params=refusal.stored_params() if refusal else None,
             channel=channel[:16],
             os_user=os_user,
             flow_run_id=command.flow_run_id,

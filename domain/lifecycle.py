@@ -59,6 +59,14 @@ GATE_DECIDERS: Mapping[Stage, frozenset[Role]] = {
 }
 
 
+#: Who may be a gate's one assignee (assigned when it opens, claimed, reassigned): the
+#: reviewers, or for the final approval (reporting) the head of Brida, who alone decides it.
+GATE_ASSIGNEES: Mapping[Stage, frozenset[Role]] = {
+    stage: (roles & {Role.REVIEWER}) or (roles - {Role.BRIDA_OPERATOR})
+    for stage, roles in GATE_DECIDERS.items()
+}
+
+
 def next_stage(stage: Stage) -> Stage | None:
     """The stage after ``stage`` in the lifecycle, or ``None`` after the last one."""
     following = TRANSITIONS[stage]

@@ -63,6 +63,34 @@ MESSAGES: Mapping[str, Mapping[Language, str]] = {
         _EN: "the {stage} gate of {innovation} was already decided ({status}); nothing changed",
         _ID: "gerbang {stage} untuk {innovation} sudah diputus ({status}); tidak ada yang berubah",
     },
+    "access.refused": {
+        _EN: "{email} may not {action}{what}",
+        _ID: "{email} tidak berwenang {action}{what}",
+    },
+    # gate assignment (``domain.assignment``)
+    "gate.claim_taken": {
+        _EN: "the {stage} gate of {innovation} is already assigned to {assignee}; only a Brida "
+        "operator can reassign it",
+        _ID: "gerbang {stage} untuk {innovation} sudah ditugaskan kepada {assignee}; hanya "
+        "operator Brida yang dapat menugaskannya ulang",
+    },
+    "gate.not_assignee": {
+        _EN: "only the gate's assignee can hand it back; the {stage} gate of {innovation} is "
+        "assigned to {assignee}",
+        _ID: "hanya penerima tugas gerbang yang dapat mengembalikannya; gerbang {stage} untuk "
+        "{innovation} ditugaskan kepada {assignee}",
+    },
+    "gate.assignee_ineligible": {
+        _EN: "{email} cannot be assigned the {stage} gate of {innovation}: it needs an active "
+        "person with the role {roles} who is not of the owning unit",
+        _ID: "{email} tidak dapat ditugaskan gerbang {stage} untuk {innovation}: diperlukan "
+        "orang aktif dengan peran {roles} yang bukan dari unit pemilik",
+    },
+    "gate.assigned_already": {
+        _EN: "the {stage} gate of {innovation} is already assigned to {assignee}; nothing changed",
+        _ID: "gerbang {stage} untuk {innovation} sudah ditugaskan kepada {assignee}; tidak ada "
+        "yang berubah",
+    },
     # compliance reasons (``domain.compliance`` verdict keys): the CLI, reports and emails
     "compliance.exempt": {_ID: "{reason}", _EN: "{reason}"},
     "compliance.compliant": {
@@ -189,10 +217,6 @@ MESSAGES: Mapping[str, Mapping[Language, str]] = {
     "innovation.unknown": {
         _EN: "innovation {innovation!r} does not exist (see `kinanti innovations list`)",
         _ID: "inovasi {innovation!r} tidak ada (lihat `kinanti innovations list`)",
-    },
-    "access.refused": {
-        _EN: "{email} may not {action} ({what})",
-        _ID: "{email} tidak berwenang untuk {action} ({what})",
     },
     # --- Klinik Kinanti, the desk (issue 10, item 5) ---
     "klinik.time_invalid": {

@@ -34,6 +34,7 @@ from domain.enums import (
     AdoptingAct,
     AdoptionModel,
     AdoptionStatus,
+    AssignmentKind,
     AttendeeRole,
     Bentuk,
     ComplianceStatus,
@@ -245,6 +246,8 @@ class GateRequest(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     reminded_at: Mapped[dt.datetime | None] = mapped_column()
     escalated_at: Mapped[dt.datetime | None] = mapped_column()
+    #: the one reviewer who answers for the gate (``None``: it waits in the role's queue)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     innovation: Mapped[Innovation] = relationship(lazy="raise")
@@ -266,10 +269,31 @@ class GateDecisionRecord(Base):
     refusal: Mapped[str | None] = mapped_column(Text)
     #: the typed reason of a refusal (an error code such as ``gate.own_unit``)
     refusal_code: Mapped[str | None] = mapped_column(String(64))
+    #: the refusal's message parameters, so it can be shown in each reader's language
+    refusal_params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     channel: Mapped[str] = mapped_column(String(16), default="cli")
     #: the operating-system user who ran the CLI (operators decide on the server)
     os_user: Mapped[str | None] = mapped_column(String(64))
     flow_run_id: Mapped[str | None] = mapped_column(String(64))
+    occurred_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class GateAssignmentRecord(Base):
+    """Append-only history of a gate's assignee: assigned when it opened, claimed, handed
+    back, reassigned by an operator; who did it and through which channel."""
+
+    __tablename__ = "gate_assignments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gate_id: Mapped[int] = mapped_column(ForeignKey("gate_requests.id"), index=True)
+    kind: Mapped[AssignmentKind] = mapped_column(enum_column(AssignmentKind, 16))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    previous_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    actor: Mapped[str] = mapped_column(String(254))
+    channel: Mapped[str] = mapped_column(String(16), default="system")
+    #: the operating-system user who ran the CLI
+    os_user: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
     occurred_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
@@ -644,7 +668,7 @@ class SignInFailure(Base):
 class AuditRecord(Base):
     """Append-only security log: sign-ins, failures, refused access, decisions.
 
-    Rows are never updated or deleted (the ORM refuses; see ``kinanti.portal.audit``).
+    Rows are never updated or deleted (the ORM refuses; see ``kinanti.audit``).
     """
 
     __tablename__ = "audit_log"
@@ -736,6 +760,7 @@ __all__ = [
     "DomainEventRecord",
     "Evaluation",
     "FollowUp",
+    "GateAssignmentRecord",
     "GateDecisionRecord",
     "GateRequest",
     "IndicatorClaim",

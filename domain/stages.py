@@ -20,6 +20,7 @@ from domain import changes, gates, innovations, queries
 from domain.enums import (
     AttendeeRole,
     ConsultationStatus,
+    GateAssignment,
     GateDecisionKind,
     Language,
     Role,
@@ -42,12 +43,14 @@ from domain.outbox import Recipient, unit_recipients
 @dataclass(frozen=True)
 class StageParams:
     """What the application passes in (from settings): the gate's wait, the clock, the
-    region's time zone (consultations are booked in local working hours)."""
+    region's time zone (consultations are booked in local working hours), how a gate
+    finds its assignee."""
 
     gate_timeout: dt.timedelta
     flow_run_id: str | None
     today: dt.date
     zone: ZoneInfo
+    gate_assignment: GateAssignment = GateAssignment.LEAST_LOADED
 
 
 StageWorkFn = Callable[[Session, Innovation, StageParams, changes.ChangeResult], dict[str, Any]]
@@ -302,6 +305,7 @@ def complete_stage(
         flow_run_id=params.flow_run_id,
         timeout=params.gate_timeout,
         notify_reviewers=not problems,
+        assignment=params.gate_assignment,
     )
     result.extend(opened)
     if problems:

@@ -68,6 +68,12 @@ DEPLOYMENTS: tuple[Deployment, ...] = (
         cron="0 8 * * 1-5",
     ),
     Deployment(
+        "queue-digest",
+        "flows/notify.py:queue_digest",
+        "Tells each reviewer which gates of the role's queue are unassigned, to claim.",
+        cron="30 7 * * 1-5",
+    ),
+    Deployment(
         "compliance-sweep",
         "flows/compliance.py:compliance_sweep",
         "Classifies every unit's yearly obligation; warns and records evaluasi khusus.",

@@ -1,4 +1,5 @@
-"""Scheduled notification flows: the outbox dispatcher and the daily reminder sweep."""
+"""Scheduled notification flows: the outbox dispatcher, the daily reminder sweep and the
+daily digest of the role's queue of gates."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from prefect import flow
 
-from tasks.notify import deliver_outbox, queue_reminders_task
+from tasks.notify import deliver_outbox, queue_queue_digests_task, queue_reminders_task
 
 
 @flow(name="dispatch-outbox", log_prints=False)
@@ -23,3 +24,12 @@ def remind_and_escalate() -> dict[str, Any]:
     ids: list[int] = queued.pop("outbox_ids")
     delivery = deliver_outbox(ids) if ids else {"sent": 0, "failed": 0, "retried": 0, "skipped": 0}
     return {**queued, "delivery": delivery}
+
+
+@flow(name="queue-digest", log_prints=False)
+def queue_digest() -> dict[str, Any]:
+    """Daily: tell every eligible reviewer which gates of their role's queue nobody is
+    assigned (to claim) and who holds the others; deliver."""
+    ids = queue_queue_digests_task()
+    delivery = deliver_outbox(ids) if ids else {"sent": 0, "failed": 0, "retried": 0, "skipped": 0}
+    return {"digests": len(ids), "delivery": delivery}

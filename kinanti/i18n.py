@@ -6,6 +6,8 @@ raises ``KeyError`` in tests.
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 from domain.enums import Language
 from domain.messages import MESSAGES as DOMAIN_MESSAGES
 
@@ -212,6 +214,14 @@ MESSAGES: dict[str, dict[Language, str]] = {
     "engine.reopened": {
         Language.ID: "Gerbang {code} dibuka lagi di flow run {run}",
         Language.EN: "Gate of {code} reopened in flow run {run}",
+    },
+    "engine.assigned": {
+        Language.ID: "Gerbang {code} kini ditugaskan kepada {assignee}",
+        Language.EN: "The gate of {code} is now assigned to {assignee}",
+    },
+    "engine.unassigned": {
+        Language.ID: "Gerbang {code} kini menunggu di antrean peran (belum ditugaskan)",
+        Language.EN: "The gate of {code} now waits in the role's queue (unassigned)",
     },
     "demo.start": {
         Language.ID: "Demo Kinanti (data contoh Kota Mataram) di {home}",
@@ -526,6 +536,9 @@ MESSAGES: dict[str, dict[Language, str]] = {
         Language.ID: "{year}: {counts}; diperingatkan {warned}, evaluasi khusus {special}",
         Language.EN: "{year}: {counts}; warned {warned}, special evaluations {special}",
     },
+    # the reasons Kinanti itself records in an innovation's stage history
+    "history.submitted": {Language.ID: "diajukan", Language.EN: "submitted"},
+    "history.approved": {Language.ID: "disetujui", Language.EN: "approved"},
     "readiness.col": {Language.ID: "siap_nasional", Language.EN: "national_ready"},
     "readiness.blockers_col": {Language.ID: "penghambat", Language.EN: "blockers"},
 }
@@ -539,3 +552,33 @@ def t(key: str, lang: Language | str = Language.ID, /, **values: object) -> str:
     entry = MESSAGES.get(key) or DOMAIN_MESSAGES[key]
     text = entry.get(Language(lang), entry[Language.ID])
     return text.format(**values)
+
+
+def rupiah(amount: Decimal | int | float | str | None, lang: Language | str = Language.ID) -> str:
+    """An amount of money in Rupiah, as the reader writes it: ``Rp 1.250.000`` (Bahasa
+    Indonesia: dots group thousands, a comma before sen) or ``Rp 1,250,000`` (English).
+    Sen are shown only when there are any; ``-`` for no amount. The one money format of the
+    portal, the emails (``notifications.render.Labels.money``) and the CLI."""
+    if amount is None or amount == "":
+        return "-"
+    try:
+        value = Decimal(str(amount))
+    except InvalidOperation:
+        return str(amount)
+    whole = value == value.to_integral_value()
+    text = f"{value:,.0f}" if whole else f"{value:,.2f}"
+    if Language(lang) is Language.ID:
+        text = text.translate(_ID_DIGITS)
+    return f"Rp {text}"
+
+
+_ID_DIGITS = str.maketrans({",": ".", ".": ","})
+
+
+def history_reason(reason: str | None, lang: Language | str = Language.ID) -> str:
+    """A stage-history reason for the reader: the words Kinanti records itself
+    (``submitted``, ``approved``) translated, a person's own reason as written."""
+    if not reason:
+        return "-"
+    entry = MESSAGES.get(f"history.{reason}")
+    return entry[Language(lang)] if entry else reason

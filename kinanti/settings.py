@@ -19,7 +19,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.compliance import ComplianceRules
-from domain.enums import Language, Stage
+from domain.enums import GateAssignment, Language, Stage
 from domain.reminders import ReminderPolicy
 from notifications.config import MailConfig, SmtpConfig
 
@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     public_max_bytes: int = Field(
         32 * 1024, gt=1024, description="Largest request body the public form accepts"
     )
+    gate_assignment: GateAssignment = Field(
+        GateAssignment.LEAST_LOADED,
+        description="least-loaded: each gate gets one assignee (the eligible reviewer with "
+        "the fewest open gates), who alone is emailed; role-queue: gates wait unassigned in "
+        "the role's queue to be claimed, and the whole role is emailed",
+    )
     compliance_counting_stage: Stage = Field(
         Stage.DEVELOPMENT,
         description="Stage an innovation must reach in the year for its unit to comply",
@@ -95,6 +101,13 @@ class Settings(BaseSettings):
         600, gt=0, description="A run Pending/Running this long with no progress is replaced"
     )
     reconcile_every_seconds: int = Field(60, gt=0, description="Reconciler schedule")
+    prefect_auth_string: SecretStr | None = Field(
+        None,
+        description="user:password of the Prefect UI and API (basic authentication): the "
+        "local server of `kinanti serve` requires it (PREFECT_SERVER_API_AUTH_STRING) and "
+        "Kinanti's clients send it (PREFECT_API_AUTH_STRING); the portal and the CLI resume "
+        "gates server-side with it",
+    )
     prefect_port: int = Field(
         4200, gt=0, lt=65536, description="Port of the local Prefect server `kinanti serve` runs"
     )

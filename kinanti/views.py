@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -100,6 +101,8 @@ class DecisionRow(_RecordRow):
     accepted: bool
     reason: str | None
     refusal: str | None
+    refusal_code: str | None = None
+    refusal_params: dict[str, Any] | None = None
     channel: str
 
 

@@ -8,6 +8,7 @@ the template and field named instead of rendering a half-empty email.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -90,15 +91,58 @@ class StageEnteredContext(InnovationContext):
 
 
 class GateWaitingContext(InnovationContext):
-    """To reviewers: a gate waits for a decision."""
+    """To reviewers: a gate waits for a decision (``assigned``: to the one assignee; else
+    to everyone of the role's queue)."""
 
     gate_id: int
     round: int = 1
     due_date: dt.date | None = None
     checklist: list[str] = Field(default_factory=list)
+    assigned: bool = False
+    budget: Decimal | None = None
 
     def portal_path(self) -> str | None:
         return f"/gates/{self.innovation_code}"
+
+
+class GateAssignedContext(InnovationContext):
+    """To a gate's new assignee: claimed for them or reassigned by a Brida operator."""
+
+    gate_id: int
+    round: int = 1
+    due_date: dt.date | None = None
+    kind: Literal["assigned", "claimed", "reassigned"] = "reassigned"
+    assigned_by: str
+    reason: str | None = None
+
+    def portal_path(self) -> str | None:
+        return f"/gates/{self.innovation_code}"
+
+
+class QueuedGateItem(BaseModel):
+    """One open gate of the role's queue, as the daily queue digest lists it."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    innovation_code: str
+    innovation_title: str
+    unit_name: str
+    stage: Stage
+    round: int = 1
+    opened_on: dt.date
+    due_date: dt.date | None = None
+    assignee: str | None = None
+
+
+class QueueDigestContext(EmailContext):
+    """To each eligible reviewer, daily: the role's open gates nobody is assigned (to
+    claim), and those assigned to others."""
+
+    unassigned: list[QueuedGateItem] = Field(min_length=1)
+    others: list[QueuedGateItem] = Field(default_factory=list)
+
+    def portal_path(self) -> str | None:
+        return "/gates"
 
 
 class GateDecidedContext(InnovationContext):
@@ -337,6 +381,8 @@ CONTEXT_MODELS: dict[str, type[EmailContext]] = {
     "stage_entered": StageEnteredContext,
     "gate_waiting": GateWaitingContext,
     "gate_decided": GateDecidedContext,
+    "gate_assigned": GateAssignedContext,
+    "queue_digest": QueueDigestContext,
     "consultation_booked": ConsultationBookedContext,
     "reminder": ReminderContext,
     "escalation": EscalationContext,

@@ -1,4 +1,5 @@
-"""Reminder, escalation and digest emails for what ``domain.reminders`` finds due.
+"""Reminder, escalation and digest emails for what ``domain.reminders`` finds due, and the
+daily digest of the role's queue of gates (``queue_queue_digests``).
 
 ``queue_reminders`` runs in the caller's transaction and writes outbox rows only; the
 dispatcher delivers them. Each reminder is sent once: the gate's ``reminded_at`` /
@@ -17,10 +18,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from domain import reminders
+from domain.assignment import QueuedGate, queues
 from domain.changes import innovation_context
-from domain.enums import Stage
 from domain.klinik import FOLLOW_UP_TEMPLATE, follow_up_context
-from domain.models import utcnow
+from domain.models import GateRequest, Person, utcnow
 from domain.outbox import Recipient, enqueue, people_with_roles, unit_recipients
 
 
@@ -56,8 +57,12 @@ class _Item:
     innovation_id: int | None
 
 
-def _reviewers(session: Session, stage: Stage) -> list[Recipient]:
-    preferred, everyone = reminders.reminder_roles(stage)
+def _reviewers(session: Session, gate: GateRequest) -> list[Recipient]:
+    """Who is reminded of a waiting gate: its assignee, or else everyone of the role."""
+    assignee = session.get(Person, gate.assignee_id) if gate.assignee_id else None
+    if assignee is not None and assignee.active:
+        return [Recipient(assignee.email, assignee.name, assignee.language)]
+    preferred, everyone = reminders.reminder_roles(gate.stage)
     return people_with_roles(session, preferred) or people_with_roles(session, everyone)
 
 
@@ -88,7 +93,7 @@ def queue_reminders(
             due_date=gate.due_at.date().isoformat() if gate.due_at else None,
             waiting_days=reminders.waiting_days(gate.opened_at, now),
         )
-        reviewers = _reviewers(session, gate.stage)
+        reviewers = _reviewers(session, gate)
         if due.nudges.remind:
             item = _Item(
                 f"gate-reminder:{gate.id}",
@@ -197,3 +202,40 @@ def queue_reminders(
         session.flush()
         summary.outbox_ids.extend(r.id for r in rows)
     return summary
+
+
+def queue_queue_digests(session: Session, *, today: dt.date) -> list[int]:
+    """Queue today's digest of the role's queue for every eligible reviewer who has an
+    unassigned gate to claim (``domain.assignment.queues``): the unassigned gates and
+    those assigned to others, oldest first. Once per person and day (idempotent key);
+    returns the outbox ids written."""
+    ids: list[int] = []
+    for queue in queues(session):
+        person = queue.person
+        rows = enqueue(
+            session,
+            event_key=f"queue-digest:{today.isoformat()}",
+            template="queue_digest",
+            recipients=[Recipient(person.email, person.name, person.language)],
+            context={
+                "unassigned": [_queued(g) for g in queue.unassigned],
+                "others": [_queued(g) for g in queue.others],
+            },
+        )
+        session.flush()
+        ids.extend(r.id for r in rows)
+    return ids
+
+
+def _queued(item: QueuedGate) -> dict[str, Any]:
+    gate = item.gate
+    return {
+        "innovation_code": item.innovation.code,
+        "innovation_title": item.innovation.title,
+        "unit_name": item.unit.name,
+        "stage": gate.stage.value,
+        "round": gate.round,
+        "opened_on": gate.opened_at.date().isoformat(),
+        "due_date": gate.due_at.date().isoformat() if gate.due_at else None,
+        "assignee": item.assignee.name if item.assignee else None,
+    }

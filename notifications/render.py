@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from domain.enums import ComplianceStatus, GateDecisionKind, Language, Stage
 from domain.errors import ValidationError
 from domain.messages import render as render_message
+from kinanti.i18n import rupiah
 from notifications.contexts import (
     CONTEXT_MODELS,
     ComplianceContext,
@@ -235,6 +237,10 @@ class Labels:
             if value.tzinfo is not None:
                 text += f" {value.tzname() or 'UTC'}"
         return text
+
+    def money(self, amount: Decimal | int | float | str | None) -> str:
+        """An amount in Rupiah in this language (``kinanti.i18n.rupiah``)."""
+        return rupiah(amount, self.language)
 
     def guidance(self, stage: Stage | str) -> tuple[str, str]:
         return STAGE_GUIDANCE[self.language][Stage(stage)]

@@ -65,6 +65,7 @@ def complete_stage_work(innovation_code: str, round_: int, flow_run_id: str) -> 
                 flow_run_id=flow_run_id,
                 today=dt.datetime.now(settings.zone).date(),
                 zone=settings.zone,
+                gate_assignment=settings.gate_assignment,
             ),
         )
         return StageDone(

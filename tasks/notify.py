@@ -1,7 +1,9 @@
-"""Notification tasks: deliver outbox rows, queue reminders and escalations."""
+"""Notification tasks: deliver outbox rows, queue reminders, escalations and the daily
+digest of the role's queue of gates."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from prefect import get_run_logger, task
@@ -10,7 +12,7 @@ from prefect.cache_policies import NO_CACHE
 from kinanti.db import get_engine, unit_of_work
 from kinanti.settings import get_settings
 from notifications.dispatch import deliver_pending
-from notifications.reminders import queue_reminders
+from notifications.reminders import queue_queue_digests, queue_reminders
 
 
 @task(name="deliver-outbox", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 10, 30])
@@ -37,3 +39,15 @@ def queue_reminders_task() -> dict[str, Any]:
     result["outbox_ids"] = summary.outbox_ids
     get_run_logger().info("reminders queued: %s", summary.as_dict())
     return result
+
+
+@task(name="queue-queue-digests", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30])
+def queue_queue_digests_task() -> list[int]:
+    """Write today's queue digests (one per eligible reviewer with a gate to claim; the
+    day is the region's)."""
+    settings = get_settings()
+    today = dt.datetime.now(settings.zone).date()
+    with unit_of_work(get_engine()) as session:
+        ids = queue_queue_digests(session, today=today)
+    get_run_logger().info("queue digests queued for %s: %d", today.isoformat(), len(ids))
+    return ids

@@ -4,22 +4,25 @@ reconcile | demo``: running the engine and deciding its gates."""
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import json
 import signal
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import typer
 from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
 
 from domain import innovations, queries, submission
-from domain.changes import Committed
+from domain.assignment import By
+from domain.changes import ChangeResult, Committed
 from domain.enums import GateDecisionKind, GateStatus, Outcome
 from domain.errors import KinantiError
-from domain.models import GateRequest, Innovation, Unit
+from domain.models import GateRequest, Innovation, Person, Unit
 from domain.schemas import ScorecardIn
 from kinanti import db
+from kinanti.cli.writes import cli_write, os_user, record_cli_write
 from kinanti.db import get_engine, unit_of_work
 from kinanti.i18n import t
 from kinanti.publish import Sweep
@@ -148,7 +151,7 @@ def register(app: typer.Typer) -> None:
                     reason=reason,
                     scorecard=scorecard,
                     channel="cli",
-                    os_user=getpass.getuser(),
+                    os_user=os_user(),
                     wait_seconds=wait,
                 )
         except KinantiError as exc:
@@ -162,7 +165,8 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1) from exc
         lang = settings.language
         if receipt.refusal:
-            _console().print(t("engine.decision_refused", lang, reason=receipt.refusal))
+            why = receipt.refusal_message(lang)
+            _console().print(t("engine.decision_refused", lang, reason=why))
             raise typer.Exit(1)
         if not receipt.recorded:
             _console().print(t("engine.decision_sent", lang, code=code, run=receipt.flow_run_id))
@@ -190,7 +194,7 @@ def register(app: typer.Typer) -> None:
         assert scorecard is not None
         if notes:
             scorecard = scorecard.model_copy(update={"notes": notes})
-        with unit_of_work() as session:
+        with cli_write("evaluate", evaluator, code) as session:
             innovation = queries.get_innovation(session, code)
             evaluation, result = innovations.record_evaluation(
                 session, innovation, scorecard, evaluator=evaluator
@@ -208,7 +212,7 @@ def register(app: typer.Typer) -> None:
         note: str | None = typer.Option(None, "--note"),
     ) -> None:
         """Resubmit an innovation after a revise decision; its stage runs again."""
-        with unit_of_work() as session:
+        with cli_write("resubmit", actor, code) as session:
             if file:
                 from pathlib import Path
 
@@ -225,7 +229,7 @@ def register(app: typer.Typer) -> None:
         after_commit(committed)
 
     def _end(code: str, outcome: Outcome, reason: str, actor: str) -> None:
-        with unit_of_work() as session:
+        with cli_write(outcome.value, actor, code) as session:
             innovation = queries.get_innovation(session, code, for_update=True)
             gate = queries.current_gate(session, innovation)
             run_id = gate.flow_run_id if gate and gate.status is GateStatus.OPEN else None
@@ -261,10 +265,12 @@ def register(app: typer.Typer) -> None:
             return
         now = dt.datetime.now(dt.UTC)
         with unit_of_work() as session:
+            assignee = aliased(Person)
             rows = session.execute(
-                select(GateRequest, Innovation.code, Innovation.title, Unit.code)
+                select(GateRequest, Innovation.code, Innovation.title, Unit.code, assignee.email)
                 .join(Innovation, Innovation.id == GateRequest.innovation_id)
                 .join(Unit, Unit.id == Innovation.unit_id)
+                .outerjoin(assignee, assignee.id == GateRequest.assignee_id)
                 .where(GateRequest.status == GateStatus.OPEN)
                 .order_by(GateRequest.opened_at)
             ).all()
@@ -279,8 +285,9 @@ def register(app: typer.Typer) -> None:
                     "due": g.due_at.isoformat() if g.due_at else None,
                     "flow_run_id": g.flow_run_id,
                     "refused_attempts": g.attempts,
+                    "assignee": assignee_email,
                 }
-                for g, code, title, unit in rows
+                for g, code, title, unit, assignee_email in rows
             ]
         if as_json:
             typer.echo(json.dumps(items, indent=2, ensure_ascii=False))
@@ -289,23 +296,10 @@ def register(app: typer.Typer) -> None:
 
         lang = get_settings().language
         table = Table(title=t("engine.gates_title", lang, n=len(items)))
-        for col in ("innovation", "unit", "stage", "round", "waiting_days", "due", "flow_run_id"):
+        for col in _GATE_COLUMNS:
             table.add_column(col)
         for it in items:
-            table.add_row(
-                *(
-                    str(it[c] or "-")
-                    for c in (
-                        "innovation",
-                        "unit",
-                        "stage",
-                        "round",
-                        "waiting_days",
-                        "due",
-                        "flow_run_id",
-                    )
-                )
-            )
+            table.add_row(*(str(it[c] or "-") for c in _GATE_COLUMNS))
         _console().print(table)
 
     @gates_app.command("show")
@@ -327,7 +321,41 @@ def register(app: typer.Typer) -> None:
         settings = get_settings()
         with using_api(find_api_url(settings)):
             run_id = reopen(get_engine(), code)
+        record_cli_write("gates reopen", None, code, flow_run_id=run_id)
         _console().print(t("engine.reopened", settings.language, code=code, run=run_id))
+
+    @gates_app.command("assign")
+    def gates_assign(
+        code: str = typer.Argument(..., help="Innovation code"),
+        to: str = typer.Option(..., "--to", help="Email of the eligible reviewer"),
+        actor: str = typer.Option(..., "--as", help="Your email (a Brida operator)"),
+        note: str | None = typer.Option(None, "--note", help="Why (told to the assignee)"),
+    ) -> None:
+        """Reassign an open gate to an eligible reviewer (Brida operators); they are emailed."""
+        from domain.assignment import reassign_gate
+
+        _assignment("gates assign", code, actor, lambda s, by: reassign_gate(s, code, to, by, note))
+
+    @gates_app.command("claim")
+    def gates_claim(
+        code: str = typer.Argument(..., help="Innovation code"),
+        actor: str = typer.Option(..., "--as", help="Your email (an eligible reviewer)"),
+    ) -> None:
+        """Take an unassigned open gate from the role's queue."""
+        from domain.assignment import claim_gate
+
+        _assignment("gates claim", code, actor, lambda s, by: claim_gate(s, code, by))
+
+    @gates_app.command("hand-back")
+    def gates_hand_back(
+        code: str = typer.Argument(..., help="Innovation code"),
+        actor: str = typer.Option(..., "--as", help="Your email (the gate's assignee)"),
+        note: str | None = typer.Option(None, "--note"),
+    ) -> None:
+        """Give your open gate back to the role's queue."""
+        from domain.assignment import hand_back_gate
+
+        _assignment("gates hand-back", code, actor, lambda s, by: hand_back_gate(s, code, by, note))
 
     app.add_typer(gates_app, name="gates")
 
@@ -360,6 +388,42 @@ def register(app: typer.Typer) -> None:
         from kinanti.demo.run import run_demo
 
         run_demo(get_settings(), live=live, seed=seed, keep=keep)
+
+
+def _assignment(
+    command: str, code: str, actor: str, change: Callable[[Session, By], ChangeResult]
+) -> None:
+    """Run an assignment change as ``--as`` (its rules in ``domain.access``), recorded with
+    the OS user; then publish it and say who holds the gate now."""
+    from domain.access import actor_of
+
+    lang = get_settings().language
+    with cli_write(command, actor, code.upper()) as session:
+        by = By(actor_of(session, queries.get_person(session, actor)), "cli", os_user())
+        result = change(session, by)
+        committed = result.committed(session)
+        gate = queries.open_gate_of(session, queries.get_innovation(session, code))
+        holder = session.get(Person, gate.assignee_id) if gate.assignee_id else None
+    _console().print(
+        t("engine.assigned", lang, code=code.upper(), assignee=holder.email)
+        if holder
+        else t("engine.unassigned", lang, code=code.upper()),
+        markup=False,
+    )
+    after_commit(committed)
+
+
+#: The columns of ``kinanti gates`` (keys of its JSON items).
+_GATE_COLUMNS = (
+    "innovation",
+    "unit",
+    "stage",
+    "round",
+    "waiting_days",
+    "due",
+    "assignee",
+    "flow_run_id",
+)
 
 
 def _names(only: str | None) -> set[str] | None:

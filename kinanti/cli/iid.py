@@ -290,12 +290,12 @@ def _register_evidence(app: typer.Typer) -> None:
     ) -> None:
         """Claim an indicator level with its evidence (a changed claim resets verification)."""
         from domain.evidence import claim_indicator
-        from kinanti.db import unit_of_work
+        from kinanti.cli.writes import cli_write
 
         code, indicator = _target(args or [], spd)
         if spd and year is None:
             year = dt.date.today().year
-        with unit_of_work() as session:
+        with cli_write("evidence add", actor, f"{code or 'SPD'}/{indicator}") as session:
             change = claim_indicator(
                 session,
                 _store(),
@@ -331,7 +331,7 @@ def _register_evidence(app: typer.Typer) -> None:
     ) -> None:
         """Accept or reject a claim's evidence (brida_operator, reviewer, head_of_brida)."""
         from domain.evidence import verify_claim
-        from kinanti.db import unit_of_work
+        from kinanti.cli.writes import cli_write
 
         code, indicator = _target(args[:-1], spd)
         decision = args[-1].lower()
@@ -339,7 +339,8 @@ def _register_evidence(app: typer.Typer) -> None:
             raise ValidationError(f"decision must be accept or reject, not {args[-1]!r}")
         if spd and year is None:
             year = dt.date.today().year
-        with unit_of_work() as session:
+        target = f"{code or 'SPD'}/{indicator}"
+        with cli_write("evidence verify", actor, target, decision=decision) as session:
             claim = verify_claim(
                 session,
                 code=code,
@@ -475,9 +476,9 @@ def _register_compliance(app: typer.Typer) -> None:
     ) -> None:
         """Exempt a unit from the obligation for a year (with a reason)."""
         from domain.compliance import exempt_unit
-        from kinanti.db import unit_of_work
+        from kinanti.cli.writes import cli_write
 
-        with unit_of_work() as session:
+        with cli_write("compliance exempt", actor, f"{unit.upper()}/{year}") as session:
             exempt_unit(session, unit, year=year, reason=reason, actor=actor)
         _console().print(
             t("compliance.exempted", _language(), unit=unit.upper(), year=year, reason=reason),
@@ -491,13 +492,13 @@ def _register_compliance(app: typer.Typer) -> None:
     ) -> None:
         """Run the compliance sweep now, without Prefect (the scheduled flow does the same)."""
         from domain.compliance import sweep
-        from kinanti.db import unit_of_work
+        from kinanti.cli.writes import cli_write
         from kinanti.reports.labels import label
         from kinanti.settings import get_settings
 
         settings = get_settings()
         today = dt.date.today()
-        with unit_of_work() as session:
+        with cli_write("compliance sweep", None, str(year or today.year)) as session:
             summary = sweep(
                 session,
                 year=year or today.year,

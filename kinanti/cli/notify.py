@@ -108,8 +108,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Put failed emails back in the queue (attempts reset) to be sent again."""
         from kinanti.cli import console
+        from kinanti.cli.writes import record_cli_write
 
         count = requeue_failed(get_engine(), ids or None)
+        record_cli_write("outbox retry", None, None, ids=ids or "failed", count=count)
         console.print(t("outbox.requeued", get_settings().language, count=count))
 
     @group.command("send")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,11 +18,12 @@ from rich.text import Text
 
 from domain.changes import SYSTEM_ACTOR
 from domain.enums import Language
-from domain.errors import ValidationError
+from domain.errors import ValidationError, message_of
 from kinanti import views
+from kinanti.cli.writes import cli_write
 from kinanti.db import unit_of_work
-from kinanti.i18n import t
-from kinanti.importers import RecordKind, import_file
+from kinanti.i18n import history_reason, rupiah, t
+from kinanti.importers import RecordKind, read_records, write_records
 from kinanti.settings import get_settings
 
 RowT = TypeVar("RowT", bound=BaseModel)
@@ -45,7 +45,9 @@ def _import(kind: RecordKind, file: Path, actor: str = SYSTEM_ACTOR) -> None:
 
     lang = _lang()
     try:
-        report = import_file(kind, file, actor=actor)
+        records = read_records(file, kind)
+        with cli_write(f"{kind} import", actor, file.name) as session:
+            report = write_records(session, kind, records, file.name, actor=actor)
     except ValidationError as exc:
         err_console.print(
             t("registry.import_failed", lang, file=file.name, count=len(exc.problems)),
@@ -92,12 +94,6 @@ def _when(value: dt.datetime | dt.date | None) -> str:
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M UTC")
     return value.isoformat()
-
-
-def _money(value: Decimal | None) -> str:
-    if value is None:
-        return "-"
-    return "Rp " + f"{value:,.0f}".replace(",", ".")
 
 
 def _yes(value: bool, lang: Language) -> str:
@@ -301,7 +297,7 @@ def _print_detail(d: views.InnovationDetail, lang: Language) -> None:
         ("bentuk", d.bentuk),
         ("urusan", ", ".join([d.urusan_main, *d.urusan_other])),
         ("tematik", d.tematik or "-"),
-        ("budget", _money(d.budget)),
+        ("budget", rupiah(d.budget, lang)),
         ("trial_start", _when(d.trial_start)),
         ("implementation_start", _when(d.implementation_start)),
         ("adopting_act", views.adopting_act_text(d.adopting_act, d.adopting_act_number) or "-"),
@@ -329,7 +325,7 @@ def _print_detail(d: views.InnovationDetail, lang: Language) -> None:
             _stage(h.to_stage, lang),
             _outcome(h.outcome, lang),
             h.actor,
-            h.reason or "-",
+            history_reason(h.reason, lang),
         )
     console.print(history)
 
@@ -344,7 +340,8 @@ def _print_detail(d: views.InnovationDetail, lang: Language) -> None:
                 + (
                     (x.reason or t("registry.accepted", lang))
                     if x.accepted
-                    else f"{t('registry.refused', lang)}: {x.refusal}"
+                    else f"{t('registry.refused', lang)}: "
+                    + message_of(x.refusal_code, x.refusal_params, lang, x.refusal or "-")
                 )
                 for x in g.decisions
             ]

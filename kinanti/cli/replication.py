@@ -90,7 +90,7 @@ def register(app: typer.Typer) -> None:
         from domain import replication as rep
         from domain.errors import ValidationError
         from domain.safe_yaml import load_yaml
-        from kinanti.db import unit_of_work
+        from kinanti.cli.writes import cli_write
 
         try:
             data = rep.OfferIn.model_validate(
@@ -98,7 +98,7 @@ def register(app: typer.Typer) -> None:
             )
         except (OSError, ValueError) as exc:
             raise ValidationError(f"{file.name}: {exc}") from None
-        with unit_of_work() as session:
+        with cli_write("replication offer", actor, code.upper()) as session:
             offer, result = rep.offer_replication(session, code, data, actor=actor)
             committed = result.committed(session)
             offer_id = offer.id
@@ -119,14 +119,14 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Register an adopter's interest with its request letter."""
         from domain import replication as rep
-        from kinanti.db import unit_of_work
+        from kinanti.cli.writes import cli_write
 
         region = (
             rep.Region(region_name or "", region_code or "", region_contact or "")
             if region_name or region_code or region_contact
             else None
         )
-        with unit_of_work() as session:
+        with cli_write("replication interest", actor, code.upper()) as session:
             adoption, result = rep.register_interest(
                 session, _store(), code, model=model,  # type: ignore[arg-type]
                 letter=_evidence(letter, letter_link),  # type: ignore[arg-type]
@@ -148,10 +148,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Brida approves or rejects an adoption (approval inside the city makes a replica)."""
         from domain import replication as rep
-        from kinanti.db import unit_of_work
+        from kinanti.cli.writes import cli_write
 
         given = agreement is not None or agreement_link is not None
-        with unit_of_work() as session:
+        with cli_write("replication decide", actor, f"adoption/{adoption_id}") as session:
             result = rep.decide_adoption(
                 session, adoption_id, decision, actor=actor, reason=reason,
                 agreement=_evidence(agreement, agreement_link) if given else None,  # type: ignore[arg-type]
@@ -172,9 +172,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Evaluasi done: record the implementation evidence (a verifier checks it)."""
         from domain import replication as rep
-        from kinanti.db import unit_of_work
+        from kinanti.cli.writes import cli_write
 
-        with unit_of_work() as session:
+        with cli_write("replication complete", actor, f"adoption/{adoption_id}") as session:
             result = rep.complete_adoption(
                 session, _store(), adoption_id,  # type: ignore[arg-type]
                 evidence=_evidence(evidence, evidence_link), actor=actor,  # type: ignore[arg-type]
@@ -193,11 +193,11 @@ def register(app: typer.Typer) -> None:
         """A Brida verifier accepts or rejects a completed adoption's evidence."""
         from domain import replication as rep
         from domain.errors import ValidationError
-        from kinanti.db import unit_of_work
+        from kinanti.cli.writes import cli_write
 
         if decision not in ("accept", "reject"):
             raise ValidationError(code="replication.decision_invalid", decision=decision)
-        with unit_of_work() as session:
+        with cli_write("replication verify", actor, f"adoption/{adoption_id}") as session:
             result = rep.verify_adoption_evidence(
                 session, adoption_id, accept=decision == "accept", actor=actor, reason=reason
             )

@@ -14,13 +14,18 @@ def register(app: typer.Typer) -> None:
         workers: int = typer.Option(1, "--workers", min=1, help="Worker processes"),
     ) -> None:
         """Run the Kinanti portal (sign-in, units', reviewers' and Brida's pages)."""
+        import os
+
         import uvicorn
 
         from kinanti.cli import console
         from kinanti.i18n import t
+        from kinanti.orchestration.runtime import auth_env
         from kinanti.settings import get_settings
 
         settings = get_settings()
+        for key, value in auth_env(settings).items():  # before prefect is imported
+            os.environ.setdefault(key, value)
         host = host or settings.web_host
         port = port if port is not None else settings.web_port
         console.print(t("web.serving", settings.language, url=settings.resolved_portal_url))
@@ -47,13 +52,13 @@ def register(app: typer.Typer) -> None:
         """
         from domain.errors import ValidationError
         from kinanti.cli import console
-        from kinanti.db import unit_of_work
+        from kinanti.cli.writes import cli_write
         from kinanti.portal.accounts import give_demo_passwords
         from kinanti.settings import get_settings
 
         if not yes:
             raise ValidationError("this replaces passwords; run it on a demo city with --yes")
-        with unit_of_work() as session:
+        with cli_write("demo-accounts", None) as session:
             rows = give_demo_passwords(session)
         console.print(f"Portal: {get_settings().resolved_portal_url}")
         for role_name, email, password in rows:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from domain.changes import SYSTEM_ACTOR
 from kinanti.db import unit_of_work
@@ -35,6 +36,7 @@ __all__ = [
     "import_people",
     "import_units",
     "read_records",
+    "write_records",
 ]
 
 
@@ -50,8 +52,21 @@ def import_file(
     Messages about urusan come in ``language`` (default: the installation's)."""
     records = read_records(path, kind)
     with unit_of_work(engine) as session:
-        if kind == "units":
-            return import_units(session, records, path.name)
-        if kind == "people":
-            return import_people(session, records, path.name)
-        return import_innovations(session, records, path.name, actor=actor, language=language)
+        return write_records(session, kind, records, path.name, actor=actor, language=language)
+
+
+def write_records(
+    session: Session,
+    kind: RecordKind,
+    records: list[RawRecord],
+    name: str,
+    *,
+    actor: str = SYSTEM_ACTOR,
+    language: str | None = None,
+) -> ImportReport:
+    """Validate and write the records of file ``name`` in the caller's transaction."""
+    if kind == "units":
+        return import_units(session, records, name)
+    if kind == "people":
+        return import_people(session, records, name)
+    return import_innovations(session, records, name, actor=actor, language=language)

@@ -7,6 +7,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from domain.errors import KinantiError
 from kinanti.orchestration.runtime import api_healthy
@@ -39,13 +40,22 @@ def find_api_url(settings: Settings) -> str:
 
 @contextlib.contextmanager
 def using_api(url: str) -> Iterator[None]:
-    """Point Prefect's client at ``url`` for the duration (works after prefect is imported)."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    """Point Prefect's client at ``url`` for the duration (works after prefect is imported),
+    with the API's credentials (``KINANTI_PREFECT_AUTH_STRING``) unless Prefect's own
+    ``PREFECT_API_AUTH_STRING`` is set."""
+    from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 
+    from kinanti.orchestration.runtime import auth_env
+    from kinanti.settings import get_settings
+
+    updates: dict[Any, Any] = {PREFECT_API_URL: url}
+    auth = auth_env(get_settings()).get("PREFECT_API_AUTH_STRING")
+    if auth and not os.environ.get("PREFECT_API_AUTH_STRING"):
+        updates[PREFECT_API_AUTH_STRING] = auth
     previous = os.environ.get("PREFECT_API_URL")
     os.environ["PREFECT_API_URL"] = url
     try:
-        with temporary_settings(updates={PREFECT_API_URL: url}):
+        with temporary_settings(updates=updates):
             yield
     finally:
         if previous is None:

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, func, select
 
 from domain import changes, gates, lifecycle, queries
 from domain.enums import GateDecisionKind, GateStatus, Language, Stage
-from domain.errors import GateNotOpenError, KinantiError
+from domain.errors import GateNotOpenError, KinantiError, message_of
 from domain.models import (
     Evaluation,
     GateDecisionRecord,
@@ -59,12 +59,17 @@ def describe_gate(engine: Engine, gate_id: int) -> str:
                 IndicatorClaim.innovation_id == innovation.id
             )
         )
-        refusals = session.scalars(
-            select(GateDecisionRecord.refusal)
-            .where(GateDecisionRecord.gate_id == gate.id, GateDecisionRecord.accepted.is_(False))
-            .order_by(GateDecisionRecord.id.desc())
-            .limit(1)
-        ).all()
+        refusals = [
+            message_of(r.refusal_code, r.refusal_params, Language.ID, r.refusal or "-")
+            for r in session.scalars(
+                select(GateDecisionRecord)
+                .where(
+                    GateDecisionRecord.gate_id == gate.id, GateDecisionRecord.accepted.is_(False)
+                )
+                .order_by(GateDecisionRecord.id.desc())
+                .limit(1)
+            )
+        ]
         deciders = ", ".join(sorted(r.value for r in lifecycle.GATE_DECIDERS[gate.stage]))
         lines = [
             f"## Gerbang {STAGE_LABEL[gate.stage]}: {innovation.code}",
@@ -112,6 +117,13 @@ class DecisionReceipt:
     refusal: str | None = None
     refusal_code: str | None = None
     new_stage: Stage | None = None
+    refusal_params: dict[str, Any] | None = None
+
+    def refusal_message(self, language: Language | str) -> str | None:
+        """Why the decision was refused, in ``language`` (``None``: it was not)."""
+        if self.refusal is None:
+            return None
+        return message_of(self.refusal_code, self.refusal_params, language, self.refusal)
 
 
 def decide(
@@ -163,6 +175,7 @@ def decide(
             last.refusal if last else None,
             last.refusal_code if last else None,
             new_stage,
+            last.refusal_params if last else None,
         )
     return _decide_in_database(engine, code, gate_id, command)
 
@@ -230,9 +243,10 @@ def _decide_in_database(
         None,
         "database",
         outcome.accepted,
-        refusal.message(Language.ID) if refusal else None,
+        str(refusal) if refusal else None,
         refusal.code if refusal else None,
         new_stage,
+        refusal.stored_params() if refusal else None,
     )
 
 

@@ -68,7 +68,18 @@ def base_env(settings: Settings) -> dict[str, str]:
         }
     )
     env.setdefault("PREFECT_HOME", str(home / "prefect"))
+    for key, value in auth_env(settings).items():
+        env.setdefault(key, value)
     return env
+
+
+def auth_env(settings: Settings) -> dict[str, str]:
+    """The Prefect variables of ``KINANTI_PREFECT_AUTH_STRING``: the server requires it,
+    every client (flows, runner, portal, CLI) sends it. Empty when it is not set."""
+    if settings.prefect_auth_string is None:
+        return {}
+    value = settings.prefect_auth_string.get_secret_value()
+    return {"PREFECT_SERVER_API_AUTH_STRING": value, "PREFECT_API_AUTH_STRING": value}
 
 
 def configure_prefect_env(settings: Settings, api_url: str | None = None) -> None:

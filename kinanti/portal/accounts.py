@@ -25,7 +25,7 @@ from domain.models import (
     utcnow,
 )
 from domain.outbox import Recipient, enqueue
-from kinanti.portal import audit
+from kinanti import audit
 from kinanti.portal.security import hash_password, new_link_token, token_digest, verify_password
 from kinanti.settings import Settings
 

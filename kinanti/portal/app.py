@@ -16,8 +16,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.enums import Bentuk, Initiator, Jenis, Language
 from domain.errors import NotFoundError
+from kinanti import audit
 from kinanti.db import get_engine
-from kinanti.portal import audit
+from kinanti.i18n import history_reason
 from kinanti.portal.security import secret_key
 from kinanti.portal.web import (
     BodyTooLarge,
@@ -85,6 +86,7 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.globals["history_reason"] = history_reason
     env.globals["choices"] = {
         "initiator": [(e.value, e.value) for e in Initiator],
         "jenis": [(e.value, e.value) for e in Jenis],

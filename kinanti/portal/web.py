@@ -26,8 +26,8 @@ from starlette.datastructures import FormData
 
 from domain.access import Action, Actor, Scope, actor_of, can
 from domain.enums import Language, Role
+from kinanti import audit
 from kinanti.db import unit_of_work
-from kinanti.portal import audit
 from kinanti.portal.accounts import session_person
 from kinanti.portal.texts import t
 from kinanti.settings import Settings

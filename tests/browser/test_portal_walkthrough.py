@@ -126,11 +126,20 @@ def test_officer_submits_reviewer_approves_run_resumes_and_the_email_links_back(
     # the portal started the lifecycle run; it waits at the planning gate
     wait_until(lambda: _gate_waiting(code), timeout=180, what="the planning gate to wait")
 
-    # 2. the reviewer signs in, finds it in the inbox, approves it
+    # the gate has one assignee, who alone is emailed; they hand it back to the role's queue
+    assignee = _assignee_hands_back(city, code)
+
+    # 2. the reviewer signs in, finds it in the inbox, claims it there, approves it
     reviewer = sign_in(browser, city, REVIEWER)
     reviewer.get_by_role("link", name="Gerbang menunggu", exact=True).click()
     item = reviewer.locator(".card", has_text=TITLE)
     assert "Perencanaan" in item.inner_text() and "batas" in item.inner_text()
+    assert "Belum ditugaskan" in item.inner_text(), assignee
+    item.get_by_role("button", name="Ambil gerbang ini").click()
+    expect(reviewer.get_by_text("Gerbang ini kini ditugaskan kepada Anda.")).to_be_visible()
+    item = reviewer.locator(".card", has_text=TITLE)
+    assert "Ditugaskan kepada Anda" in item.inner_text()
+    assert item.get_by_role("button", name="Ambil gerbang ini").count() == 0
     _screenshot(reviewer, "inbox-1280", backend)
     reviewer.set_viewport_size({"width": 390, "height": 844})
     _screenshot(reviewer, "inbox-390", backend)
@@ -184,6 +193,38 @@ def test_officer_submits_reviewer_approves_run_resumes_and_the_email_links_back(
     assert "Pengembangan" in officer.locator(".step-current").inner_text()
     officer.context.close()
     reviewer.context.close()
+
+
+def _assignee_hands_back(city: City, code: str) -> str:
+    """The gate's assignee got the gate's email and no other reviewer did; then they hand
+    it back (the domain's change, as the portal's button makes it)."""
+    from domain.access import actor_of
+    from domain.assignment import By, hand_back_gate
+    from domain.enums import Role
+    from domain.models import Person, PersonRole
+    from kinanti.publish import publish
+
+    with unit_of_work(get_engine()) as session:
+        innovation = session.scalars(select(Innovation).where(Innovation.code == code)).one()
+        gate = session.scalars(
+            select(GateRequest).where(GateRequest.innovation_id == innovation.id)
+        ).one()
+        assert gate.assignee_id is not None
+        assignee = session.get_one(Person, gate.assignee_id)
+        reviewers = set(
+            session.scalars(
+                select(Person.email).join(PersonRole).where(PersonRole.role == Role.REVIEWER)
+            )
+        )
+    city.mailbox.wait_for(assignee.email, code)
+    for other in reviewers - {assignee.email}:
+        assert not [m for m in city.mailbox.to(other) if code in str(m["Subject"])], other
+    with unit_of_work(get_engine()) as session:
+        person = session.get_one(Person, assignee.id)
+        result = hand_back_gate(session, code, By(actor_of(session, person)), "dinas luar")
+        committed = result.committed(session)
+    publish(committed)
+    return assignee.email
 
 
 def _assert_run_resumed(run_id: str) -> None:

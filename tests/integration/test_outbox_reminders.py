@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from domain.enums import GateStatus, Language, OutboxStatus, Role
+from domain.enums import GateAssignment, GateStatus, Language, OutboxStatus, Role
 from domain.gates import open_gate
 from domain.models import GateRequest, Innovation, OutboxMessage, utcnow
 from kinanti.db import get_engine, make_engine, upgrade
@@ -29,10 +29,19 @@ POLICY = Settings(
 ).reminder_policy()
 
 
-def _waiting_gate(make: Factory, days: float) -> tuple[Innovation, GateRequest]:
+def _waiting_gate(
+    make: Factory, days: float, assignment: GateAssignment = GateAssignment.ROLE_QUEUE
+) -> tuple[Innovation, GateRequest]:
+    """A gate open for ``days``; by default unassigned (the role's queue), so that every
+    reviewer of the role is reminded."""
     innovation = make.innovation(title="Pendekar Serasi: layanan stroke terpadu")
     gate, _ = open_gate(
-        make.session, innovation, round_=1, flow_run_id="run-1", timeout=dt.timedelta(days=14)
+        make.session,
+        innovation,
+        round_=1,
+        flow_run_id="run-1",
+        timeout=dt.timedelta(days=14),
+        assignment=assignment,
     )
     gate.opened_at = NOW - dt.timedelta(days=days)
     make.session.flush()
@@ -73,6 +82,22 @@ def test_a_gate_waiting_past_the_reminder_delay_reminds_its_reviewers_once(
     assert gate.reminded_at == NOW and gate.escalated_at is None
     again = queue_reminders(session, POLICY, now=NOW + dt.timedelta(hours=1))
     assert again.outbox_ids == [] and len(_rows(session, "reminder")) == 2
+
+
+def test_an_assigned_gate_reminds_its_assignee_alone_and_escalation_names_them(
+    session: Session, make: Factory, brida: dict[str, str]
+) -> None:
+    _, gate = _waiting_gate(make, days=8, assignment=GateAssignment.LEAST_LOADED)
+    assert gate.assignee_id is not None
+
+    summary = queue_reminders(session, POLICY, now=NOW)
+
+    assert (summary.reminders, summary.escalations, summary.digests) == (1, 1, 0)
+    [reminder] = _rows(session, "reminder")
+    assert reminder.recipient_email == brida["reviewer"]
+    [escalation] = _rows(session, "escalation")
+    assert escalation.recipient_email == brida["head"]
+    assert len(escalation.context["reviewers"]) == 1
 
 
 def test_a_long_wait_escalates_to_the_head_of_brida_in_one_digest(

@@ -49,6 +49,39 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "due_date": "2026-12-12",
         "checklist": ["Proposal complete", "The five criteria", "Budget is realistic"],
     },
+    "gate_assigned": {
+        **INNOVATION,
+        "gate_id": 41,
+        "round": 2,
+        "due_date": "2026-12-12",
+        "kind": "reassigned",
+        "assigned_by": "Operator Brida",
+        "reason": "Baiq sedang cuti",
+    },
+    "queue_digest": {
+        "recipient_name": "Reviewer Brida",
+        "unassigned": [
+            {
+                "innovation_code": "PLN-2026-003",
+                "innovation_title": "Maharestu",
+                "unit_name": "Dinas Kesehatan",
+                "stage": "planning",
+                "opened_on": "2026-11-20",
+                "due_date": "2026-12-04",
+            }
+        ],
+        "others": [
+            {
+                "innovation_code": "PLN-2026-004",
+                "innovation_title": "Sigap",
+                "unit_name": "Dinas Sosial",
+                "stage": "development",
+                "round": 2,
+                "opened_on": "2026-11-21",
+                "assignee": "Baiq Nurul Hidayati",
+            }
+        ],
+    },
     "gate_decided": {
         **INNOVATION,
         "gate_id": 41,
@@ -195,6 +228,35 @@ def test_stage_and_decision_are_shown_in_the_recipients_language(
         assert word in email.subject + email.text
     assert "planning" not in email.text.replace("Planning", "")
     assert CONTEXTS["gate_decided"]["reason"] in email.text
+
+
+@pytest.mark.parametrize(
+    ("language", "assigned", "words"),
+    [
+        (Language.ID, True, ("Ditugaskan kepada Anda", "Anggaran: Rp 1.250.000")),
+        (Language.EN, True, ("Assigned to you", "Budget: Rp 1,250,000")),
+        (Language.ID, False, ("antrean peran", "Anggaran: Rp 1.250.000")),
+    ],
+)
+def test_the_gate_email_says_whose_it_is_and_shows_the_budget_in_rupiah(
+    renderer: Renderer, language: Language, assigned: bool, words: tuple[str, ...]
+) -> None:
+    context = {**CONTEXTS["gate_waiting"], "assigned": assigned, "budget": "1250000.00"}
+    email = renderer.render("gate_waiting", language, context)
+    for word in words:
+        assert word in email.subject + email.text
+        assert word in email.html
+
+
+def test_the_queue_digest_lists_unassigned_gates_and_who_holds_the_others(
+    renderer: Renderer,
+) -> None:
+    email = renderer.render("queue_digest", Language.ID, CONTEXTS["queue_digest"])
+    assert "1 belum ditugaskan" in email.subject
+    assert "PLN-2026-003 Maharestu (Dinas Kesehatan)" in email.text
+    assert "20 November 2026" in email.text and "4 Desember 2026" in email.text
+    assert "PLN-2026-004 Sigap" in email.text and "Baiq Nurul Hidayati" in email.text
+    assert email.text.index("PLN-2026-003") < email.text.index("PLN-2026-004")
 
 
 def test_link_points_to_the_flow_run_or_a_sensible_page(renderer: Renderer) -> None:

@@ -15,8 +15,9 @@ from domain.access import REGION, Action, Actor
 from domain.enums import Role
 from domain.models import Person, PersonRole, Unit
 from domain.queries import get_person
+from kinanti import audit
 from kinanti.db import unit_of_work
-from kinanti.portal import accounts, audit, web
+from kinanti.portal import accounts, web
 from kinanti.portal.delivery import deliver_now
 from kinanti.portal.forms import FieldError, PersonForm, parse
 

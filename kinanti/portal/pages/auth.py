@@ -8,8 +8,9 @@ from pydantic import BaseModel
 
 from domain.enums import Language
 from domain.models import Person
+from kinanti import audit
 from kinanti.db import unit_of_work
-from kinanti.portal import accounts, audit, web
+from kinanti.portal import accounts, web
 from kinanti.portal.delivery import deliver_now
 from kinanti.portal.forms import (
     FieldError,

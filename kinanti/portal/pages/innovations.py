@@ -28,8 +28,9 @@ from domain.lifecycle import STAGE_ORDER
 from domain.models import GateRequest, Innovation, Unit
 from domain.queries import get_innovation, proposal_problems_of
 from domain.submission import resubmit, submit_innovation
+from kinanti import audit
 from kinanti.db import unit_of_work
-from kinanti.portal import audit, web
+from kinanti.portal import web
 from kinanti.portal.delivery import hand_off
 from kinanti.portal.forms import (
     EvidenceForm,
@@ -466,7 +467,9 @@ def revise(
             result.extend(updated)
             committed = result.committed(session)
     except KinantiError as exc:
-        return _revise_page(request, code, data, [FieldError("", t("err.refused", lang, why=exc))])
+        return _revise_page(
+            request, code, data, [FieldError("", t("err.refused", lang, why=exc.message(lang)))]
+        )
     hand_off(request, committed)
     return RedirectResponse(f"/innovations/{code}?resubmitted=1", status_code=303)
 
@@ -578,7 +581,7 @@ def _change_evidence(
             audit.add(session, change.event, actor=actor.email, client=web.client_of(request),
                       target=change.target, **change.detail)  # fmt: skip
     except KinantiError as exc:
-        message = t(change.message, post.lang, why=str(exc).splitlines()[0])
+        message = t(change.message, post.lang, why=exc.message(post.lang).splitlines()[0])
         errors = [FieldError(change.field, message)]
         return _evidence_page(request, actor, code, errors, dict(post.data))
     done = change.target.rsplit("/", 1)[-1]

@@ -25,8 +25,9 @@ from domain.access import REGION, Action, Actor
 from domain.changes import ChangeResult
 from domain.enums import Bentuk, Jenis, PublicRequestKind, PublicRequestStatus
 from domain.models import Innovation, PublicRequest, Unit, utcnow
+from kinanti import audit
 from kinanti.db import unit_of_work
-from kinanti.portal import audit, web
+from kinanti.portal import web
 from kinanti.portal.delivery import hand_off
 from kinanti.portal.forms import (
     FieldError,

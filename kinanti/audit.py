@@ -1,4 +1,5 @@
-"""The append-only security log (``audit_log``): sign-ins, failures, refusals, decisions.
+"""The append-only security log (``audit_log``): sign-ins, failures, refusals, decisions,
+gate assignments, and every write command of the CLI (with the OS user who ran it).
 
 Rows are only ever added: the ORM refuses to update or delete one.
 """
@@ -33,6 +34,9 @@ PUBLIC_REQUEST = "public_request"  # the public form accepted a request
 PUBLIC_REFUSED = "public_refused"  # ... refused one (invalid, honeypot filled)
 PUBLIC_THROTTLED = "public_throttled"  # ... refused a client over its limit
 PUBLIC_TRIAGED = "public_triaged"
+GATE_ASSIGNMENT = "gate_assignment"
+GATE_ASSIGNMENT_REFUSED = "gate_assignment_refused"
+CLI_WRITE = "cli_write"
 
 
 class AppendOnlyError(RuntimeError):

@@ -48,15 +48,18 @@ def _say(key: str, **values: object) -> None:
     typer.echo(t(key, get_settings().language, **values))
 
 
-def _commit(change: object, *args: object, **kwargs: object) -> object:
-    """Run ``change(session, actor, ...)`` in one transaction and publish what it did;
-    return its first value when it returns ``(row, result)`` (the row's id)."""
+def _commit(
+    command: str, target: str | None, change: object, *args: object, **kwargs: object
+) -> object:
+    """Run ``change(session, actor, ...)`` in one transaction with the CLI's audit row
+    (``kinanti klinik <command>``: the ``--as`` person and the OS user, ``kinanti.cli.writes``)
+    and publish what it did; return its row's id when it returns ``(row, result)``."""
     from kinanti.cli.engine import after_commit
-    from kinanti.db import unit_of_work
+    from kinanti.cli.writes import cli_write
 
-    actor_email = kwargs.pop("actor")
-    with unit_of_work() as session:
-        outcome = change(session, _actor(session, str(actor_email)), *args, **kwargs)  # type: ignore[operator]
+    actor_email = str(kwargs.pop("actor"))
+    with cli_write(f"klinik {command}", actor_email, target) as session:
+        outcome = change(session, _actor(session, actor_email), *args, **kwargs)  # type: ignore[operator]
         row, result = outcome if isinstance(outcome, tuple) else (None, outcome)
         assert isinstance(result, ChangeResult)
         ident = getattr(row, "code", None) or getattr(row, "id", None)
@@ -85,7 +88,8 @@ def register(app: typer.Typer) -> None:
         from domain import klinik
 
         cid = _commit(
-            klinik.book_consultation, actor=actor, scheduled_at=_local(at), topic=topic,
+            "book", (unit or innovation or "").upper() or None, klinik.book_consultation,
+            actor=actor, scheduled_at=_local(at), topic=topic,
             unit_code=unit, innovation_code=innovation, adoption_id=adoption,
             mentor_email=mentor, place=place, attendees=attendee,
         )  # fmt: skip
@@ -101,8 +105,8 @@ def register(app: typer.Typer) -> None:
         """Move a booked consultation."""
         from domain import klinik
 
-        _commit(klinik.reschedule_consultation, consultation, actor=actor,
-                scheduled_at=_local(at), place=place)  # fmt: skip
+        _commit("reschedule", f"consultation/{consultation}", klinik.reschedule_consultation,
+                consultation, actor=actor, scheduled_at=_local(at), place=place)  # fmt: skip
         _say("cli.klinik.moved", consultation=consultation, when=_shown(_local(at)))
 
     @group.command("cancel")
@@ -114,7 +118,8 @@ def register(app: typer.Typer) -> None:
         """Cancel a booked consultation."""
         from domain import klinik
 
-        _commit(klinik.cancel_consultation, consultation, actor=actor, reason=reason)
+        _commit("cancel", f"consultation/{consultation}", klinik.cancel_consultation,
+                consultation, actor=actor, reason=reason)  # fmt: skip
         _say("cli.klinik.cancelled", consultation=consultation)
 
     @group.command("invite")
@@ -126,7 +131,8 @@ def register(app: typer.Typer) -> None:
         """Invite more attendees."""
         from domain import klinik
 
-        _commit(klinik.add_attendees, consultation, attendee, actor=actor)
+        _commit("invite", f"consultation/{consultation}", klinik.add_attendees, consultation,
+                attendee, actor=actor)  # fmt: skip
         _say("cli.klinik.invited", consultation=consultation, emails=", ".join(attendee))
 
     @group.command("record")
@@ -139,7 +145,8 @@ def register(app: typer.Typer) -> None:
         """After the session: notes and who was present (the others: absent)."""
         from domain import klinik
 
-        _commit(klinik.record_session, consultation, actor=actor, notes=notes, present=present)
+        _commit("record", f"consultation/{consultation}", klinik.record_session, consultation,
+                actor=actor, notes=notes, present=present)  # fmt: skip
         _say("cli.klinik.held", consultation=consultation)
 
     @group.command("follow-up")
@@ -154,9 +161,10 @@ def register(app: typer.Typer) -> None:
         """Add a follow-up (its owner is told) to a consultation or a visit."""
         from domain import klinik
 
+        parent = f"consultation/{consultation}" if consultation is not None else f"visit/{visit}"
         fid = _commit(
-            klinik.add_follow_up, actor=actor, text=text, owner_email=owner, due_on=due.date(),
-            today=_today(), consultation_id=consultation, visit_id=visit,
+            "follow-up", parent, klinik.add_follow_up, actor=actor, text=text, owner_email=owner,
+            due_on=due.date(), today=_today(), consultation_id=consultation, visit_id=visit,
         )  # fmt: skip
         _say("cli.klinik.follow_up_added", follow_up=fid, due=due.date().isoformat())
 
@@ -170,7 +178,8 @@ def register(app: typer.Typer) -> None:
         """Mark a follow-up done (or ``--close`` it with a ``--note``)."""
         from domain import klinik
 
-        _commit(klinik.complete_follow_up, follow_up, actor=actor, close=close, note=note)
+        _commit("done", f"follow-up/{follow_up}", klinik.complete_follow_up, follow_up,
+                actor=actor, close=close, note=note)  # fmt: skip
         _say(f"cli.klinik.follow_up_{'closed' if close else 'done'}", follow_up=follow_up)
 
     @group.command("visit")
@@ -188,9 +197,9 @@ def register(app: typer.Typer) -> None:
         from domain import klinik
 
         vid = _commit(
-            klinik.record_visit, actor=actor, unit_code=unit, visited_on=on.date(), place=place,
-            purpose=purpose, outcome=outcome, today=_today(), innovator_email=innovator,
-            innovation_code=innovation,
+            "visit", unit.upper(), klinik.record_visit, actor=actor, unit_code=unit,
+            visited_on=on.date(), place=place, purpose=purpose, outcome=outcome, today=_today(),
+            innovator_email=innovator, innovation_code=innovation,
         )  # fmt: skip
         _say("cli.klinik.visit_recorded", visit=vid)
 
@@ -267,9 +276,9 @@ def register(app: typer.Typer) -> None:
         from domain import klinik
 
         created = _commit(
-            klinik.triage_to_proposal, reference, actor=actor, unit_code=unit, code=code,
-            year=year or _today().year, jenis=jenis, bentuk=bentuk, urusan_main=urusan,
-            title=title, language=get_settings().language,
+            "triage", reference.upper(), klinik.triage_to_proposal, reference, actor=actor,
+            unit_code=unit, code=code, year=year or _today().year, jenis=jenis, bentuk=bentuk,
+            urusan_main=urusan, title=title, language=get_settings().language,
         )  # fmt: skip
         _say("cli.klinik.triaged", reference=reference.upper(), innovation=created)
 
@@ -282,5 +291,6 @@ def register(app: typer.Typer) -> None:
         """Close a public request with a reply (emailed to the citizen)."""
         from domain import klinik
 
-        _commit(klinik.close_public_request, reference, actor=actor, reply=reply)
+        _commit("close", reference.upper(), klinik.close_public_request, reference, actor=actor,
+                reply=reply)  # fmt: skip
         _say("cli.klinik.closed", reference=reference.upper())

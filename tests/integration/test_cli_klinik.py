@@ -21,9 +21,9 @@ from domain.access import actor_of
 from domain.enums import ConsultationStatus, FollowUpStatus, Initiator, PublicRequestStatus, Role
 from domain.errors import KinantiError
 from domain.models import (
+    AuditRecord,
     Base,
     Consultation,
-    ConsultationAttendee,
     DomainEventRecord,
     FollowUp,
     Innovation,
@@ -32,6 +32,8 @@ from domain.models import (
     utcnow,
 )
 from domain.queries import get_person
+from kinanti.audit import CLI_WRITE
+from kinanti.cli.writes import os_user
 from kinanti.db import get_engine, unit_of_work
 from tests.integration.test_cli_registry import _forget_engine, _in_process
 from tests.support.factories import Factory
@@ -340,23 +342,32 @@ def test_the_command_line_prints_the_refusal_in_the_installations_language(
         main()
     assert exited.value.code == 1
     printed = " ".join(capsys.readouterr().err.split())
-    assert printed.startswith(f"Galat: {OTHER_OFFICER} tidak berwenang untuk"), printed
+    assert printed.startswith(f"Galat: {OTHER_OFFICER} tidak berwenang mengelola konsultasi"), (
+        printed
+    )
     assert "may not" not in printed
     assert _snapshot() == before
 
 
-def test_the_desk_records_who_acted_by_their_email(desk: Desk) -> None:
-    """``--as`` names the registered person; their email is recorded on the row and the
-    event (the operating system's user is recorded for gate decisions only, as elsewhere
-    in the command line)."""
-    desk.run("visit", "--unit", "DINKES", "--on", desk.day(0), "--place", "Dinkes",
+def test_every_desk_write_records_the_as_person_and_the_os_user(desk: Desk) -> None:
+    """As the rest of the command line (``kinanti.cli.writes``): each write appends an
+    audit row naming the command, the ``--as`` person, the OS user and the target, in the
+    change's transaction (a refusal writes none: the snapshots above hold ``audit_log``)."""
+    desk.run("visit", "--unit", "dinkes", "--on", desk.day(0), "--place", "Dinkes",
              "--purpose", "Pendampingan", "--as", INNOVATOR)  # fmt: skip
+    desk.run("cancel", str(desk.consultation), "--reason", "Tidak jadi", "--as", OPERATOR)
     with unit_of_work() as session:
+        rows = session.scalars(
+            select(AuditRecord).where(AuditRecord.event == CLI_WRITE).order_by(AuditRecord.id)
+        ).all()
+        assert [(r.detail["command"], r.actor, r.target, r.client) for r in rows] == [
+            ("klinik visit", INNOVATOR, "DINKES", "cli"),
+            ("klinik cancel", OPERATOR, f"consultation/{desk.consultation}", "cli"),
+        ]
+        assert {r.detail["os_user"] for r in rows} == {os_user()}
         visit = session.scalars(select(MentoringVisit)).one()
         assert visit.recorded_by == INNOVATOR
         assert get_person(session, INNOVATOR).id == visit.innovator_id
-        attendees = session.scalars(select(ConsultationAttendee)).all()
-        assert len(attendees) == 1  # the fixture's booking only
         events = session.scalars(
             select(DomainEventRecord.payload).where(
                 DomainEventRecord.name == "kinanti.klinik.visit-recorded"

@@ -21,6 +21,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, StringConstraints, field_validator
 from pydantic import ValidationError as PydanticValidationError
+from pydantic_core import PydanticCustomError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -64,7 +65,7 @@ from domain.models import (
 )
 from domain.outbox import Recipient, people_with_roles
 from domain.queries import get_innovation, get_person, person_roles
-from domain.schemas import InnovationIn, control_character_problem
+from domain.schemas import InnovationIn, control_character_at, refuse_control_characters
 from domain.submission import submit_innovation
 
 CONSULTATION_TEMPLATE = "consultation_booked"
@@ -754,9 +755,7 @@ class PublicRequestIn(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _clean(cls, value: object) -> object:
-        problem = control_character_problem(value)
-        if problem:
-            raise ValueError(problem)
+        refuse_control_characters(value)
         if isinstance(value, str) and not value.strip():
             return None
         return value
@@ -765,7 +764,9 @@ class PublicRequestIn(BaseModel):
     @classmethod
     def _phone(cls, value: str | None) -> str | None:
         if value is not None and not _PHONE.match(value):
-            raise ValueError("use digits, spaces, '-', '(', ')' and a leading '+' only")
+            raise PydanticCustomError(
+                "phone", "use digits, spaces, '-', '(', ')' and a leading '+' only"
+            )
         return value
 
     @field_validator("email")
@@ -959,15 +960,35 @@ def _optional_text(value: str | None, field: str, limit: int) -> str | None:
     return _text(value, field, limit)
 
 
+#: The desk's text fields by name, as a message names them (by language).
+_FIELD_LABELS: dict[str, dict[Language, str]] = {
+    "topic": {Language.ID: "topik", Language.EN: "the topic"},
+    "place": {Language.ID: "tempat", Language.EN: "the place"},
+    "reason": {Language.ID: "alasan", Language.EN: "the reason"},
+    "notes": {Language.ID: "catatan sesi", Language.EN: "the session notes"},
+    "text": {Language.ID: "tindak lanjut", Language.EN: "the follow-up"},
+    "note": {Language.ID: "catatan", Language.EN: "the note"},
+    "purpose": {Language.ID: "tujuan kunjungan", Language.EN: "the purpose of the visit"},
+    "outcome": {Language.ID: "hasil kunjungan", Language.EN: "the outcome of the visit"},
+    "reply": {Language.ID: "jawaban", Language.EN: "the reply"},
+}
+
+
 def _text(value: str, field: str, limit: int) -> str:
+    """``value`` stripped; refused (naming ``field``, in the reader's language) when empty,
+    longer than ``limit`` or holding a control character."""
+    label = _FIELD_LABELS.get(field) or {Language.ID: field, Language.EN: field}
     value = (value or "").strip()
     if not value:
-        raise ValidationError(code="klinik.text_required", field=field)
+        raise ValidationError(code="klinik.text_required", field=field, label=label)
     if len(value) > limit:
-        raise ValidationError(code="klinik.text_too_long", field=field, limit=limit)
-    problem = control_character_problem(value)
-    if problem:
-        raise ValidationError(code="klinik.text_invalid", field=field, problem=problem)
+        raise ValidationError(code="klinik.text_too_long", field=field, label=label, limit=limit)
+    found = control_character_at(value)
+    if found:
+        raise ValidationError(
+            code="klinik.text_invalid", field=field, label=label,
+            character=found[0], position=found[1],
+        )  # fmt: skip
     return value
 
 

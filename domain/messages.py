@@ -324,12 +324,17 @@ MESSAGES: Mapping[str, Mapping[Language, str]] = {
         _EN: "the innovation code {innovation} is taken; choose another",
         _ID: "kode inovasi {innovation} sudah dipakai; pilih kode lain",
     },
-    "klinik.text_required": {_EN: "{field} is empty", _ID: "{field} belum diisi"},
+    "klinik.text_required": {_EN: "{label} is empty", _ID: "{label} belum diisi"},
     "klinik.text_too_long": {
-        _EN: "{field} is longer than {limit} characters",
-        _ID: "{field} lebih dari {limit} karakter",
+        _EN: "{label} is longer than {limit} characters",
+        _ID: "{label} lebih dari {limit} karakter",
     },
-    "klinik.text_invalid": {_EN: "{field} {problem}", _ID: "{field} {problem}"},
+    "klinik.text_invalid": {
+        _EN: "{label} contains the control character {character} at position {position} "
+        "(binary data or a damaged file?)",
+        _ID: "{label} berisi karakter kendali {character} pada posisi {position} (data biner "
+        "atau berkas rusak?)",
+    },
     # what a proposal lacks before the planning gate (``domain.lifecycle.proposal_problems``)
     "proposal.design": {
         _EN: "design narrative (rancang bangun) has {words} words; at least {min} are required",

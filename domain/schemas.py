@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic import ValidationError as PydanticValidationError
+from pydantic_core import PydanticCustomError
 
 from domain.enums import AdoptingAct, Bentuk, Initiator, Jenis, Language, Role, UnitKind
 from domain.errors import ValidationError
@@ -49,7 +50,15 @@ def urusan_field(value: str, info: ValidationInfo) -> str:
     try:
         return canonical_urusan(value, context_language(info))
     except ValidationError as exc:
-        raise ValueError(str(exc)) from exc
+        raise PydanticCustomError(
+            "urusan_unknown",
+            "{message}",
+            {
+                "message": str(exc),
+                "value": value,
+                "suggestions": ", ".join(getattr(exc, "suggestions", ())),
+            },
+        ) from exc
 
 
 UrusanName = Annotated[
@@ -62,7 +71,10 @@ UrusanName = Annotated[
 
 def _check_code(value: str) -> str:
     if not _CODE_RE.match(value):
-        raise ValueError("use letters, digits, '.', '_' or '-' only (e.g. DINKES or PKM-AMPENAN)")
+        raise PydanticCustomError(
+            "code_characters",
+            "use letters, digits, '.', '_' or '-' only (e.g. DINKES or PKM-AMPENAN)",
+        )
     return value
 
 
@@ -71,18 +83,26 @@ def _check_code(value: str) -> str:
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def control_character_problem(value: object) -> str | None:
-    """Why ``value`` (a string, or strings in lists and mappings) is refused, or ``None``."""
+#: The types of the errors this module's validators raise (``PydanticCustomError``): a
+#: reader may word them itself (the portal does, in the person's language).
+VALIDATOR_ERROR_TYPES = ("control_character", "code_characters", "urusan_unknown")
+
+CONTROL_CHARACTER_TEXT = (
+    "contains the control character {character} at position {position} "
+    "(binary data or a damaged file?)"
+)
+
+
+def control_character_at(value: object) -> tuple[str, int] | None:
+    """The first control character in ``value`` (a string, or strings in lists and
+    mappings) as ``(repr, 1-based position)``, or ``None``."""
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
             found = CONTROL_CHARACTERS.search(item)
             if found:
-                return (
-                    f"contains the control character {found.group()!r} at position "
-                    f"{found.start() + 1} (binary data or a damaged file?)"
-                )
+                return repr(found.group()), found.start() + 1
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())
@@ -91,16 +111,35 @@ def control_character_problem(value: object) -> str | None:
     return None
 
 
+def control_character_problem(value: object) -> str | None:
+    """Why ``value`` is refused (English, for files and the CLI), or ``None``."""
+    found = control_character_at(value)
+    if found is None:
+        return None
+    return CONTROL_CHARACTER_TEXT.format(character=found[0], position=found[1])
+
+
+def refuse_control_characters(value: object) -> object:
+    """Validator: ``value`` unchanged, or pydantic's error of type ``control_character``
+    (its ``character`` and ``position`` in the context, so a form can say it in the
+    person's language)."""
+    found = control_character_at(value)
+    if found is not None:
+        raise PydanticCustomError(
+            "control_character",
+            CONTROL_CHARACTER_TEXT,
+            {"character": found[0], "position": found[1]},
+        )
+    return value
+
+
 class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     @field_validator("*", mode="before")
     @classmethod
     def _no_control_characters(cls, value: object) -> object:
-        problem = control_character_problem(value)
-        if problem:
-            raise ValueError(problem)
-        return value
+        return refuse_control_characters(value)
 
     @classmethod
     def parse(cls, data: object, language: Language | str = Language.EN) -> Self:

@@ -146,6 +146,51 @@ MESSAGES: dict[str, dict[Language, str]] = {
         Language.ID: "Replika {replica} dibuat; siklusnya dimulai pada tahap perencanaan",
         Language.EN: "Replica {replica} created; its lifecycle starts at planning",
     },
+    # --- Klinik Kinanti, the desk (``kinanti klinik ...``) ---
+    "cli.klinik.booked": {
+        Language.ID: "konsultasi #{consultation} dijadwalkan {when}",
+        Language.EN: "consultation #{consultation} booked for {when}",
+    },
+    "cli.klinik.moved": {
+        Language.ID: "konsultasi #{consultation} dipindah ke {when}",
+        Language.EN: "consultation #{consultation} moved to {when}",
+    },
+    "cli.klinik.cancelled": {
+        Language.ID: "konsultasi #{consultation} dibatalkan",
+        Language.EN: "consultation #{consultation} cancelled",
+    },
+    "cli.klinik.invited": {
+        Language.ID: "konsultasi #{consultation}: {emails} diundang",
+        Language.EN: "consultation #{consultation}: invited {emails}",
+    },
+    "cli.klinik.held": {
+        Language.ID: "konsultasi #{consultation} berlangsung; sesi tercatat",
+        Language.EN: "consultation #{consultation} held; session recorded",
+    },
+    "cli.klinik.follow_up_added": {
+        Language.ID: "tindak lanjut #{follow_up} ditambahkan, tenggat {due}",
+        Language.EN: "follow-up #{follow_up} added, due {due}",
+    },
+    "cli.klinik.follow_up_done": {
+        Language.ID: "tindak lanjut #{follow_up} selesai",
+        Language.EN: "follow-up #{follow_up} done",
+    },
+    "cli.klinik.follow_up_closed": {
+        Language.ID: "tindak lanjut #{follow_up} ditutup",
+        Language.EN: "follow-up #{follow_up} closed",
+    },
+    "cli.klinik.visit_recorded": {
+        Language.ID: "kunjungan #{visit} tercatat",
+        Language.EN: "visit #{visit} recorded",
+    },
+    "cli.klinik.triaged": {
+        Language.ID: "{reference} -> usulan {innovation}",
+        Language.EN: "{reference} -> proposal {innovation}",
+    },
+    "cli.klinik.closed": {
+        Language.ID: "{reference} ditutup",
+        Language.EN: "{reference} closed",
+    },
     "db.upgraded": {
         Language.ID: "Basis data siap: {url}",
         Language.EN: "Database is up to date: {url}",

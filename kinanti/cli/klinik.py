@@ -41,15 +41,25 @@ def _shown(value: dt.datetime) -> str:
     return value.astimezone(get_settings().zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def _commit(change: object, *args: object, **kwargs: object) -> object:
-    """Run ``change(session, actor, ...)`` in one transaction and publish what it did;
-    return its first value when it returns ``(row, result)`` (the row's id)."""
-    from kinanti.cli.engine import after_commit
-    from kinanti.db import unit_of_work
+def _say(key: str, **values: object) -> None:
+    """One line of the CLI's answer, in the installation's language."""
+    from kinanti.i18n import t
 
-    actor_email = kwargs.pop("actor")
-    with unit_of_work() as session:
-        outcome = change(session, _actor(session, str(actor_email)), *args, **kwargs)  # type: ignore[operator]
+    typer.echo(t(key, get_settings().language, **values))
+
+
+def _commit(
+    command: str, target: str | None, change: object, *args: object, **kwargs: object
+) -> object:
+    """Run ``change(session, actor, ...)`` in one transaction with the CLI's audit row
+    (``kinanti klinik <command>``: the ``--as`` person and the OS user, ``kinanti.cli.writes``)
+    and publish what it did; return its row's id when it returns ``(row, result)``."""
+    from kinanti.cli.engine import after_commit
+    from kinanti.cli.writes import cli_write
+
+    actor_email = str(kwargs.pop("actor"))
+    with cli_write(f"klinik {command}", actor_email, target) as session:
+        outcome = change(session, _actor(session, actor_email), *args, **kwargs)  # type: ignore[operator]
         row, result = outcome if isinstance(outcome, tuple) else (None, outcome)
         assert isinstance(result, ChangeResult)
         ident = getattr(row, "code", None) or getattr(row, "id", None)
@@ -78,11 +88,12 @@ def register(app: typer.Typer) -> None:
         from domain import klinik
 
         cid = _commit(
-            klinik.book_consultation, actor=actor, scheduled_at=_local(at), topic=topic,
+            "book", (unit or innovation or "").upper() or None, klinik.book_consultation,
+            actor=actor, scheduled_at=_local(at), topic=topic,
             unit_code=unit, innovation_code=innovation, adoption_id=adoption,
             mentor_email=mentor, place=place, attendees=attendee,
         )  # fmt: skip
-        typer.echo(f"consultation #{cid} booked for {_shown(_local(at))}")
+        _say("cli.klinik.booked", consultation=cid, when=_shown(_local(at)))
 
     @group.command("reschedule")
     def reschedule_cmd(
@@ -94,9 +105,9 @@ def register(app: typer.Typer) -> None:
         """Move a booked consultation."""
         from domain import klinik
 
-        _commit(klinik.reschedule_consultation, consultation, actor=actor,
-                scheduled_at=_local(at), place=place)  # fmt: skip
-        typer.echo(f"consultation #{consultation} moved to {_shown(_local(at))}")
+        _commit("reschedule", f"consultation/{consultation}", klinik.reschedule_consultation,
+                consultation, actor=actor, scheduled_at=_local(at), place=place)  # fmt: skip
+        _say("cli.klinik.moved", consultation=consultation, when=_shown(_local(at)))
 
     @group.command("cancel")
     def cancel_cmd(
@@ -107,8 +118,9 @@ def register(app: typer.Typer) -> None:
         """Cancel a booked consultation."""
         from domain import klinik
 
-        _commit(klinik.cancel_consultation, consultation, actor=actor, reason=reason)
-        typer.echo(f"consultation #{consultation} cancelled")
+        _commit("cancel", f"consultation/{consultation}", klinik.cancel_consultation,
+                consultation, actor=actor, reason=reason)  # fmt: skip
+        _say("cli.klinik.cancelled", consultation=consultation)
 
     @group.command("invite")
     def invite_cmd(
@@ -119,8 +131,9 @@ def register(app: typer.Typer) -> None:
         """Invite more attendees."""
         from domain import klinik
 
-        _commit(klinik.add_attendees, consultation, attendee, actor=actor)
-        typer.echo(f"consultation #{consultation}: invited {', '.join(attendee)}")
+        _commit("invite", f"consultation/{consultation}", klinik.add_attendees, consultation,
+                attendee, actor=actor)  # fmt: skip
+        _say("cli.klinik.invited", consultation=consultation, emails=", ".join(attendee))
 
     @group.command("record")
     def record_cmd(
@@ -132,8 +145,9 @@ def register(app: typer.Typer) -> None:
         """After the session: notes and who was present (the others: absent)."""
         from domain import klinik
 
-        _commit(klinik.record_session, consultation, actor=actor, notes=notes, present=present)
-        typer.echo(f"consultation #{consultation} held; session recorded")
+        _commit("record", f"consultation/{consultation}", klinik.record_session, consultation,
+                actor=actor, notes=notes, present=present)  # fmt: skip
+        _say("cli.klinik.held", consultation=consultation)
 
     @group.command("follow-up")
     def follow_up_cmd(
@@ -147,11 +161,12 @@ def register(app: typer.Typer) -> None:
         """Add a follow-up (its owner is told) to a consultation or a visit."""
         from domain import klinik
 
+        parent = f"consultation/{consultation}" if consultation is not None else f"visit/{visit}"
         fid = _commit(
-            klinik.add_follow_up, actor=actor, text=text, owner_email=owner, due_on=due.date(),
-            today=_today(), consultation_id=consultation, visit_id=visit,
+            "follow-up", parent, klinik.add_follow_up, actor=actor, text=text, owner_email=owner,
+            due_on=due.date(), today=_today(), consultation_id=consultation, visit_id=visit,
         )  # fmt: skip
-        typer.echo(f"follow-up #{fid} added, due {due.date().isoformat()}")
+        _say("cli.klinik.follow_up_added", follow_up=fid, due=due.date().isoformat())
 
     @group.command("done")
     def done_cmd(
@@ -163,8 +178,9 @@ def register(app: typer.Typer) -> None:
         """Mark a follow-up done (or ``--close`` it with a ``--note``)."""
         from domain import klinik
 
-        _commit(klinik.complete_follow_up, follow_up, actor=actor, close=close, note=note)
-        typer.echo(f"follow-up #{follow_up} {'closed' if close else 'done'}")
+        _commit("done", f"follow-up/{follow_up}", klinik.complete_follow_up, follow_up,
+                actor=actor, close=close, note=note)  # fmt: skip
+        _say(f"cli.klinik.follow_up_{'closed' if close else 'done'}", follow_up=follow_up)
 
     @group.command("visit")
     def visit_cmd(
@@ -181,11 +197,11 @@ def register(app: typer.Typer) -> None:
         from domain import klinik
 
         vid = _commit(
-            klinik.record_visit, actor=actor, unit_code=unit, visited_on=on.date(), place=place,
-            purpose=purpose, outcome=outcome, today=_today(), innovator_email=innovator,
-            innovation_code=innovation,
+            "visit", unit.upper(), klinik.record_visit, actor=actor, unit_code=unit,
+            visited_on=on.date(), place=place, purpose=purpose, outcome=outcome, today=_today(),
+            innovator_email=innovator, innovation_code=innovation,
         )  # fmt: skip
-        typer.echo(f"visit #{vid} recorded")
+        _say("cli.klinik.visit_recorded", visit=vid)
 
     @group.command("list")
     def list_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
@@ -260,11 +276,11 @@ def register(app: typer.Typer) -> None:
         from domain import klinik
 
         created = _commit(
-            klinik.triage_to_proposal, reference, actor=actor, unit_code=unit, code=code,
-            year=year or _today().year, jenis=jenis, bentuk=bentuk, urusan_main=urusan,
-            title=title, language=get_settings().language,
+            "triage", reference.upper(), klinik.triage_to_proposal, reference, actor=actor,
+            unit_code=unit, code=code, year=year or _today().year, jenis=jenis, bentuk=bentuk,
+            urusan_main=urusan, title=title, language=get_settings().language,
         )  # fmt: skip
-        typer.echo(f"{reference.upper()} -> proposal {created}")
+        _say("cli.klinik.triaged", reference=reference.upper(), innovation=created)
 
     @group.command("close")
     def close_cmd(
@@ -275,5 +291,6 @@ def register(app: typer.Typer) -> None:
         """Close a public request with a reply (emailed to the citizen)."""
         from domain import klinik
 
-        _commit(klinik.close_public_request, reference, actor=actor, reply=reply)
-        typer.echo(f"{reference.upper()} closed")
+        _commit("close", reference.upper(), klinik.close_public_request, reference, actor=actor,
+                reply=reply)  # fmt: skip
+        _say("cli.klinik.closed", reference=reference.upper())

@@ -11,6 +11,7 @@ import pydantic
 from pydantic import BaseModel, Field
 
 from domain.errors import ValidationError
+from domain.schemas import VALIDATOR_ERROR_TYPES
 from kinanti.importers.files import IDENTITY, RawRecord, RecordKind
 
 M = TypeVar("M", bound=BaseModel)
@@ -101,7 +102,7 @@ def describe_error(error: Any) -> str:
     elif message.startswith("value is not a valid email address"):
         reason = ctx.get("reason") or message.split(":", 1)[-1].strip()
         text = f"{short(value)} is not a valid email ({reason})"
-    elif kind == "value_error":
+    elif kind in ("value_error", *VALIDATOR_ERROR_TYPES):
         # a message that already quotes the value (e.g. an unknown urusan) is not prefixed
         quoted = repr(value) in message
         text = message if not loc or quoted else f"{short(value)}: {message}"

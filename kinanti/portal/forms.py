@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from domain.enums import Bentuk, GateDecisionKind, Initiator, Jenis, Language
+from domain.errors import KinantiError
 from domain.klinik import PublicRequestIn
 from domain.schemas import InnovationIn, ScorecardIn
 from kinanti.portal.security import MAX_PASSWORD, MIN_PASSWORD
@@ -307,12 +308,42 @@ _TYPE_KEYS = {
     "bool_parsing": "err.invalid",
 }
 
-#: Fields whose own validators (pydantic's email check, the phone's) speak English: their
-#: message is the portal's, in the person's language.
-_VALUE_ERROR_KEYS = {"email": "err.email", "phone": "err.phone"}
+#: Error types the domain's validators raise (``PydanticCustomError``): the portal's own
+#: message for each, formatted with the field's label and the error's context.
+_CUSTOM_KEYS = {
+    "control_character": "err.control_character",
+    "code_characters": "err.code_characters",
+    "phone": "err.phone",
+    "urusan_unknown": "err.urusan_unknown",
+}
+
+#: Error types that, on an empty value, mean the field was left empty.
+_EMPTY = frozenset({"missing", "string_type", "string_too_short"})
+
+#: Fields whose pydantic validator speaks English (the email check): their message is
+#: the portal's.
+_VALUE_ERROR_KEYS = {"email": "err.email"}
 
 
-_EMAIL_REFUSED = "value is not a valid email address"
+def _message(err: Any, name: str, lang: Language) -> FieldError:
+    """One pydantic error as the portal's message, in ``lang``: every text comes from the
+    translation table (``texts.py``), never pydantic's or a validator's English."""
+    label = t(f"field.{name}", lang) if f"field.{name}" in MESSAGES else name
+    kind, ctx = err["type"], err.get("ctx") or {}
+    if kind in _CUSTOM_KEYS:
+        text = t(_CUSTOM_KEYS[kind], lang, label=label, **ctx)
+        if kind == "urusan_unknown" and ctx.get("suggestions"):
+            text += t("err.urusan_nearest", lang, names=ctx["suggestions"])
+        return FieldError(name, text)
+    if kind == "value_error" and name in _VALUE_ERROR_KEYS:
+        return FieldError(name, t(_VALUE_ERROR_KEYS[name], lang))
+    value = err.get("input")
+    if (value is None or (isinstance(value, str) and not value.strip())) and kind in _EMPTY:
+        return FieldError(name, t("err.missing", lang, label=label))  # left empty: ask for it
+    minimum = ctx.get("min_length")
+    if kind == "string_too_short" and isinstance(minimum, int) and minimum > 1:
+        return FieldError(name, t("err.too_short", lang, label=label, min=minimum))
+    return FieldError(name, t(_TYPE_KEYS.get(kind, "err.invalid"), lang, label=label))
 
 
 def errors_of(exc: ValidationError, lang: Language) -> list[FieldError]:
@@ -321,29 +352,37 @@ def errors_of(exc: ValidationError, lang: Language) -> list[FieldError]:
     for err in exc.errors():
         loc = [str(p) for p in err["loc"] if not isinstance(p, int)]
         name = loc[0] if loc else ""
-        message = str(err.get("ctx", {}).get("error", err["msg"]))
+        message = str((err.get("ctx") or {}).get("error", err["msg"]))
         if err["type"] == "value_error" and "@" in message:
             key, _, target = message.removeprefix("Value error, ").partition("@")
             if key in MESSAGES:  # "err.key@field" (an email's own "@" is not one)
                 found.append(FieldError(target, t(key, lang)))
                 continue
-        label = t(f"field.{name}", lang) if f"field.{name}" in MESSAGES else name
-        key = _TYPE_KEYS.get(err["type"], "err.invalid")
-        if err["type"] == "value_error" and message.startswith(_EMAIL_REFUSED):
-            found.append(FieldError(name, t("err.invalid", lang, label=label)))
-            continue  # email-validator's reason is English only
-        minimum = err.get("ctx", {}).get("min_length")
-        if err["type"] == "string_too_short" and isinstance(minimum, int) and minimum > 1:
-            found.append(FieldError(name, t("err.too_short", lang, label=label, min=minimum)))
-            continue
-        if err["type"] == "value_error" and name in _VALUE_ERROR_KEYS:
-            found.append(FieldError(name, t(_VALUE_ERROR_KEYS[name], lang)))
-            continue
-        if err["type"] == "value_error":
-            found.append(FieldError(name, f"{label}: {message.removeprefix('Value error, ')}"))
-            continue
-        found.append(FieldError(name, t(key, lang, label=label)))
+        found.append(_message(err, name, lang))
     return found
+
+
+#: The form field a domain refusal is about (by its code), so that the page shows the
+#: message at that field as well as in the summary. ``klinik.text_*`` name their field.
+_DOMAIN_FIELDS = {
+    "klinik.visit_future": "visited_on",
+    "klinik.unit_unknown": "unit",
+    "innovation.unknown": "innovation",
+    "klinik.in_past": "day",
+    "klinik.time_invalid": "time",
+    "klinik.due_past": "due_on",
+    "klinik.owner_unknown": "owner",
+    "klinik.attendee_not_allowed": "attendees",
+    "klinik.not_attendee": "present",
+    "klinik.note_required": "note",
+}
+
+
+def domain_errors(exc: KinantiError, form: type[BaseModel], lang: Language) -> list[FieldError]:
+    """A domain refusal of a valid ``form``, in ``lang``, at the field it is about (when
+    that field is on the form; otherwise in the summary only)."""
+    field = _DOMAIN_FIELDS.get(exc.code) or str(exc.params.get("field", ""))
+    return [FieldError(field if field in form.model_fields else "", exc.message(lang))]
 
 
 def parse(

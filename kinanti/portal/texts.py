@@ -234,6 +234,11 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "field.name": ("Nama", "Name"),
     "field.roles": ("Peran", "Roles"),
     "field.renewal": ("Kebaruan", "Renewal"),
+    "field.benefit": ("Bermanfaat", "Benefit"),
+    "field.no_burden": ("Tidak membebani", "No extra burden"),
+    "field.authority": ("Dalam kewenangan", "Within authority"),
+    "field.replicable": ("Dapat direplikasi", "Replicable"),
+    "field.active": ("Aktif", "Active"),
     "hint.code": (
         "Huruf, angka dan tanda hubung, misalnya DINKES-SEHATKU.",
         "Letters, digits and dashes, for example DINKES-SEHATKU.",
@@ -673,6 +678,21 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "Tulis alamat email yang benar, mis. nama@contoh.id",
         "Enter a real email address, e.g. name@example.id",
     ),
+    "err.control_character": (
+        "{label} berisi karakter kendali {character} pada posisi {position}; hapus karakter "
+        "itu (mungkin tersalin dari berkas biner)",
+        "{label} contains the control character {character} at position {position}; remove "
+        "it (copied from a binary file?)",
+    ),
+    "err.code_characters": (
+        "{label} hanya boleh berisi huruf, angka, '.', '_' atau '-' (mis. DINKES atau PKM-AMPENAN)",
+        "{label} may hold letters, digits, '.', '_' or '-' only (e.g. DINKES or PKM-AMPENAN)",
+    ),
+    "err.urusan_unknown": (
+        '{label}: "{value}" tidak ada dalam daftar urusan pemerintahan resmi',
+        '{label}: "{value}" is not in the official list of government affairs',
+    ),
+    "err.urusan_nearest": ("; yang terdekat: {names}", "; the nearest: {names}"),
     "err.phone": (
         "Nomor telepon hanya berisi angka, spasi, '-', '(', ')' dan '+' di depan",
         "A phone number has digits, spaces, '-', '(', ')' and a leading '+' only",

@@ -167,3 +167,15 @@ def png_colours(path: Path) -> tuple[int, int, int]:
             idat += body
         pos += 12 + length
     return width, height, len(set(zlib.decompress(idat)))
+
+
+def screenshot(page: Any, folder: Path, name: str) -> Path:
+    """A full-page screenshot of ``page`` as ``folder/name.png``, checked to render: the
+    viewport's width, some height, and more than a blank page's few colours."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    width, height, colours = png_colours(path)
+    assert width == page.viewport_size["width"] and height >= 300
+    assert colours > 40, f"{path.name} looks blank"
+    return path

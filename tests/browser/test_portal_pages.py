@@ -4,6 +4,7 @@ their key content; the registry pages change roles; the report downloads."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from domain.enums import Role
 from domain.models import Person, PersonRole
 from kinanti.db import get_engine, unit_of_work
 from tests.browser.conftest import City, sign_in
-from tests.browser.support import HEAD, INNOVATOR, OFFICER, OPERATOR
+from tests.browser.support import HEAD, INNOVATOR, OFFICER, OPERATOR, screenshot
 from tests.support.engine_support import submit
 
 
@@ -143,3 +144,84 @@ def test_an_innovator_sees_the_consultations_they_mentor_only(browser: Any, city
     officer.goto(city.url + "/consultations")
     expect(officer.get_by_role("heading", name="Sesi mentor lain")).to_be_visible()
     officer.context.close()
+
+
+# ---------------------------------------------------------------- Klinik Kinanti, screenshots
+
+PAGES = Path(__file__).resolve().parents[2] / "test-artifacts" / "portal-pages"
+
+
+def _backend(city: City) -> str:
+    return "sqlite" if city.database_url.startswith("sqlite") else "postgresql"
+
+
+def _both_widths(page: Any, name: str, city: City, *key: Any) -> None:
+    """Screenshots at 1280 px and 390 px, each checked not blank, with ``key`` visible."""
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900 if width > 400 else 844})
+        for element in key:
+            expect(element).to_be_visible()
+        screenshot(page, PAGES, f"{_backend(city)}-{name}-{width}")
+
+
+def test_the_public_form_then_brida_triages_the_request(browser: Any, city: City) -> None:
+    """The public form (no account) at both widths; the citizen's request then appears in
+    the operator's triage list, reached by the navigation's link."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(90_000)
+    page = context.new_page()
+    response = page.goto(city.url + "/klinik/public")
+    assert response is not None and response.status == 200
+    heading = page.get_by_role("heading", level=1, name="Klinik Kinanti: konsultasi dan usulan")
+    send = page.get_by_role("button", name="Kirim")
+    _both_widths(page, "public-form", city, heading, page.get_by_label("Judul"), send)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    send.click()  # empty: the errors, in Indonesian
+    summary = page.get_by_role("alert")
+    expect(summary.get_by_role("heading", name="Ada masalah")).to_be_visible()
+    expect(summary.get_by_role("link", name="Isi Nama")).to_be_visible()
+    page.get_by_label("Mengusulkan gagasan").check()
+    page.get_by_label("Nama", exact=True).fill("Komunitas Peduli Sampah Ampenan")
+    page.get_by_label("Judul").fill("Bank sampah di setiap lingkungan")
+    page.get_by_label("Pesan").fill(
+        "Kami mengusulkan bank sampah di setiap lingkungan Ampenan, dikelola warga."
+    )
+    page.get_by_role("button", name="Kirim").click()
+    reference = page.locator("#reference")
+    expect(reference).to_have_text(re.compile(r"KK-[A-Z0-9]{8}"))
+    code = reference.inner_text()
+    context.close()
+
+    operator = sign_in(browser, city, OPERATOR)
+    operator.get_by_role("link", name="Permohonan masyarakat").click()
+    title = operator.get_by_role("heading", level=1, name="Permohonan masyarakat")
+    row = operator.get_by_role("link", name=code)
+    _both_widths(operator, "triage-list", city, title, row)
+    operator.context.close()
+
+
+def test_a_consultation_page_at_both_widths(browser: Any, city: City) -> None:
+    import datetime as dt
+
+    from domain import klinik
+    from domain.access import actor_of
+    from domain.models import utcnow
+    from domain.queries import get_person
+
+    with unit_of_work(get_engine()) as session:
+        actor = actor_of(session, get_person(session, OPERATOR))
+        booked, _ = klinik.book_consultation(
+            session, actor, scheduled_at=utcnow() + dt.timedelta(days=7),
+            topic="Rancang bangun inovasi halaman", unit_code="DINKES",
+            mentor_email=INNOVATOR, place="Ruang Klinik Kinanti", attendees=[OFFICER],
+        )  # fmt: skip
+        cid = booked.id
+    page = sign_in(browser, city, OPERATOR)
+    page.get_by_role("link", name="Konsultasi", exact=True).click()
+    page.get_by_role("link", name="Rancang bangun inovasi halaman").first.click()
+    page.wait_for_url(f"{city.url}/consultations/{cid}")
+    heading = page.get_by_role("heading", level=1, name="Rancang bangun inovasi halaman")
+    attendees = page.locator("#attendee-list")
+    expect(attendees).to_contain_text("Ahmad Tauhid")
+    _both_widths(page, "consultation", city, heading, page.locator("#when"), attendees)
+    page.context.close()

@@ -32,8 +32,8 @@ from tests.browser.support import (
     Mailbox,
     free_port,
     give_passwords,
-    png_colours,
     run_portal,
+    screenshot,
     smtp_env,
 )
 from tests.conftest import BACKENDS
@@ -80,13 +80,7 @@ def city(
 
 
 def _screenshot(page: Any, name: str, backend: str) -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{backend}-{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    width, height, colours = png_colours(path)
-    assert width == page.viewport_size["width"] and height >= 300
-    assert colours > 40, f"{path.name} looks blank"
-    return path
+    return screenshot(page, ARTIFACTS, f"{backend}-{name}")
 
 
 def _gate_waiting(code: str) -> bool:

@@ -40,6 +40,7 @@ from kinanti.portal.forms import (
     FollowUpForm,
     RescheduleForm,
     SessionForm,
+    domain_errors,
     parse,
 )
 
@@ -148,11 +149,6 @@ def book_page(request: Request, actor: Actor = Depends(web.signed_in)) -> Respon
     return _book_page(request, actor, values, [])
 
 
-def _domain_errors(exc: KinantiError, request: Request) -> list[FieldError]:
-    lang = web.language_of(request)
-    return [FieldError("", exc.message(lang))]
-
-
 @router.post("/consultations/new", response_class=HTMLResponse)
 def book(
     request: Request,
@@ -185,7 +181,8 @@ def book(
             )
             cid, committed = consultation.id, result.committed(session)
     except KinantiError as exc:
-        return _book_page(request, actor, dict(post.data), _domain_errors(exc, request))
+        errors = domain_errors(exc, BookForm, web.language_of(request))
+        return _book_page(request, actor, dict(post.data), errors)
     hand_off(request, committed)
     return RedirectResponse(f"/consultations/{cid}?booked=1", status_code=303)
 
@@ -340,7 +337,7 @@ def act(
     except web.Refused:
         raise
     except KinantiError as exc:
-        return again(_domain_errors(exc, request), dict(post.data))
+        return again(domain_errors(exc, form_class, web.language_of(request)), dict(post.data))
     hand_off(request, committed)
     return RedirectResponse(done, status_code=303)
 

@@ -21,7 +21,7 @@ from domain.models import Innovation, MentoringVisit, Person, Unit, utcnow
 from kinanti.db import unit_of_work
 from kinanti.portal import web
 from kinanti.portal.delivery import hand_off
-from kinanti.portal.forms import FieldError, FollowUpForm, VisitForm, parse
+from kinanti.portal.forms import FieldError, FollowUpForm, VisitForm, domain_errors, parse
 from kinanti.portal.pages.consultations import FollowUpRow, act, follow_up_rows
 
 router = APIRouter()
@@ -120,7 +120,7 @@ def record_visit(
             )  # fmt: skip
             vid, committed = visit.id, result.committed(session)
     except KinantiError as exc:
-        errors = [FieldError("", exc.message(post.lang))]
+        errors = domain_errors(exc, VisitForm, post.lang)
         return _list(request, actor, values=dict(post.data), errors=errors)
     hand_off(request, committed)
     return RedirectResponse(f"/visits/{vid}?done=visit", status_code=303)
@@ -134,6 +134,7 @@ class VisitPage(BaseModel):
     errors: list[FieldError] = []
     values: dict[str, Any] = {}
     notice: str | None = None
+    form: str | None = None  # which form the errors belong to (only the follow-up's here)
 
 
 def visit_page_response(

@@ -264,7 +264,7 @@ def report_file(
 ) -> Response:
     web.require(request, actor, Action.VIEW_CITY, REGION, "report")
     if name not in REPORT_FILES:
-        raise NotFoundError(f"no report file {name!r}")
+        raise NotFoundError(code="report.file_unknown", name=name)
     from kinanti.reports import build_report
 
     settings = web.settings_of(request)

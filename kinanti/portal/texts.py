@@ -265,6 +265,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "Required to approve: the five PP 38/2017 criteria, 1 to 5.",
     ),
     # errors
+    "err.roles": ("Pilih sedikitnya satu peran yang dikenal", "Choose at least one known role"),
     "err.summary": ("Ada masalah", "There is a problem"),
     "err.prefix": ("Kesalahan:", "Error:"),
     "err.missing": ("Isi {label}", "Enter {label}"),

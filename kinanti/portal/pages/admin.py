@@ -81,6 +81,7 @@ def people(request: Request, page: str = "1", actor: Actor = Depends(web.signed_
 UNIT_FIELDS = ("code", "name", "kind", "parent", "head_name", "head_email", "officer_name",
                "officer_email", "language")  # fmt: skip
 PERSON_FIELDS = ("email", "name", "unit", "phone", "language")
+ROLES = frozenset(r.value for r in Role)
 
 
 def _record(post: web.Post, fields: tuple[str, ...], **fixed: object) -> dict[str, object]:
@@ -111,7 +112,11 @@ def _save(
     lang = web.language_of(request)
     model = UnitIn if kind == "units" else PersonIn
     form, errors = parse(model, {**data, "language": data.get("language", lang.value)}, lang)
-    if form is None:
+    if kind == "people" and (not (roles := _roles(data)) or not set(roles) <= ROLES):
+        errors = [e for e in errors if e.field != "roles"] + [
+            FieldError("roles", t("err.roles", lang))
+        ]
+    if form is None or errors:
         return errors
     raw = str(data.get("code" if kind == "units" else "email", "")).strip()
     key = raw.upper() if kind == "units" else raw.lower()

@@ -352,10 +352,10 @@ def exempt_unit(
 ) -> ComplianceRecord:
     """Exempt a unit from the obligation for ``year`` (a reason is required)."""
     if not reason.strip():
-        raise ValidationError("a reason is required to exempt a unit (--reason)")
+        raise ValidationError(code="compliance.reason_required")
     unit = session.scalar(select(Unit).where(Unit.code == unit_code.strip().upper()))
     if unit is None:
-        raise NotFoundError(f"unit {unit_code!r} does not exist (see `kinanti units list`)")
+        raise NotFoundError(code="unit.unknown", unit=unit_code)
     record = session.scalar(
         select(ComplianceRecord).where(
             ComplianceRecord.unit_id == unit.id, ComplianceRecord.year == year

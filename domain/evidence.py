@@ -36,6 +36,7 @@ from domain.enums import Role, VerificationStatus
 from domain.errors import NotAuthorizedError, NotFoundError, ValidationError
 from domain.iid.catalogue import Indicator, catalogue_for_year
 from domain.iid.scoring import check_level
+from domain.messages import words
 from domain.models import IndicatorClaim, Innovation, Person, utcnow
 from domain.queries import get_innovation, get_person, person_roles
 
@@ -77,32 +78,34 @@ class EvidenceStore:
 
     def folder(self, year: int, owner: str) -> Path:
         if not _OWNER_RE.match(owner):
-            raise ValidationError(f"{owner!r} cannot name an evidence folder")
+            raise ValidationError(code="evidence.owner_invalid", owner=owner)
         root = self.root.resolve()
         folder = (root / str(year) / owner).resolve()
         if not folder.is_relative_to(root):
-            raise ValidationError(f"evidence folder {folder} would be outside {root}")
+            raise ValidationError(code="evidence.outside_store", folder=str(folder), root=str(root))
         return folder
 
     def store(self, source: Path, *, year: int, owner: str) -> StoredFile:
         """Copy ``source`` into the store after checking it; returns where it went."""
         source = Path(source).expanduser()
         if not source.exists():
-            raise ValidationError(f"evidence file {source} does not exist")
+            raise ValidationError(code="evidence.file_missing", file=str(source))
         if not source.is_file():
-            raise ValidationError(f"evidence {source} is not a regular file")
+            raise ValidationError(code="evidence.not_a_file", file=str(source))
         suffix = source.suffix.lower()
         if suffix not in ALLOWED_TYPES:
             allowed = ", ".join(s.lstrip(".") for s in ALLOWED_TYPES)
             raise ValidationError(
-                f"evidence {source.name}: type {suffix or '(none)'} is not allowed; "
-                f"use {allowed} or a http(s) link"
+                code="evidence.type_refused",
+                file=source.name,
+                type=suffix or words("(tanpa)", "(none)"),
+                allowed=allowed,
             )
         size = source.stat().st_size
         if size == 0:
-            raise ValidationError(f"evidence file {source.name} is empty")
+            raise ValidationError(code="evidence.empty", file=source.name)
         if size > self.max_bytes:
-            raise ValidationError(_too_large(source.name, size, self.max_bytes))
+            raise _too_large(source.name, size, self.max_bytes)
         folder = self.folder(year, owner)
         folder.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
@@ -117,7 +120,7 @@ class EvidenceStore:
                 while chunk:
                     written += len(chunk)
                     if written > self.max_bytes:
-                        raise ValidationError(_too_large(source.name, written, self.max_bytes))
+                        raise _too_large(source.name, written, self.max_bytes)
                     digest.update(chunk)
                     out.write(chunk)
                     chunk = src.read(_CHUNK)
@@ -134,10 +137,12 @@ class EvidenceStore:
         return StoredFile(target, source.name[:255], digest.hexdigest(), written)
 
 
-def _too_large(name: str, size: int, limit: int) -> str:
-    return (
-        f"evidence file {name} is {size / 1_048_576:.1f} MB; the limit is "
-        f"{limit / 1_048_576:.1f} MB (KINANTI_EVIDENCE_MAX_BYTES); compress it or give a link"
+def _too_large(name: str, size: int, limit: int) -> ValidationError:
+    return ValidationError(
+        code="evidence.too_large",
+        file=name,
+        size=f"{size / 1_048_576:.1f}",
+        limit=f"{limit / 1_048_576:.1f}",
     )
 
 
@@ -145,7 +150,7 @@ def _check_magic(name: str, suffix: str, head: bytes) -> None:
     magic = ALLOWED_TYPES[suffix]
     ok = head[4:8] == b"ftyp" if magic is None else head.startswith(magic)
     if not ok:
-        raise ValidationError(f"evidence file {name} is not a real {suffix.lstrip('.')} file")
+        raise ValidationError(code="evidence.fake_type", file=name, type=suffix.lstrip("."))
 
 
 def check_link(link: str) -> str:
@@ -153,7 +158,7 @@ def check_link(link: str) -> str:
     link = link.strip()
     parsed = urlparse(link)
     if parsed.scheme not in ("http", "https") or not parsed.netloc or len(link) > 1000:
-        raise ValidationError(f"evidence link {link!r} must be an http(s) URL")
+        raise ValidationError(code="evidence.link_invalid", link=link)
     return link
 
 
@@ -164,12 +169,18 @@ def check_claimant(session: Session, person: Person, innovation: Innovation | No
     parent OPD) or by a Brida operator; the region's (SPD) evidence by a Brida operator.
     """
     scope = access.innovation_scope(session, innovation) if innovation else access.REGION
-    what = innovation.code if innovation else "the region's SPD evidence"
+    what = innovation.code if innovation else words("bukti SPD daerah", "the region's SPD evidence")
     actor = access.actor_of(session, person)
     if not access.can(actor, access.Action.CLAIM_EVIDENCE, scope):
-        who = "an officer of its unit or a Brida operator" if innovation else "a Brida operator"
+        who = (
+            words(
+                "petugas unitnya atau operator Brida", "an officer of its unit or a Brida operator"
+            )
+            if innovation
+            else words("operator Brida", "a Brida operator")
+        )
         raise NotAuthorizedError(
-            f"{person.email} may not claim evidence for {what}; only {who} may"
+            code="evidence.claim_refused", email=person.email, what=what, who=who
         )
 
 
@@ -199,7 +210,7 @@ def _resolve(
 ) -> tuple[Innovation | None, int, str, Indicator]:
     if code is None:
         if year is None:
-            raise ValidationError("an SPD claim needs the year (--year)")
+            raise ValidationError(code="evidence.year_required")
         return None, year, "spd", catalogue_for_year(year).indicator("spd", indicator)
     innovation = get_innovation(session, code)
     year = year or innovation.year
@@ -228,9 +239,9 @@ def claim_indicator(
     database, so a refused claim leaves no row and no partial file.
     """
     if (file is None) == (link is None):
-        raise ValidationError("give the evidence as exactly one of a file or a link")
+        raise ValidationError(code="evidence.one_source")
     if check_level(level) == 0:
-        raise ValidationError("a claim needs a level of 1, 2 or 3")
+        raise ValidationError(code="evidence.level_invalid")
     person = get_person(session, actor)
     actor = person.email
     innovation, year, aspect, ind = _resolve(session, code, indicator, year)
@@ -312,20 +323,20 @@ def verify_claim(
     person = get_person(session, actor)
     if not person.active or not person_roles(session, person) & VERIFIER_ROLES:
         roles = ", ".join(sorted(r.value for r in VERIFIER_ROLES))
-        raise NotAuthorizedError(f"{actor} may not verify evidence; it needs one of: {roles}")
+        raise NotAuthorizedError(code="evidence.verify_refused", email=actor, roles=roles)
     if decision is Decision.REJECT and not (reason and reason.strip()):
-        raise ValidationError("a reason is required to reject evidence (--reason)")
+        raise ValidationError(code="evidence.reason_required")
     innovation, year, aspect, ind = _resolve(session, code, indicator, year)
     claim = _find_claim(session, year, aspect, innovation.id if innovation else None, ind.code)
     if claim is None:
-        owner = innovation.code if innovation else "the region (SPD)"
-        raise NotFoundError(f"{owner} has no claim for {ind.code} in {year}")
+        owner = innovation.code if innovation else words("daerah (SPD)", "the region (SPD)")
+        raise NotFoundError(
+            code="evidence.claim_unknown", owner=owner, indicator=ind.code, year=year
+        )
     if decision is Decision.ACCEPT:
         verified = check_level(level) if level is not None else claim.claimed_level
         if not 1 <= verified <= claim.claimed_level:
-            raise ValidationError(
-                f"the verified level must be between 1 and the claimed {claim.claimed_level}"
-            )
+            raise ValidationError(code="evidence.level_above_claim", claimed=claim.claimed_level)
         claim.status, claim.verified_level = VerificationStatus.ACCEPTED, verified
     else:
         claim.status, claim.verified_level = VerificationStatus.REJECTED, None

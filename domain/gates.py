@@ -79,9 +79,9 @@ def open_gate(
     and everyone who may decide it is emailed."""
     result = ChangeResult()
     if innovation.outcome is not None:
-        raise lifecycle.InnovationClosedError(f"{innovation.code} has ended")
+        raise lifecycle.InnovationClosedError(code="innovation.ended", innovation=innovation.code)
     if innovation.stage not in lifecycle.GATED_STAGES:
-        raise lifecycle.IllegalTransitionError(f"{innovation.stage.value} has no gate")
+        raise lifecycle.IllegalTransitionError(code="gate.no_gate", stage=innovation.stage.value)
     gate = session.scalar(
         select(GateRequest).where(
             GateRequest.innovation_id == innovation.id,
@@ -234,7 +234,7 @@ class DecisionCommand:
         if not isinstance(self.decision, GateDecisionKind):
             problems.append(f"decision: {self.decision!r} is not approve, revise or reject")
         if problems:
-            raise ValidationError("the gate decision is invalid", problems)
+            raise ValidationError(problems=problems, code="gate.decision_invalid")
 
     def _texts(self) -> dict[str, str | None]:
         return {
@@ -412,7 +412,7 @@ def decide_gate(
     )
     gate = session.get(GateRequest, gate_id, with_for_update=True, populate_existing=True)
     if gate is None:
-        raise NotFoundError(f"gate {gate_id} does not exist")
+        raise NotFoundError(code="gate.unknown", gate=gate_id)
     innovation = session.get_one(Innovation, gate.innovation_id, with_for_update=True)
     if gate.status is not GateStatus.OPEN or innovation.stage is not gate.stage:
         raise GateNotOpenError(

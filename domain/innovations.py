@@ -66,7 +66,7 @@ def end_innovation(
 ) -> ChangeResult:
     """Withdraw or discontinue an innovation; its open gate closes without a decision."""
     if not reason.strip():
-        raise ValidationError(f"a reason is required to mark an innovation {outcome.value}")
+        raise ValidationError(code="innovation.reason_required", outcome=outcome.value)
     lifecycle.check_outcome(innovation.stage, outcome, innovation.outcome)
     innovation.outcome = outcome
     for gate in session.scalars(

@@ -998,4 +998,4 @@ def parse_public_request(data: dict[str, Any]) -> PublicRequestIn:
         return PublicRequestIn.model_validate(data)
     except PydanticValidationError as exc:
         problems = [f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}" for e in exc.errors()]
-        raise ValidationError("invalid public request", problems) from exc
+        raise ValidationError(problems=problems, code="klinik.request_invalid") from exc

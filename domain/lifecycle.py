@@ -77,23 +77,31 @@ def check_transition(current: Stage, target: Stage, outcome: Outcome | None) -> 
     """Raise a named error unless ``current -> target`` is in the transition table."""
     if outcome is not None:
         raise InnovationClosedError(
-            f"the innovation has ended ({outcome.value}); it cannot move to {target.value}"
+            code="lifecycle.ended_move", outcome=outcome.value, target=target.value
         )
     if target not in TRANSITIONS[current]:
-        allowed = ", ".join(s.value for s in TRANSITIONS[current]) or "none (last stage)"
+        allowed = ", ".join(s.value for s in TRANSITIONS[current]) or messages.words(
+            "tidak ada (tahap terakhir)", "none (last stage)"
+        )
         raise IllegalTransitionError(
-            f"cannot move from {current.value} to {target.value}; allowed: {allowed}"
+            code="lifecycle.move_refused",
+            current=current.value,
+            target=target.value,
+            allowed=allowed,
         )
 
 
 def check_outcome(current: Stage, outcome: Outcome, existing: Outcome | None) -> None:
     """Raise a named error unless ``outcome`` may end an innovation at ``current``."""
     if existing is not None:
-        raise InnovationClosedError(f"the innovation has already ended ({existing.value})")
+        raise InnovationClosedError(code="lifecycle.ended_already", outcome=existing.value)
     if current not in OUTCOME_FROM[outcome]:
         allowed = ", ".join(s.value for s in STAGE_ORDER if s in OUTCOME_FROM[outcome])
         raise IllegalTransitionError(
-            f"an innovation at {current.value} cannot be {outcome.value}; only at: {allowed}"
+            code="lifecycle.outcome_refused",
+            current=current.value,
+            outcome=outcome.value,
+            allowed=allowed,
         )
 
 

@@ -335,6 +335,385 @@ MESSAGES: Mapping[str, Mapping[Language, str]] = {
         _ID: "{label} berisi karakter kendali {character} pada posisi {position} (data biner "
         "atau berkas rusak?)",
     },
+    # --- evidence store and claims (``domain.evidence``) ---
+    "evidence.owner_invalid": {
+        _EN: "{owner!r} cannot name an evidence folder",
+        _ID: "{owner!r} tidak dapat menjadi nama folder bukti dukung",
+    },
+    "evidence.outside_store": {
+        _EN: "evidence folder {folder} would be outside {root}",
+        _ID: "folder bukti dukung {folder} akan berada di luar {root}",
+    },
+    "evidence.file_missing": {
+        _EN: "evidence file {file} does not exist",
+        _ID: "berkas bukti dukung {file} tidak ada",
+    },
+    "evidence.not_a_file": {
+        _EN: "evidence {file} is not a regular file",
+        _ID: "bukti dukung {file} bukan berkas biasa",
+    },
+    "evidence.type_refused": {
+        _EN: "evidence {file}: type {type} is not allowed; use {allowed} or a http(s) link",
+        _ID: "bukti dukung {file}: jenis {type} tidak diterima; gunakan {allowed} atau tautan "
+        "http(s)",
+    },
+    "evidence.empty": {
+        _EN: "evidence file {file} is empty",
+        _ID: "berkas bukti dukung {file} kosong",
+    },
+    "evidence.too_large": {
+        _EN: "evidence file {file} is {size} MB; the limit is {limit} MB "
+        "(KINANTI_EVIDENCE_MAX_BYTES); compress it or give a link",
+        _ID: "berkas bukti dukung {file} berukuran {size} MB; batasnya {limit} MB "
+        "(KINANTI_EVIDENCE_MAX_BYTES); kecilkan berkasnya atau berikan tautan",
+    },
+    "evidence.fake_type": {
+        _EN: "evidence file {file} is not a real {type} file",
+        _ID: "berkas bukti dukung {file} bukan berkas {type} yang sebenarnya",
+    },
+    "evidence.link_invalid": {
+        _EN: "evidence link {link!r} must be an http(s) URL",
+        _ID: "tautan bukti dukung {link!r} harus berupa URL http(s)",
+    },
+    "evidence.claim_refused": {
+        _EN: "{email} may not claim evidence for {what}; only {who} may",
+        _ID: "{email} tidak berwenang mengklaim bukti dukung untuk {what}; hanya {who} yang "
+        "berwenang",
+    },
+    "evidence.year_required": {
+        _EN: "an SPD claim needs the year (--year)",
+        _ID: "klaim SPD memerlukan tahun (--year)",
+    },
+    "evidence.one_source": {
+        _EN: "give the evidence as exactly one of a file or a link",
+        _ID: "berikan bukti dukung sebagai tepat satu dari berkas atau tautan",
+    },
+    "evidence.level_invalid": {
+        _EN: "a claim needs a level of 1, 2 or 3",
+        _ID: "klaim memerlukan tingkat 1, 2 atau 3",
+    },
+    "evidence.verify_refused": {
+        _EN: "{email} may not verify evidence; it needs one of: {roles}",
+        _ID: "{email} tidak berwenang memverifikasi bukti dukung; diperlukan salah satu peran: "
+        "{roles}",
+    },
+    "evidence.reason_required": {
+        _EN: "a reason is required to reject evidence (--reason)",
+        _ID: "alasan wajib diisi untuk menolak bukti dukung (--reason)",
+    },
+    "evidence.claim_unknown": {
+        _EN: "{owner} has no claim for {indicator} in {year}",
+        _ID: "{owner} tidak memiliki klaim untuk {indicator} pada {year}",
+    },
+    "evidence.level_above_claim": {
+        _EN: "the verified level must be between 1 and the claimed {claimed}",
+        _ID: "tingkat terverifikasi harus antara 1 dan tingkat yang diklaim ({claimed})",
+    },
+    # --- lifecycle, gates, innovations, units ---
+    "innovation.ended": {
+        _EN: "{innovation} has ended",
+        _ID: "{innovation} sudah berakhir",
+    },
+    "innovation.no_revision": {
+        _EN: "{innovation} has no revision requested; nothing to resubmit",
+        _ID: "{innovation} tidak sedang diminta perbaikan; tidak ada yang diajukan kembali",
+    },
+    "innovation.not_officer": {
+        _EN: "{email} is not an officer of {unit} (or a Brida operator)",
+        _ID: "{email} bukan petugas unit {unit} (atau operator Brida)",
+    },
+    "innovation.reason_required": {
+        _EN: "a reason is required to mark an innovation {outcome}",
+        _ID: "alasan wajib diisi untuk menandai inovasi {outcome}",
+    },
+    "gate.no_gate": {
+        _EN: "{stage} has no gate",
+        _ID: "tahap {stage} tidak memiliki gerbang",
+    },
+    "gate.decision_invalid": {
+        _EN: "the gate decision is invalid",
+        _ID: "keputusan gerbang tidak valid",
+    },
+    "gate.unknown": {
+        _EN: "gate {gate} does not exist",
+        _ID: "gerbang {gate} tidak ada",
+    },
+    "gate.catalogue_missing": {
+        _EN: "no IID catalogue for {year}; add one before reporting: {detail}",
+        _ID: "belum ada katalog IID untuk {year}; tambahkan sebelum pelaporan: {detail}",
+    },
+    "lifecycle.ended_move": {
+        _EN: "the innovation has ended ({outcome}); it cannot move to {target}",
+        _ID: "inovasi sudah berakhir ({outcome}); tidak dapat berpindah ke {target}",
+    },
+    "lifecycle.move_refused": {
+        _EN: "cannot move from {current} to {target}; allowed: {allowed}",
+        _ID: "tidak dapat berpindah dari {current} ke {target}; yang diizinkan: {allowed}",
+    },
+    "lifecycle.ended_already": {
+        _EN: "the innovation has already ended ({outcome})",
+        _ID: "inovasi sudah berakhir ({outcome})",
+    },
+    "lifecycle.outcome_refused": {
+        _EN: "an innovation at {current} cannot be {outcome}; only at: {allowed}",
+        _ID: "inovasi pada tahap {current} tidak dapat {outcome}; hanya pada: {allowed}",
+    },
+    "compliance.reason_required": {
+        _EN: "a reason is required to exempt a unit (--reason)",
+        _ID: "alasan wajib diisi untuk mengecualikan unit (--reason)",
+    },
+    "unit.unknown": {
+        _EN: "unit {unit!r} does not exist (see `kinanti units list`)",
+        _ID: "unit {unit!r} tidak ada (lihat `kinanti units list`)",
+    },
+    "unit.id_unknown": {
+        _EN: "unit id {unit_id} does not exist",
+        _ID: "unit dengan id {unit_id} tidak ada",
+    },
+    # --- files and input (``domain.safe_yaml``, ``domain.schemas``, importers) ---
+    "file.malformed": {
+        _EN: "{file}: {where}malformed {kind}: {problem}",
+        _ID: "{file}: {where}{kind} tidak valid: {problem}",
+    },
+    "file.too_deep": {
+        _EN: "{file}: nested deeper than {limit} levels",
+        _ID: "{file}: bersarang lebih dalam dari {limit} tingkat",
+    },
+    "file.missing": {_EN: "{file}: no such file", _ID: "{file}: berkas tidak ada"},
+    "file.too_large": {
+        _EN: "{file}: file is {size:,} bytes; at most {limit:,} bytes accepted",
+        _ID: "{file}: berkas berukuran {size:,} byte; paling banyak {limit:,} byte diterima",
+    },
+    "file.grew": {
+        _EN: "{file}: file is larger than {limit:,} bytes",
+        _ID: "{file}: berkas lebih besar dari {limit:,} byte",
+    },
+    "file.not_utf8": {
+        _EN: "{file}: not UTF-8 text (byte {byte}); save the file as UTF-8",
+        _ID: "{file}: bukan teks UTF-8 (byte {byte}); simpan berkas sebagai UTF-8",
+    },
+    "input.invalid": {
+        _EN: "{model}: invalid input",
+        _ID: "{model}: masukan tidak valid",
+    },
+    "file.invalid": {_EN: "{file} is invalid", _ID: "{file} tidak valid"},
+    # --- IID catalogue, urusan list and scoring (``domain.iid``) ---
+    "urusan.ambiguous": {
+        _EN: "urusan.yaml: {spelling!r} names both {first!r} and {second!r}",
+        _ID: "urusan.yaml: {spelling!r} menamai {first!r} sekaligus {second!r}",
+    },
+    "iid.year_differs": {
+        _EN: "--year {year} differs from the file's year {file_year}",
+        _ID: "--year {year} berbeda dengan tahun pada berkas ({file_year})",
+    },
+    "iid.year_required": {
+        _EN: "give the year with --year or as 'year:' in the file",
+        _ID: "berikan tahun dengan --year atau sebagai 'year:' di dalam berkas",
+    },
+    "iid.level_invalid": {
+        _EN: "level must be 1, 2 or 3, not {level}",
+        _ID: "tingkat harus 1, 2 atau 3, bukan {level}",
+    },
+    "iid.indicators_unknown": {
+        _EN: "unknown indicators: {indicators}",
+        _ID: "indikator tidak dikenal: {indicators}",
+    },
+    "iid.basis_unknown": {
+        _EN: "{indicator} {year}: measurement basis {basis!r} is not one of: {known}",
+        _ID: "{indicator} {year}: dasar pengukuran {basis!r} bukan salah satu dari: {known}",
+    },
+    "iid.aspect_invalid": {
+        _EN: "aspect must be 'sid' or 'spd', not {aspect!r}",
+        _ID: "aspek harus 'sid' atau 'spd', bukan {aspect!r}",
+    },
+    "iid.indicator_unknown": {
+        _EN: "{aspect} indicator {indicator!r} is not in {year}: {known}",
+        _ID: "indikator {aspect} {indicator!r} tidak ada pada {year}: {known}",
+    },
+    "catalogue.loop": {
+        _EN: "IID catalogue {year}: based_on loops ({chain})",
+        _ID: "katalog IID {year}: based_on berputar ({chain})",
+    },
+    "catalogue.unknown_year": {
+        _EN: "no IID catalogue for {year}; known years: {years} "
+        "(add domain/iid/catalogues/{year}.yaml)",
+        _ID: "belum ada katalog IID untuk {year}; tahun yang dikenal: {years} "
+        "(tambahkan domain/iid/catalogues/{year}.yaml)",
+    },
+    "catalogue.not_mapping": {
+        _EN: "IID catalogue {year}.yaml must be a mapping",
+        _ID: "katalog IID {year}.yaml harus berupa mapping",
+    },
+    "catalogue.year_differs": {
+        _EN: "IID catalogue {year}.yaml says year {said}",
+        _ID: "katalog IID {year}.yaml menyebut tahun {said}",
+    },
+    "klinik.request_invalid": {
+        _EN: "invalid public request",
+        _ID: "permohonan masyarakat tidak valid",
+    },
+    "urusan.unknown": {
+        _EN: "urusan {value!r} is not a known government affair (UU 23/2014 art. 12){hint}",
+        _ID: "urusan {value!r} tidak dikenal (UU 23/2014 pasal 12){hint}",
+    },
+    # --- backups and the local engine (``kinanti.backup``, ``kinanti.orchestration``) ---
+    "backup.bad_manifest": {
+        _ID: "manifest.json di {folder} rusak atau formatnya tidak dikenal ({detail}). "
+        "Tidak ada yang dipulihkan.",
+        _EN: "manifest.json in {folder} is damaged or of an unknown format ({detail}). "
+        "Nothing was restored.",
+    },
+    "backup.folder_not_empty": {
+        _ID: "Folder cadangan {folder} tidak kosong; pilih folder baru atau kosong.",
+        _EN: "The backup folder {folder} is not empty; choose a new or empty folder.",
+    },
+    "backup.newer_schema": {
+        _ID: "Cadangan ini memakai revisi skema {revision} yang tidak dikenal Kinanti "
+        "{version}; pulihkan dengan versi Kinanti yang membuatnya atau yang lebih baru.",
+        _EN: "This backup uses schema revision {revision}, unknown to Kinanti "
+        "{version}; restore it with the Kinanti version that made it or a newer one.",
+    },
+    "backup.no_manifest": {
+        _ID: "{folder} bukan cadangan lengkap: manifest.json tidak ada (cadangan "
+        "terputus?). Tidak ada yang dipulihkan.",
+        _EN: "{folder} is not a complete backup: manifest.json is missing (an "
+        "interrupted backup?). Nothing was restored.",
+    },
+    "backup.not_a_file": {
+        _ID: "Basis data {url} bukan berkas; tidak dapat dicadangkan.",
+        _EN: "The database {url} is not a file; it cannot be backed up.",
+    },
+    "backup.not_empty": {
+        _ID: "Pemulihan hanya ke instalasi kosong, tetapi instalasi ini sudah berisi "
+        "data (tabel: {tables}; folder bukti: {evidence}). Siapkan basis data dan folder "
+        "bukti yang kosong. Tidak ada yang diubah.",
+        _EN: "A restore goes into an empty installation only, but this one holds data "
+        "(tables: {tables}; evidence folder: {evidence}). Prepare an empty database and "
+        "evidence folder. Nothing was changed.",
+    },
+    "backup.tampered": {
+        _ID: "Cadangan {folder} tidak cocok dengan manifest-nya (berkas hilang, "
+        "berubah atau tambahan: {files}). Tidak ada yang dipulihkan.",
+        _EN: "The backup {folder} does not match its manifest (missing, changed or "
+        "extra files: {files}). Nothing was restored.",
+    },
+    "backup.tool_failed": {
+        _ID: "{tool} gagal: {detail}",
+        _EN: "{tool} failed: {detail}",
+    },
+    "backup.tool_missing": {
+        _ID: "Program {tool} tidak ditemukan (PATH atau /usr/lib/postgresql/*/bin); "
+        "pasang klien PostgreSQL: `apt-get install -y postgresql-client`.",
+        _EN: "{tool} was not found (PATH or /usr/lib/postgresql/*/bin); install the "
+        "PostgreSQL client: `apt-get install -y postgresql-client`.",
+    },
+    "backup.wrong_backend": {
+        _ID: "Cadangan ini berisi basis data {found}, sedangkan instalasi ini memakai "
+        "{expected}; pulihkan ke instalasi {found}.",
+        _EN: "This backup holds a {found} database but this installation uses "
+        "{expected}; restore it into a {found} installation.",
+    },
+    "engine.server_owned": {
+        _ID: "`kinanti serve` sudah berjalan untuk folder ini (pid {pid}) dengan "
+        "server Prefect di {url}; hentikan dulu sebelum menjalankan yang baru.",
+        _EN: "`kinanti serve` is already running for this folder (pid {pid}) with a "
+        "Prefect server at {url}; stop it before starting another.",
+    },
+    "engine.port_taken": {
+        _ID: "Port {port} untuk server Prefect dipakai program lain; hentikan program "
+        "itu atau pilih port lain dengan KINANTI_PREFECT_PORT (tautan email ikut port ini).",
+        _EN: "Port {port} for the Prefect server is taken by another program; stop "
+        "it or choose another port with KINANTI_PREFECT_PORT (email links follow this port).",
+    },
+    "engine.no_api": {
+        _EN: "no Prefect API answers{at}; start the engine with `kinanti serve` or set "
+        "PREFECT_API_URL",
+        _ID: "tidak ada API Prefect yang menjawab{at}; jalankan mesin dengan `kinanti serve` "
+        "atau atur PREFECT_API_URL",
+    },
+    "gate.run_lost": {
+        _EN: "the gate's flow run {flow_run} refused the resume: {detail}",
+        _ID: "flow run gerbang {flow_run} menolak dilanjutkan: {detail}",
+    },
+    "gate.reopen_ended": {
+        _EN: "{innovation} has ended ({outcome})",
+        _ID: "{innovation} sudah berakhir ({outcome})",
+    },
+    "gate.reopen_none": {
+        _EN: "{innovation} has no open gate to reopen",
+        _ID: "{innovation} tidak memiliki gerbang terbuka untuk dibuka kembali",
+    },
+    # --- the CLI, importers, views and reports (``kinanti``) ---
+    "cli.decision_invalid": {
+        _EN: "decision must be accept or reject, not {decision!r}",
+        _ID: "keputusan harus accept atau reject, bukan {decision!r}",
+    },
+    "cli.code_or_spd": {
+        _EN: "give an innovation CODE, or --spd",
+        _ID: "berikan KODE inovasi, atau --spd",
+    },
+    "cli.spd_no_code": {
+        _EN: "with --spd give no innovation CODE",
+        _ID: "dengan --spd jangan berikan KODE inovasi",
+    },
+    "cli.target_required": {
+        _EN: "give CODE INDICATOR (e.g. PENDEKAR-SERASI sid01), or --spd IND",
+        _ID: "berikan KODE INDIKATOR (mis. PENDEKAR-SERASI sid01), atau --spd IND",
+    },
+    "cli.lang_invalid": {
+        _EN: "--lang must be id or en, not {lang!r}",
+        _ID: "--lang harus id atau en, bukan {lang!r}",
+    },
+    "cli.demo_accounts_yes": {
+        _EN: "this replaces passwords; run it on a demo city with --yes",
+        _ID: "perintah ini mengganti kata sandi; jalankan pada kota demo dengan --yes",
+    },
+    "file.unreadable": {_EN: "{file}: {detail}", _ID: "{file}: {detail}"},
+    "file.not_found": {_EN: "{file}: file not found", _ID: "{file}: berkas tidak ditemukan"},
+    "conflict.stale": {
+        _EN: "someone else changed the same record at the same time; nothing was saved. "
+        "Reload and try again.",
+        _ID: "orang lain mengubah data yang sama pada saat yang sama; tidak ada yang disimpan. "
+        "Muat ulang lalu coba lagi.",
+    },
+    "import.problems": {
+        _EN: "{file}: {count} {noun}; nothing was written",
+        _ID: "{file}: {count} {noun}; tidak ada yang disimpan",
+    },
+    "import.type_unsupported": {
+        _EN: "{file}: unsupported file type {type}; use .yaml, .yml, .json or .csv",
+        _ID: "{file}: jenis berkas {type} tidak didukung; gunakan .yaml, .yml, .json atau .csv",
+    },
+    "import.no_records": {
+        _EN: "{file}: no {kind} records found",
+        _ID: "{file}: tidak ada data {kind}",
+    },
+    "import.not_a_list": {
+        _EN: "{file}: '{kind}:' must hold a list of records",
+        _ID: "{file}: '{kind}:' harus berisi daftar data",
+    },
+    "import.wrong_kind": {
+        _EN: "{file}: expected a list of {kind} or a mapping with the key '{kind}:'; "
+        "found '{found}:' (wrong file for this command?)",
+        _ID: "{file}: diharapkan daftar {kind} atau mapping dengan kunci '{kind}:'; "
+        "ditemukan '{found}:' (berkas yang salah untuk perintah ini?)",
+    },
+    "import.shape": {
+        _EN: "{file}: expected a list of {kind} records or a mapping with the key '{kind}:'",
+        _ID: "{file}: diharapkan daftar data {kind} atau mapping dengan kunci '{kind}:'",
+    },
+    "import.csv_malformed": {
+        _EN: "{file}: line {line}: malformed CSV: {detail}",
+        _ID: "{file}: baris {line}: CSV tidak valid: {detail}",
+    },
+    "report.file_unknown": {
+        _EN: "no report file {name!r}",
+        _ID: "tidak ada berkas laporan {name!r}",
+    },
+    "stage.unknown": {
+        _EN: "unknown stage {stage!r}; allowed: {allowed}",
+        _ID: "tahap {stage!r} tidak dikenal; yang diizinkan: {allowed}",
+    },
     # what a proposal lacks before the planning gate (``domain.lifecycle.proposal_problems``)
     "proposal.design": {
         _EN: "design narrative (rancang bangun) has {words} words; at least {min} are required",
@@ -355,6 +734,11 @@ FIELD_NAMES: Mapping[str, Mapping[Language, str]] = {
     "tematik": {_EN: "theme (tematik)", _ID: "tematik"},
     "title": {_EN: "name", _ID: "nama inovasi"},
 }
+
+
+def words(indonesian: str, english: str) -> dict[Language, str]:
+    """A parameter given in both languages (the reader's is taken when rendering)."""
+    return {_ID: indonesian, _EN: english}
 
 
 def _value(value: Any, language: Language) -> Any:

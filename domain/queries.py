@@ -19,6 +19,7 @@ from domain.errors import (
     GateNotOpenError,
     NotFoundError,
 )
+from domain.messages import words
 from domain.models import (
     GateRequest,
     IndicatorClaim,
@@ -44,7 +45,7 @@ def get_innovation(session: Session, code: str, *, for_update: bool = False) -> 
 def get_unit(session: Session, unit_id: int) -> Unit:
     unit = session.get(Unit, unit_id)
     if unit is None:
-        raise NotFoundError(f"unit id {unit_id} does not exist")
+        raise NotFoundError(code="unit.id_unknown", unit_id=unit_id)
     return unit
 
 
@@ -123,7 +124,9 @@ def missing_mandatory_of(session: Session, innovation: Innovation) -> tuple[str,
         catalogue = catalogue_for_year(innovation.year)
     except NotFoundError as exc:
         raise lifecycle.RequirementMissingError(
-            f"no IID catalogue for {innovation.year}; add one before reporting: {exc}"
+            code="gate.catalogue_missing",
+            year=innovation.year,
+            detail=words(exc.message(Language.ID), exc.message(Language.EN)),
         ) from exc
     claimed = set(
         session.scalars(

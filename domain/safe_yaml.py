@@ -18,7 +18,9 @@ import yaml
 from yaml.composer import ComposerError
 from yaml.events import AliasEvent, CollectionStartEvent, NodeEvent
 
+from domain.enums import Language
 from domain.errors import ValidationError
+from domain.messages import words
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 """Default size limit of an imported file (5 MiB: thousands of records)."""
@@ -54,9 +56,15 @@ class NoAliasLoader(yaml.SafeLoader):
 def yaml_problem(name: str, exc: yaml.YAMLError) -> ValidationError:
     """A ``ValidationError`` naming the file, line and column of a YAML error."""
     mark = getattr(exc, "problem_mark", None)
-    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+    where = _where(mark.line + 1, mark.column + 1) if mark else ""
     problem = getattr(exc, "problem", None) or str(exc)
-    return ValidationError(f"{name}: {where}malformed YAML: {problem}")
+    return ValidationError(
+        code="file.malformed", file=name, where=where, kind="YAML", problem=problem
+    )
+
+
+def _where(line: int, column: int) -> dict[Language, str]:
+    return words(f"baris {line}, kolom {column}: ", f"line {line}, column {column}: ")
 
 
 def load_yaml(text: str, name: str) -> Any:
@@ -80,7 +88,7 @@ def check_depth(data: Any, name: str, limit: int = MAX_DEPTH) -> Any:
         value, depth = stack.pop()
         if isinstance(value, dict | list):
             if depth >= limit:
-                raise ValidationError(f"{name}: nested deeper than {limit} levels")
+                raise ValidationError(code="file.too_deep", file=name, limit=limit)
             children = value.values() if isinstance(value, dict) else value
             stack.extend((child, depth + 1) for child in children)
     return data
@@ -92,29 +100,29 @@ def load_json(text: str, name: str) -> Any:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValidationError(
-            f"{name}: line {exc.lineno}, column {exc.colno}: malformed JSON: {exc.msg}"
+            code="file.malformed",
+            file=name,
+            where=_where(exc.lineno, exc.colno),
+            kind="JSON",
+            problem=exc.msg,
         ) from exc
     except RecursionError as exc:
-        raise ValidationError(f"{name}: nested deeper than {MAX_DEPTH} levels") from exc
+        raise ValidationError(code="file.too_deep", file=name, limit=MAX_DEPTH) from exc
     return check_depth(data, name)
 
 
 def read_bounded(path: Path, max_bytes: int = MAX_FILE_BYTES, encoding: str = "utf-8") -> str:
     """The text of ``path``; refused when larger than ``max_bytes`` or not ``encoding``."""
     if not path.is_file():
-        raise ValidationError(f"{path}: no such file")
+        raise ValidationError(code="file.missing", file=str(path))
     size = path.stat().st_size
     if size > max_bytes:
-        raise ValidationError(
-            f"{path.name}: file is {size:,} bytes; at most {max_bytes:,} bytes accepted"
-        )
+        raise ValidationError(code="file.too_large", file=path.name, size=size, limit=max_bytes)
     with path.open("rb") as handle:
         data = handle.read(max_bytes + 1)
     if len(data) > max_bytes:  # grew while we looked
-        raise ValidationError(f"{path.name}: file is larger than {max_bytes:,} bytes")
+        raise ValidationError(code="file.grew", file=path.name, limit=max_bytes)
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
-        raise ValidationError(
-            f"{path.name}: not UTF-8 text (byte {exc.start}); save the file as UTF-8"
-        ) from exc
+        raise ValidationError(code="file.not_utf8", file=path.name, byte=exc.start) from exc

@@ -153,7 +153,9 @@ class _Input(BaseModel):
                 f"{str(e['msg']).removeprefix('Value error, ')}"
                 for e in exc.errors(include_url=False)
             ]
-            raise ValidationError(f"{cls.__name__}: invalid input", problems) from exc
+            raise ValidationError(
+                problems=problems, code="input.invalid", model=cls.__name__
+            ) from exc
 
 
 class UnitIn(_Input):

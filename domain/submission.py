@@ -125,16 +125,16 @@ def resubmit(
 ) -> ChangeResult:
     """The unit answers a revision request; the stage's work and gate run again."""
     if innovation.outcome is not None:
-        raise lifecycle.InnovationClosedError(f"{innovation.code} has ended")
+        raise lifecycle.InnovationClosedError(code="innovation.ended", innovation=innovation.code)
     if not innovation.revision_requested:
-        raise ConflictError(f"{innovation.code} has no revision requested; nothing to resubmit")
+        raise ConflictError(code="innovation.no_revision", innovation=innovation.code)
     person = get_person(session, actor)
     unit = get_unit(session, innovation.unit_id)
     owner_ids = {unit.id} | ({unit.parent_id} if unit.parent_id else set())
     roles = person_roles(session, person)
     if person.unit_id not in owner_ids and not roles & {Role.BRIDA_OPERATOR}:
         raise lifecycle.NotAuthorizedError(
-            f"{actor} is not an officer of {unit.code} (or a Brida operator)"
+            code="innovation.not_officer", email=actor, unit=unit.code
         )
     innovation.revision_requested = False
     result = ChangeResult()

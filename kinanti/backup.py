@@ -35,12 +35,10 @@ from typing import Any
 from sqlalchemy import Engine, func, inspect, select, text, update
 from sqlalchemy.engine import make_url
 
-from domain.enums import Language
 from domain.errors import KinantiError
 from domain.models import Base, IndicatorClaim
 from kinanti import __version__
 from kinanti.db import MIGRATIONS_DIR, make_engine, unit_of_work, upgrade
-from kinanti.i18n import t
 from kinanti.settings import Settings
 
 MANIFEST = "manifest.json"
@@ -55,13 +53,6 @@ class BackupError(KinantiError):
     """Raised when a backup cannot be written, or a backup cannot be restored."""
 
     code = "backup"
-
-    def __init__(self, key: str, **values: Any) -> None:
-        self.key, self.values = key, values
-        super().__init__(t(key, Language.EN, **values), code=key)
-
-    def message(self, language: Language | str = Language.ID) -> str:
-        return t(self.key, language, **self.values)
 
 
 @dataclass(frozen=True)
@@ -102,7 +93,7 @@ def pg_tool(name: str) -> str:
         key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
     )
     if not candidates:
-        raise BackupError("backup.tool_missing", tool=name)
+        raise BackupError(code="backup.tool_missing", tool=name)
     return candidates[-1]
 
 
@@ -110,7 +101,9 @@ def _run(command: list[str], url: str) -> None:
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         detail = (done.stderr or done.stdout).strip().replace(_libpq_url(url), safe_url(url))
-        raise BackupError("backup.tool_failed", tool=Path(command[0]).name, detail=detail[-800:])
+        raise BackupError(
+            code="backup.tool_failed", tool=Path(command[0]).name, detail=detail[-800:]
+        )
 
 
 def schema_revision(engine: Engine) -> str | None:
@@ -131,7 +124,7 @@ def known_revisions() -> set[str]:
 def _sqlite_path(url: str) -> Path:
     database = make_url(url).database
     if not database or database == ":memory:":
-        raise BackupError("backup.not_a_file", url=url)
+        raise BackupError(code="backup.not_a_file", url=url)
     return Path(database)
 
 
@@ -186,7 +179,7 @@ def backup(settings: Settings, folder: Path) -> BackupReport:
     """Write a consistent snapshot of the installation into ``folder`` (new or empty)."""
     folder = folder.expanduser().resolve()
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        raise BackupError("backup.folder_not_empty", folder=folder)
+        raise BackupError(code="backup.folder_not_empty", folder=folder)
     folder.mkdir(parents=True, exist_ok=True)
     url = settings.resolved_database_url
     engine = make_engine(url)
@@ -225,7 +218,7 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     folder = folder.expanduser().resolve()
     path = folder / MANIFEST
     if not path.is_file():
-        raise BackupError("backup.no_manifest", folder=folder)
+        raise BackupError(code="backup.no_manifest", folder=folder)
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
         listed: dict[str, dict[str, Any]] = manifest["files"]
@@ -233,14 +226,14 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         if manifest["format"] != FORMAT or database["file"] not in listed:
             raise ValueError("unknown format")
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
-        raise BackupError("backup.bad_manifest", folder=folder, detail=str(exc)[:200]) from exc
+        raise BackupError(code="backup.bad_manifest", folder=folder, detail=str(exc)[:200]) from exc
     present = _listing(folder)
     missing = sorted(set(listed) - set(present))
     extra = sorted(set(present) - set(listed))
     changed = sorted(name for name in set(listed) & set(present) if listed[name] != present[name])
     if missing or extra or changed:
         raise BackupError(
-            "backup.tampered",
+            code="backup.tampered",
             folder=folder,
             files=", ".join((missing + extra + changed)[:10]),
         )
@@ -266,11 +259,11 @@ def restore(settings: Settings, folder: Path) -> dict[str, Any]:
     backend = make_url(url).get_backend_name()
     if backend != manifest["database"]["backend"]:
         raise BackupError(
-            "backup.wrong_backend", found=manifest["database"]["backend"], expected=backend
+            code="backup.wrong_backend", found=manifest["database"]["backend"], expected=backend
         )
     revision = manifest["database"]["schema_revision"]
     if revision is not None and revision not in known_revisions():
-        raise BackupError("backup.newer_schema", revision=revision, version=__version__)
+        raise BackupError(code="backup.newer_schema", revision=revision, version=__version__)
     evidence_root = settings.resolved_evidence_dir
     engine = make_engine(url)
     try:
@@ -279,7 +272,7 @@ def restore(settings: Settings, folder: Path) -> dict[str, Any]:
         engine.dispose()
     if busy or (evidence_root.is_dir() and any(evidence_root.iterdir())):
         raise BackupError(
-            "backup.not_empty",
+            code="backup.not_empty",
             tables=", ".join(busy[:5]) or "-",
             evidence=evidence_root,
         )

@@ -62,10 +62,7 @@ def unit_of_work(engine: Engine | None = None) -> Iterator[Session]:
         with session.begin():
             yield session
     except StaleDataError as exc:  # a row's version changed under us (optimistic lock)
-        raise ConflictError(
-            "someone else changed the same record at the same time; nothing was saved. "
-            "Reload and try again."
-        ) from exc
+        raise ConflictError(code="conflict.stale") from exc
     finally:
         session.close()
 

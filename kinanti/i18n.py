@@ -23,62 +23,6 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ke {url}.",
         Language.EN: "Backup {folder} (made {created}, Kinanti {version}) restored into {url}.",
     },
-    "backup.folder_not_empty": {
-        Language.ID: "Folder cadangan {folder} tidak kosong; pilih folder baru atau kosong.",
-        Language.EN: "The backup folder {folder} is not empty; choose a new or empty folder.",
-    },
-    "backup.tool_missing": {
-        Language.ID: "Program {tool} tidak ditemukan (PATH atau /usr/lib/postgresql/*/bin); "
-        "pasang klien PostgreSQL: `apt-get install -y postgresql-client`.",
-        Language.EN: "{tool} was not found (PATH or /usr/lib/postgresql/*/bin); install the "
-        "PostgreSQL client: `apt-get install -y postgresql-client`.",
-    },
-    "backup.tool_failed": {
-        Language.ID: "{tool} gagal: {detail}",
-        Language.EN: "{tool} failed: {detail}",
-    },
-    "backup.not_a_file": {
-        Language.ID: "Basis data {url} bukan berkas; tidak dapat dicadangkan.",
-        Language.EN: "The database {url} is not a file; it cannot be backed up.",
-    },
-    "backup.no_manifest": {
-        Language.ID: "{folder} bukan cadangan lengkap: manifest.json tidak ada (cadangan "
-        "terputus?). Tidak ada yang dipulihkan.",
-        Language.EN: "{folder} is not a complete backup: manifest.json is missing (an "
-        "interrupted backup?). Nothing was restored.",
-    },
-    "backup.bad_manifest": {
-        Language.ID: "manifest.json di {folder} rusak atau formatnya tidak dikenal ({detail}). "
-        "Tidak ada yang dipulihkan.",
-        Language.EN: "manifest.json in {folder} is damaged or of an unknown format ({detail}). "
-        "Nothing was restored.",
-    },
-    "backup.tampered": {
-        Language.ID: "Cadangan {folder} tidak cocok dengan manifest-nya (berkas hilang, "
-        "berubah atau tambahan: {files}). Tidak ada yang dipulihkan.",
-        Language.EN: "The backup {folder} does not match its manifest (missing, changed or "
-        "extra files: {files}). Nothing was restored.",
-    },
-    "backup.wrong_backend": {
-        Language.ID: "Cadangan ini berisi basis data {found}, sedangkan instalasi ini memakai "
-        "{expected}; pulihkan ke instalasi {found}.",
-        Language.EN: "This backup holds a {found} database but this installation uses "
-        "{expected}; restore it into a {found} installation.",
-    },
-    "backup.newer_schema": {
-        Language.ID: "Cadangan ini memakai revisi skema {revision} yang tidak dikenal Kinanti "
-        "{version}; pulihkan dengan versi Kinanti yang membuatnya atau yang lebih baru.",
-        Language.EN: "This backup uses schema revision {revision}, unknown to Kinanti "
-        "{version}; restore it with the Kinanti version that made it or a newer one.",
-    },
-    "backup.not_empty": {
-        Language.ID: "Pemulihan hanya ke instalasi kosong, tetapi instalasi ini sudah berisi "
-        "data (tabel: {tables}; folder bukti: {evidence}). Siapkan basis data dan folder "
-        "bukti yang kosong. Tidak ada yang diubah.",
-        Language.EN: "A restore goes into an empty installation only, but this one holds data "
-        "(tables: {tables}; evidence folder: {evidence}). Prepare an empty database and "
-        "evidence folder. Nothing was changed.",
-    },
     # --- replication (issue 10) ---
     "replication.catalogue_row": {
         Language.ID: "{code} {title} | pemilik: {owner} | urusan: {urusan} | skor SID: "
@@ -202,18 +146,6 @@ MESSAGES: dict[str, dict[Language, str]] = {
     "web.serving": {
         Language.ID: "Portal Kinanti berjalan di {url}  (Ctrl+C untuk berhenti)",
         Language.EN: "The Kinanti portal is running at {url}  (Ctrl+C to stop)",
-    },
-    "engine.server_owned": {
-        Language.ID: "`kinanti serve` sudah berjalan untuk folder ini (pid {pid}) dengan "
-        "server Prefect di {url}; hentikan dulu sebelum menjalankan yang baru.",
-        Language.EN: "`kinanti serve` is already running for this folder (pid {pid}) with a "
-        "Prefect server at {url}; stop it before starting another.",
-    },
-    "engine.port_taken": {
-        Language.ID: "Port {port} untuk server Prefect dipakai program lain; hentikan program "
-        "itu atau pilih port lain dengan KINANTI_PREFECT_PORT (tautan email ikut port ini).",
-        Language.EN: "Port {port} for the Prefect server is taken by another program; stop "
-        "it or choose another port with KINANTI_PREFECT_PORT (email links follow this port).",
     },
     "engine.no_api_later": {
         Language.ID: "Prefect belum berjalan; rekonsiliator akan memulai alur nanti "

@@ -217,7 +217,7 @@ def parse_stage(value: str | None) -> Stage | None:
         return Stage(value.strip().lower())
     except ValueError:
         allowed = ", ".join(s.value for s in Stage)
-        raise ValidationError(f"unknown stage {value!r}; allowed: {allowed}") from None
+        raise ValidationError(code="stage.unknown", stage=value, allowed=allowed) from None
 
 
 def _row(innovation: Innovation, unit_code: str) -> dict[str, object]:
@@ -249,7 +249,7 @@ def list_innovations(
     if unit is not None:
         code = unit.strip().upper()
         if session.scalar(select(Unit.id).where(Unit.code == code)) is None:
-            raise NotFoundError(f"unit {code!r} does not exist (see `kinanti units list`)")
+            raise NotFoundError(code="unit.unknown", unit=code)
         stmt = stmt.where(Unit.code == code)
     if stage is not None:
         stmt = stmt.where(Innovation.stage == stage)

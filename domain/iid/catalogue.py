@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic import ValidationError as PydanticValidationError
 
 from domain.errors import NotFoundError, ValidationError
+from domain.messages import words
 
 SID_WEIGHT_TOTAL = Decimal(37)
 LEVELS = (1, 2, 3)
@@ -178,9 +179,9 @@ class Catalogue(BaseModel):
         bases = self.bases_of(code)
         if key in bases:
             return bases[key]
-        known = ", ".join(bases) or "(none in this year)"
+        known = ", ".join(bases) or words("(tidak ada pada tahun ini)", "(none in this year)")
         raise ValidationError(
-            f"{code} {self.year}: measurement basis {key!r} is not one of: {known}"
+            code="iid.basis_unknown", indicator=code, year=self.year, basis=key, known=known
         )
 
     def levels_of(self, code: str, basis: str | None = None) -> tuple[str, str, str]:
@@ -194,7 +195,7 @@ class Catalogue(BaseModel):
             return self.sid
         if aspect == "spd":
             return self.spd
-        raise ValidationError(f"aspect must be 'sid' or 'spd', not {aspect!r}")
+        raise ValidationError(code="iid.aspect_invalid", aspect=aspect)
 
     def indicator(self, aspect: str, code: str) -> Indicator:
         """The indicator ``code`` of ``aspect``; a short code like ``sid01`` or ``1`` works."""
@@ -206,7 +207,13 @@ class Catalogue(BaseModel):
             ):
                 return indicator
         known = ", ".join(i.code for i in self.indicators(aspect))
-        raise NotFoundError(f"{aspect.upper()} indicator {code!r} is not in {self.year}: {known}")
+        raise NotFoundError(
+            code="iid.indicator_unknown",
+            aspect=aspect.upper(),
+            indicator=code,
+            year=self.year,
+            known=known,
+        )
 
     @property
     def sid_max(self) -> Decimal:
@@ -231,17 +238,14 @@ def known_years() -> tuple[int, ...]:
 
 def _raw(year: int, chain: tuple[int, ...] = ()) -> dict[str, Any]:
     if year in chain:
-        raise ValidationError(f"IID catalogue {year}: based_on loops ({chain})")
+        raise ValidationError(code="catalogue.loop", year=year, chain=str(chain))
     if year not in known_years():
         years = ", ".join(str(y) for y in known_years())
-        raise NotFoundError(
-            f"no IID catalogue for {year}; known years: {years} "
-            f"(add domain/iid/catalogues/{year}.yaml)"
-        )
+        raise NotFoundError(code="catalogue.unknown_year", year=year, years=years)
     text = resources.files(_PACKAGE).joinpath(f"{year}.yaml").read_text(encoding="utf-8")
     data = yaml.safe_load(text) or {}
     if not isinstance(data, dict):
-        raise ValidationError(f"IID catalogue {year}.yaml must be a mapping")
+        raise ValidationError(code="catalogue.not_mapping", year=year)
     base = data.pop("based_on", None)
     if base is None:
         return data
@@ -258,9 +262,10 @@ def catalogue_for_year(year: int) -> Catalogue:
         catalogue = Catalogue.model_validate({**data, "year": int(year)})
     except PydanticValidationError as exc:
         raise ValidationError(
-            f"IID catalogue {year}.yaml is invalid",
-            [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()],
+            problems=[f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()],
+            code="file.invalid",
+            file=words(f"katalog IID {year}.yaml", f"IID catalogue {year}.yaml"),
         ) from exc
     if data.get("year") not in (None, year):
-        raise ValidationError(f"IID catalogue {year}.yaml says year {data.get('year')}")
+        raise ValidationError(code="catalogue.year_differs", year=year, said=data.get("year"))
     return catalogue

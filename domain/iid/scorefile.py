@@ -134,21 +134,22 @@ def load_region_file(
         return RegionFile.model_validate(data or {}, context={"language": str(language)})
     except PydanticValidationError as exc:
         raise ValidationError(
-            f"{path} is invalid",
-            [
+            problems=[
                 f"{'.'.join(map(str, e['loc']))}: {str(e['msg']).removeprefix('Value error, ')}"
                 for e in exc.errors()
             ],
+            code="file.invalid",
+            file=str(path),
         ) from exc
 
 
 def score_region_file(region: RegionFile, year: int | None = None) -> FileScore:
     """Score ``region`` with the catalogue of ``year`` (or the file's year)."""
     if year is not None and region.year is not None and year != region.year:
-        raise ValidationError(f"--year {year} differs from the file's year {region.year}")
+        raise ValidationError(code="iid.year_differs", year=year, file_year=region.year)
     chosen = year or region.year
     if chosen is None:
-        raise ValidationError("give the year with --year or as 'year:' in the file")
+        raise ValidationError(code="iid.year_required")
     catalogue = catalogue_for_year(chosen)
     spd = _claims(catalogue, "spd", region.spd)
     entries = [(e, _claims(catalogue, "sid", e.sid)) for e in region.innovations]

@@ -86,7 +86,7 @@ def check_level(level: int | None) -> int:
     if level is None or level == 0:
         return 0
     if level not in LEVELS:
-        raise ValidationError(f"level must be 1, 2 or 3, not {level}")
+        raise ValidationError(code="iid.level_invalid", level=level)
     return int(level)
 
 
@@ -97,7 +97,7 @@ def indicator_score(indicator: Indicator, level: int | None) -> Decimal:
 def _aspect_score(indicators: Sequence[Indicator], levels: Levels) -> Decimal:
     unknown = set(levels) - {i.code for i in indicators}
     if unknown:
-        raise ValidationError(f"unknown indicators: {', '.join(sorted(unknown))}")
+        raise ValidationError(code="iid.indicators_unknown", indicators=sorted(unknown))
     return sum((indicator_score(i, levels.get(i.code)) for i in indicators), ZERO)
 
 

@@ -25,6 +25,7 @@ import yaml
 
 from domain.enums import Language
 from domain.errors import ValidationError
+from domain.messages import words
 
 _JOINERS = frozenset({"dan", "serta"})
 _NON_WORD = re.compile(r"[^0-9a-z]+")
@@ -80,36 +81,29 @@ def urusan_list() -> UrusanList:
             other = by_key.get(key)
             if other is not None and other is not item:
                 raise ValidationError(
-                    f"urusan.yaml: {spelling!r} names both {other.name!r} and {item.name!r}"
+                    code="urusan.ambiguous", spelling=spelling, first=other.name, second=item.name
                 )
             by_key[key] = item
     labels = {k: dict(v["label"]) for k, v in groups.items()}
     return UrusanList(tuple(items), by_key, labels)
 
 
-_TEXT = {
-    "unknown": {
-        Language.ID: "urusan {value!r} tidak dikenal (UU 23/2014 pasal 12)",
-        Language.EN: "urusan {value!r} is not a known government affair (UU 23/2014 art. 12)",
-    },
-    "nearest": {
-        Language.ID: "; yang terdekat: {names}",
-        Language.EN: "; nearest: {names}",
-    },
-    "none_near": {
-        Language.ID: "; lihat daftar: kinanti iid urusan",
-        Language.EN: "; see the list: kinanti iid urusan",
-    },
-}
-
-
 class UnknownUrusanError(ValidationError):
-    """An urusan that is not in the official list; ``suggestions`` are the nearest names."""
+    """An urusan that is not in the official list; ``suggestions`` are the nearest names.
+    ``str()`` is the text in the language asked for (pydantic shows it beside the field)."""
 
-    def __init__(self, value: str, suggestions: tuple[str, ...], message: str) -> None:
+    def __init__(
+        self, message: str = "", *, code: str, value: str, suggestions: tuple[str, ...]
+    ) -> None:
         self.value = value
         self.suggestions = suggestions
-        super().__init__(message)
+        names = ", ".join(suggestions)
+        hint = (
+            words(f"; yang terdekat: {names}", f"; nearest: {names}")
+            if suggestions
+            else words("; lihat daftar: kinanti iid urusan", "; see the list: kinanti iid urusan")
+        )
+        super().__init__(message, code=code, value=value, hint=hint)
 
 
 def suggestions_for(value: str, limit: int = 3) -> tuple[str, ...]:
@@ -121,12 +115,10 @@ def suggestions_for(value: str, limit: int = 3) -> tuple[str, ...]:
 
 
 def unknown_message(value: str, language: Language | str = Language.EN) -> str:
-    lang = Language(language)
-    names = suggestions_for(value)
-    text = _TEXT["unknown"][lang].format(value=value)
-    if names:
-        return text + _TEXT["nearest"][lang].format(names=", ".join(names))
-    return text + _TEXT["none_near"][lang]
+    error = UnknownUrusanError(
+        code="urusan.unknown", value=value, suggestions=suggestions_for(value)
+    )
+    return error.message(language)
 
 
 def lookup(value: str) -> Urusan | None:
@@ -138,8 +130,12 @@ def canonical_urusan(value: str, language: Language | str = Language.EN) -> str:
     """The canonical name of ``value``; ``UnknownUrusanError`` with the nearest names."""
     found = lookup(value)
     if found is None:
-        names = suggestions_for(value)
-        raise UnknownUrusanError(value, names, unknown_message(value, language))
+        raise UnknownUrusanError(
+            unknown_message(value, language),
+            code="urusan.unknown",
+            value=value,
+            suggestions=suggestions_for(value),
+        )
     return found.name
 
 

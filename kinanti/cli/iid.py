@@ -336,7 +336,7 @@ def _register_evidence(app: typer.Typer) -> None:
         code, indicator = _target(args[:-1], spd)
         decision = args[-1].lower()
         if decision not in ("accept", "reject"):
-            raise ValidationError(f"decision must be accept or reject, not {args[-1]!r}")
+            raise ValidationError(code="cli.decision_invalid", decision=args[-1])
         if spd and year is None:
             year = dt.date.today().year
         target = f"{code or 'SPD'}/{indicator}"
@@ -370,7 +370,7 @@ def _register_evidence(app: typer.Typer) -> None:
         from kinanti.settings import get_settings
 
         if not spd and not code:
-            raise ValidationError("give an innovation CODE, or --spd")
+            raise ValidationError(code="cli.code_or_spd")
         with unit_of_work() as session:
             views = list_claims(
                 session, None if spd else code, year=year, lang=get_settings().language.value
@@ -418,10 +418,10 @@ def _claim_line(key: str, claim: Any, code: str | None, lang: str, **values: obj
 def _target(args: list[str], spd: str | None) -> tuple[str | None, str]:
     if spd:
         if args:
-            raise ValidationError("with --spd give no innovation CODE")
+            raise ValidationError(code="cli.spd_no_code")
         return None, spd
     if len(args) != 2:
-        raise ValidationError("give CODE INDICATOR (e.g. PENDEKAR-SERASI sid01), or --spd IND")
+        raise ValidationError(code="cli.target_required")
     return args[0], args[1]
 
 
@@ -551,7 +551,7 @@ def _register_report(app: typer.Typer) -> None:
         settings = get_settings()
         lang = lang or settings.language.value
         if lang not in ("id", "en"):
-            raise ValidationError(f"--lang must be id or en, not {lang!r}")
+            raise ValidationError(code="cli.lang_invalid", lang=lang)
         if check is not None:
             _check_readiness(check, lang, as_json)
             return

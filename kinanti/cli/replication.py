@@ -149,7 +149,7 @@ def register(app: typer.Typer) -> None:
                 load_yaml(file.read_text(encoding="utf-8"), file.name)
             )
         except (OSError, ValueError) as exc:
-            raise ValidationError(f"{file.name}: {exc}") from None
+            raise ValidationError(code="file.unreadable", file=file.name, detail=str(exc)) from None
         with cli_write("replication offer", actor, code.upper()) as session:
             offer, result = rep.offer_replication(session, code, data, actor=actor)
             committed = result.committed(session)

@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
         from kinanti.settings import get_settings
 
         if not yes:
-            raise ValidationError("this replaces passwords; run it on a demo city with --yes")
+            raise ValidationError(code="cli.demo_accounts_yes")
         with cli_write("demo-accounts", None) as session:
             rows = give_demo_passwords(session)
         console.print(f"Portal: {get_settings().resolved_portal_url}")

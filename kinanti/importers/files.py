@@ -23,6 +23,7 @@ from typing import Any, Literal
 import yaml
 
 from domain.errors import NotFoundError, ValidationError
+from domain.messages import words
 from domain.safe_yaml import MAX_FILE_BYTES, NoAliasLoader, load_json, read_bounded, yaml_problem
 
 RecordKind = Literal["units", "people", "innovations"]
@@ -51,7 +52,7 @@ def read_records(
     the file is too large, malformed or holds no records. YAML anchors and aliases are
     refused while the file is composed, before any record is built or validated."""
     if not path.is_file():
-        raise NotFoundError(f"{path}: file not found")
+        raise NotFoundError(code="file.not_found", file=str(path))
     suffix = path.suffix.lower()
     readers: dict[str, Callable[[str, str, RecordKind], list[RawRecord]]] = {
         ".yaml": _read_yaml,
@@ -62,13 +63,14 @@ def read_records(
     reader = readers.get(suffix)
     if reader is None:
         raise ValidationError(
-            f"{path.name}: unsupported file type {suffix or '(none)'!r}; "
-            "use .yaml, .yml, .json or .csv"
+            code="import.type_unsupported",
+            file=path.name,
+            type=repr(suffix) if suffix else words("(tanpa)", "(none)"),
         )
     text = read_bounded(path, max_bytes, encoding="utf-8-sig")
     records = reader(text, path.name, kind)
     if not records:
-        raise ValidationError(f"{path.name}: no {kind} records found")
+        raise ValidationError(code="import.no_records", file=path.name, kind=kind)
     return records
 
 
@@ -115,19 +117,16 @@ def _top_level(
             if isinstance(node, yaml.MappingNode):
                 value_node = next((v for k, v in node.value if k.value == kind), None)
             if not isinstance(items, list):
-                raise ValidationError(f"{name}: '{kind}:' must hold a list of records")
+                raise ValidationError(code="import.not_a_list", file=name, kind=kind)
             nodes = list(value_node.value) if isinstance(value_node, yaml.SequenceNode) else []
             return items, nodes
         others = {"units", "people", "innovations"} & set(data)
         if others:
             raise ValidationError(
-                f"{name}: expected a list of {kind} or a mapping with the key '{kind}:'; "
-                f"found '{sorted(others)[0]}:' (wrong file for this command?)"
+                code="import.wrong_kind", file=name, kind=kind, found=sorted(others)[0]
             )
         return [data], [node] if node is not None else []
-    raise ValidationError(
-        f"{name}: expected a list of {kind} records or a mapping with the key '{kind}:'"
-    )
+    raise ValidationError(code="import.shape", file=name, kind=kind)
 
 
 def _read_csv(text: str, name: str, kind: RecordKind) -> list[RawRecord]:
@@ -160,5 +159,7 @@ def _read_csv(text: str, name: str, kind: RecordKind) -> list[RawRecord]:
                     data[key] = value
             records.append(RawRecord(number, line, data))
     except csv.Error as exc:
-        raise ValidationError(f"{name}: line {start}: malformed CSV: {exc}") from exc
+        raise ValidationError(
+            code="import.csv_malformed", file=name, line=start, detail=str(exc)
+        ) from exc
     return records

@@ -11,6 +11,7 @@ import pydantic
 from pydantic import BaseModel, Field
 
 from domain.errors import ValidationError
+from domain.messages import words
 from domain.schemas import VALIDATOR_ERROR_TYPES
 from kinanti.importers.files import IDENTITY, RawRecord, RecordKind
 
@@ -199,8 +200,9 @@ def fail(name: str, problems: list[str]) -> ValidationError:
 
     problems = sorted(problems, key=record_number)  # stable: a record's problems stay in order
     count = len(problems)
+    noun = words("masalah", "problem" if count == 1 else "problems")
     return ValidationError(
-        f"{name}: {count} problem{'s' if count != 1 else ''}; nothing was written", problems
+        problems=problems, code="import.problems", file=name, count=count, noun=noun
     )
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from domain.errors import KinantiError
+from domain.messages import words
 from kinanti.orchestration.runtime import api_healthy
 from kinanti.settings import Settings
 
@@ -31,10 +32,9 @@ def find_api_url(settings: Settings) -> str:
     for url in candidates:
         if url and api_healthy(url):
             return url
+    tried = ", ".join(c for c in candidates if c)
     raise PrefectUnavailableError(
-        "no Prefect API answers"
-        + (f" at {', '.join(c for c in candidates if c)}" if candidates else "")
-        + "; start the engine with `kinanti serve` or set PREFECT_API_URL"
+        code="engine.no_api", at=words(f" di {tried}", f" at {tried}") if tried else ""
     )
 
 

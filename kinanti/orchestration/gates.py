@@ -204,7 +204,7 @@ def _resume(flow_run_id: str, run_input: dict[str, Any]) -> bool:
     except Exception as exc:  # NotPausedError, expired pause, validation refused by the API
         if "timed out" in str(exc) or "not paused" in str(exc).lower():
             return False
-        raise GateRunLost(f"the gate's flow run {flow_run_id} refused the resume: {exc}") from exc
+        raise GateRunLost(code="gate.run_lost", flow_run=flow_run_id, detail=str(exc)) from exc
     return True
 
 
@@ -274,10 +274,12 @@ def reopen(engine: Engine, code: str) -> str:
     with unit_of_work(engine) as session:
         innovation = queries.get_innovation(session, code, for_update=True)
         if innovation.outcome is not None:
-            raise GateNotOpenError(f"{code} has ended ({innovation.outcome.value})")
+            raise GateNotOpenError(
+                code="gate.reopen_ended", innovation=code, outcome=innovation.outcome.value
+            )
         gate = queries.current_gate(session, innovation)
         if gate is None or gate.status is not GateStatus.OPEN:
-            raise GateNotOpenError(f"{code} has no open gate to reopen")
+            raise GateNotOpenError(code="gate.reopen_none", innovation=code)
         result = changes.ChangeResult()
         changes.request_stage_start(session, innovation, result)
         committed = result.committed(session)

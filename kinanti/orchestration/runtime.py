@@ -22,7 +22,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from domain.errors import KinantiError
-from kinanti.i18n import t
 from kinanti.settings import Settings
 
 DEFAULT_PORT = 4200
@@ -271,19 +270,16 @@ def owned_server(settings: Settings, *, fixed_port: bool) -> Iterator[str]:
     (``kinanti serve``): serve on ``settings.prefect_port`` every time, so email links stay
     right, or refuse; otherwise (the demo) fall back to a free port when it is taken.
     """
-    lang = settings.language
     record = ServerRecord.read(settings)
     if record is not None and record.owner_alive() and record.server_alive():
-        raise ServerConflictError(
-            t("engine.server_owned", lang, pid=record.owner, url=record.api_url)
-        )
+        raise ServerConflictError(code="engine.server_owned", pid=record.owner, url=record.api_url)
     if record is not None:
         terminate_group(record.pid, record.started)
         ServerRecord.path(settings).unlink(missing_ok=True)
     port = settings.prefect_port
     if not _port_free(port):
         if fixed_port:
-            raise ServerConflictError(t("engine.port_taken", lang, port=port))
+            raise ServerConflictError(code="engine.port_taken", port=port)
         port = _free_port()
     server = start_local_server(settings, port)
     me = os.getpid()

@@ -20,7 +20,6 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
-    field_validator,
     model_validator,
 )
 
@@ -164,23 +163,6 @@ class DecisionForm(_Form):
 
 
 SCORE_FIELDS = ("renewal", "benefit", "no_burden", "authority", "replicable")
-
-
-class PersonForm(_Form):
-    name: Text
-    language: Language
-    active: Annotated[bool, BeforeValidator(lambda v: v in ("on", "1", True))] = False
-    roles: list[str] = Field(default_factory=list)
-
-    @field_validator("roles")
-    @classmethod
-    def _known_roles(cls, value: list[str]) -> list[str]:
-        from domain.enums import Role
-
-        allowed = {r.value for r in Role}
-        if not value or any(v not in allowed for v in value):
-            raise ValueError("err.roles@roles")
-        return value
 
 
 # ---------------------------------------------------------------- Klinik Kinanti

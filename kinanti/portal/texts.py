@@ -270,6 +270,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "Required to approve: the five PP 38/2017 criteria, 1 to 5.",
     ),
     # errors
+    "err.roles": ("Pilih sedikitnya satu peran yang dikenal", "Choose at least one known role"),
     "err.summary": ("Ada masalah", "There is a problem"),
     "err.prefix": ("Kesalahan:", "Error:"),
     "err.missing": ("Isi {label}", "Enter {label}"),
@@ -284,7 +285,6 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "err.invalid": ("{label} tidak benar", "{label} is not valid"),
     "err.password_mismatch": ("Kedua kata sandi tidak sama", "The two passwords do not match"),
     "err.reason_required": ("Tuliskan alasannya", "Give the reason"),
-    "err.roles": ("Pilih sedikitnya satu peran yang dikenal", "Choose at least one known role"),
     "err.code_taken": (
         "Kode inovasi ini sudah dipakai; pilih kode lain",
         "This innovation code is taken; choose another",
@@ -700,6 +700,19 @@ _PAIRS: dict[str, tuple[str, str]] = {
     # registry
     "people.count": ("{n} orang", "{n} people"),
     "people.active": ("Aktif", "Active"),
+    "people.new": ("Tambah pengguna", "Add a person"),
+    "units.new": ("Tambah unit kerja", "Add a unit"),
+    "units.edit": ("Ubah", "Edit"),
+    "units.saved": ("Unit kerja tersimpan.", "The unit was saved."),
+    "field.parent": ("OPD induk (khusus UPTD)", "Parent OPD (UPTD only)"),
+    "field.head_name": ("Nama kepala unit", "Unit head's name"),
+    "field.head_email": ("Email kepala unit", "Unit head's email"),
+    "field.officer_name": ("Nama petugas inovasi", "Innovation officer's name"),
+    "field.officer_email": ("Email petugas inovasi", "Innovation officer's email"),
+    "err.registry_taken": (
+        "{what} sudah terdaftar; buka dan ubah yang ada",
+        "{what} is already registered; open and edit it",
+    ),
     "people.save": ("Simpan", "Save"),
     "people.send_link": ("Kirim tautan masuk pertama", "Send a first sign-in link"),
     "people.link_sent": ("Tautan masuk sudah dikirim.", "The sign-in link was sent."),

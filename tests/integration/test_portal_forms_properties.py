@@ -67,12 +67,27 @@ VALID: dict[type[BaseModel], dict[str, Any]] = {
         "authority": "4",
         "replicable": "5",
     },
-    forms.PersonForm: {
-        "name": "Baiq Nurul",
-        "language": "id",
-        "active": "on",
-        "roles": ["reviewer"],
+    # Klinik Kinanti's desk (the registry's forms go through the importer's checks)
+    forms.BookForm: {
+        "day": "2026-12-14",
+        "time": "09:30",
+        "unit": "DINKES",
+        "topic": "Rancang bangun dan indikator",
     },
+    forms.CancelForm: {"reason": "Narasumber berhalangan"},
+    forms.FollowUpForm: {
+        "text": "Kirim data baseline",
+        "owner": "inovasi.dinkes@mataramkota.go.id",
+        "due_on": "2026-12-20",
+    },
+    forms.CompleteForm: {"outcome": "closed", "note": "Tidak diperlukan lagi"},
+    forms.VisitForm: {
+        "unit": "PKM-AMPENAN",
+        "visited_on": "2026-11-20",
+        "place": "Puskesmas Ampenan",
+        "purpose": "Pendampingan rancang bangun",
+    },
+    forms.ReplyForm: {"reply": "Terima kasih, usulan Anda kami teruskan."},
 }
 
 values = (

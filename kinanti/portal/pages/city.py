@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from starlette.background import BackgroundTask
 
-from domain.access import REGION, Action, Actor
+from domain.access import REGION, Action, Actor, can
 from domain.enums import GateStatus, Stage
 from domain.errors import ConflictError, NotFoundError
 from domain.iid.catalogue import Catalogue, catalogue_for_year
@@ -209,6 +209,7 @@ class UnitRowView(BaseModel):
 
 class UnitsPage(web.ListPage):
     items: list[UnitRowView]
+    manage: bool = False  # a Brida operator: links to add and edit units
 
 
 @router.get("/units", response_class=HTMLResponse)
@@ -247,7 +248,13 @@ def units(request: Request, page: str = "1", actor: Actor = Depends(web.signed_i
     return web.render(
         request,
         "units.html",
-        UnitsPage(items=items, page=number, pages=paging.pages(total), total=total),
+        UnitsPage(
+            items=items,
+            page=number,
+            pages=paging.pages(total),
+            total=total,
+            manage=can(actor, Action.MANAGE_REGISTRY, REGION),
+        ),
     )
 
 
@@ -264,7 +271,7 @@ def report_file(
 ) -> Response:
     web.require(request, actor, Action.VIEW_CITY, REGION, "report")
     if name not in REPORT_FILES:
-        raise NotFoundError(f"no report file {name!r}")
+        raise NotFoundError(code="report.file_unknown", name=name)
     from kinanti.reports import build_report
 
     settings = web.settings_of(request)

@@ -18,6 +18,9 @@ from tests.browser.conftest import City, sign_in
 from tests.browser.support import HEAD, INNOVATOR, OFFICER, OPERATOR, screenshot
 from tests.support.engine_support import submit
 
+# a real portal process and Chromium: end-to-end (out of `make test-fast`)
+pytestmark = [pytest.mark.e2e]
+
 
 @pytest.fixture(scope="module")
 def city(city_without_prefect: City) -> City:

@@ -21,6 +21,9 @@ from tests.browser.conftest import City, sign_in
 from tests.browser.support import INNOVATOR, OFFICER, OTHER_OFFICER, REVIEWER, run_portal
 from tests.support.engine_support import submit
 
+# a real portal process and Chromium: end-to-end (out of `make test-fast`)
+pytestmark = [pytest.mark.e2e]
+
 PDF = b"%PDF-1.4\n% Kinanti browser test\n" + b"0" * 400
 
 

@@ -59,25 +59,25 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         _pg_state = None
 
 
-# The heaviest end-to-end tests, one world (module-scoped, built once) and one crash test
-# per backend: under pytest-xdist all of one backend run on one worker, and the backends
-# on different workers, first; everything else is spread test by test.
-HEAVY_PER_BACKEND = ("tests/e2e/test_engine_e2e.py::", "tests/e2e/test_engine_crash.py::")
+# End-to-end modules built around one world per backend (module-scoped, built once): under
+# pytest-xdist the tests of one module and backend are one unit of work, on one worker (a
+# world split over two workers would be built twice); the biggest units go first, and
+# everything else is spread test by test.
+WORLDS_PER_BACKEND = ("tests/e2e/test_engine_e2e.py::", "tests/e2e/test_replication_flow.py::")
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """Like ``--dist load``, except that the ``HEAVY_PER_BACKEND`` tests of one backend are
-    one unit of work (units with the most tests go first). pytest-xdist's own ``loadgroup``
-    does not group under pytest 9, and a module-scoped world split over two workers would
-    be built twice."""
+    """Like ``--dist load``, except that the tests of one ``WORLDS_PER_BACKEND`` module and
+    backend are one unit of work (units with the most tests go first). pytest-xdist's own
+    ``loadgroup`` does not group under pytest 9."""
     if config.getvalue("dist") not in ("load", "loadscope"):
         return None
     from xdist.scheduler import LoadScopeScheduling
 
     class BackendScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            if nodeid.startswith(HEAVY_PER_BACKEND) and nodeid.endswith("]"):
-                return f"heavy-e2e[{nodeid.rpartition('[')[2]}"
+            if nodeid.startswith(WORLDS_PER_BACKEND) and nodeid.endswith("]"):
+                return f"{nodeid.partition('::')[0]}[{nodeid.rpartition('[')[2]}"
             return nodeid
 
     return BackendScheduling(config, log)

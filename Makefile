@@ -46,8 +46,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/notify.py
 	$(BIN)/python bench/iid.py
 
-migration: $(STAMP) ## regenerate the initial migration from the models (pre-release only)
-	$(BIN)/python scripts/regen_initial_migration.py
+migration: $(STAMP) ## the next migration from the models: make migration M="what changed"
+	@test -n "$(M)" || { echo 'say what changed: make migration M="..."'; exit 1; }
+	tmp=$$(mktemp -d) && $(BIN)/python -c 'import sys; from kinanti.db import new_revision; \
+	  new_revision(sys.argv[1], f"sqlite:///{sys.argv[2]}/scratch.db")' "$(M)" "$$tmp"; \
+	  status=$$?; rm -rf "$$tmp"; exit $$status
 
 clean:
 	rm -rf .kinanti .pytest_cache .mypy_cache .ruff_cache

@@ -140,7 +140,7 @@ class Person(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     phone: Mapped[str | None] = mapped_column(String(40))
     language: Mapped[Language] = mapped_column(enum_column(Language, 4), default=Language.ID)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -166,7 +166,11 @@ class Innovation(TimestampMixin, Base):
     """One innovation, with the national profile fields (Profil Inovasi)."""
 
     __tablename__ = "innovations"
-    __table_args__ = (Index("ix_innovations_year_stage", "year", "stage"),)
+    __table_args__ = (
+        Index("ix_innovations_year_stage", "year", "stage"),
+        # the portfolio cache's revision (domain.iid.portfolio) reads it from the index
+        Index("ix_innovations_updated_at", "updated_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
@@ -196,7 +200,7 @@ class Innovation(TimestampMixin, Base):
     adopting_act_number: Mapped[str | None] = mapped_column(String(120))
     consultation_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     replicable: Mapped[bool] = mapped_column(Boolean, default=False)
-    origin_id: Mapped[int | None] = mapped_column(ForeignKey("innovations.id"))
+    origin_id: Mapped[int | None] = mapped_column(ForeignKey("innovations.id"), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     unit: Mapped[Unit] = relationship(lazy="raise")
@@ -287,7 +291,7 @@ class GateAssignmentRecord(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     gate_id: Mapped[int] = mapped_column(ForeignKey("gate_requests.id"), index=True)
     kind: Mapped[AssignmentKind] = mapped_column(enum_column(AssignmentKind, 16))
-    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
     previous_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     actor: Mapped[str] = mapped_column(String(254))
     channel: Mapped[str] = mapped_column(String(16), default="system")
@@ -344,6 +348,7 @@ class IndicatorClaim(TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("year", "aspect", "innovation_id", "indicator"),
         Index("ix_indicator_claims_innovation", "innovation_id"),
+        Index("ix_indicator_claims_year_updated_at", "year", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -381,10 +386,10 @@ class Consultation(TimestampMixin, Base):
     __tablename__ = "consultations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     innovation_id: Mapped[int | None] = mapped_column(ForeignKey("innovations.id"), index=True)
     adoption_id: Mapped[int | None] = mapped_column(ForeignKey("adoptions.id"), index=True)
-    mentor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    mentor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
     stage: Mapped[Stage] = mapped_column(enum_column(Stage), default=Stage.PLANNING)
     scheduled_at: Mapped[dt.datetime] = mapped_column()
     topic: Mapped[str] = mapped_column(String(300))
@@ -424,8 +429,8 @@ class MentoringVisit(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     innovator_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
-    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
-    innovation_id: Mapped[int | None] = mapped_column(ForeignKey("innovations.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    innovation_id: Mapped[int | None] = mapped_column(ForeignKey("innovations.id"), index=True)
     visited_on: Mapped[dt.date] = mapped_column(Date)
     place: Mapped[str] = mapped_column(String(200))
     purpose: Mapped[str] = mapped_column(String(300))
@@ -497,7 +502,7 @@ class PublicRequest(Base):
     reply: Mapped[str | None] = mapped_column(Text)
     handled_by: Mapped[str | None] = mapped_column(String(254))
     handled_at: Mapped[dt.datetime | None] = mapped_column()
-    innovation_id: Mapped[int | None] = mapped_column(ForeignKey("innovations.id"))
+    innovation_id: Mapped[int | None] = mapped_column(ForeignKey("innovations.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
@@ -731,7 +736,7 @@ class Adoption(TimestampMixin, Base):
     status: Mapped[AdoptionStatus] = mapped_column(
         enum_column(AdoptionStatus, 16), default=AdoptionStatus.INTERESTED
     )
-    adopter_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    adopter_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     region_name: Mapped[str | None] = mapped_column(String(200))
     region_code: Mapped[str | None] = mapped_column(String(20))
     region_contact: Mapped[str | None] = mapped_column(String(300))
@@ -750,7 +755,7 @@ class Adoption(TimestampMixin, Base):
     evidence_reason: Mapped[str | None] = mapped_column(Text)
     #: the profile fields the adopter adapted (name -> value); the name is never adapted
     adaptations: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    replica_id: Mapped[int | None] = mapped_column(ForeignKey("innovations.id"))
+    replica_id: Mapped[int | None] = mapped_column(ForeignKey("innovations.id"), index=True)
     registered_by: Mapped[str] = mapped_column(String(254))
     decided_by: Mapped[str | None] = mapped_column(String(254))
     decided_at: Mapped[dt.datetime | None] = mapped_column()

@@ -23,20 +23,23 @@ verified basis counts accepted claims only, at their verified level).
 
 from __future__ import annotations
 
-from collections import defaultdict
+import threading
+import time
+from collections import OrderedDict, defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import partial
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import (
     ColumnElement,
+    Engine,
     Float,
     Result,
     and_,
     case,
-    exists,
     func,
     or_,
     select,
@@ -55,15 +58,27 @@ from domain.iid.scoring import (
     effective_level,
     region_from_sums,
 )
-from domain.models import IndicatorClaim, Innovation, RegionIndicator
+from domain.models import Adoption, IndicatorClaim, Innovation, RegionIndicator, ReplicationOffer
 
 REPORTED_STAGES = (Stage.REPORTING, Stage.REPLICATION)
 EXCLUDED_OUTCOMES = (Outcome.REJECTED, Outcome.WITHDRAWN)
 
 
 def sync_weights(session: Session, catalogue: Catalogue) -> int:
-    """Make ``iid_weights`` of the catalogue's year equal to the catalogue; returns changes."""
+    """Make ``iid_weights`` of the catalogue's year equal to the catalogue; returns changes.
+
+    Every scoring calls it, so the usual case (nothing to change) reads plain rows and
+    compares them; ORM objects are loaded only when something differs."""
     wanted = {(i.aspect, i.code): (i.weight, i.mandatory) for i in (*catalogue.sid, *catalogue.spd)}
+    w = RegionIndicator
+    stored = session.execute(
+        select(w.aspect, w.indicator, w.weight, w.mandatory).where(w.year == catalogue.year)
+    ).all()
+    if len(stored) == len(wanted) and all(
+        wanted.get((aspect, code)) == (Decimal(weight), mandatory)
+        for aspect, code, weight, mandatory in stored
+    ):
+        return 0
     rows = session.scalars(select(RegionIndicator).where(RegionIndicator.year == catalogue.year))
     changes = 0
     seen: set[tuple[str, str]] = set()
@@ -97,10 +112,11 @@ def sync_weights(session: Session, catalogue: Catalogue) -> int:
 
 def counted_clause(year: int) -> ColumnElement[bool]:
     """SQL condition: the innovation counts for ``year`` (see the module docstring)."""
-    has_claims = exists().where(
-        IndicatorClaim.innovation_id == Innovation.id,
-        IndicatorClaim.year == year,
-        IndicatorClaim.aspect == "sid",
+    # an uncorrelated IN (one index range, materialized once) rather than EXISTS per row
+    has_claims = Innovation.id.in_(
+        select(IndicatorClaim.innovation_id).where(
+            IndicatorClaim.year == year, IndicatorClaim.aspect == "sid"
+        )
     )
     return and_(
         or_(Innovation.year == year, has_claims),
@@ -170,7 +186,7 @@ class PortfolioFigures:
     """The region's IID for a year on both bases, and every counted innovation's score."""
 
     year: int
-    innovations: list[InnovationFigure]
+    innovations: tuple[InnovationFigure, ...]  # shared by every reader of cached figures
     claimed: RegionScore
     verified: RegionScore
 
@@ -184,15 +200,28 @@ def spd_sums(session: Session, year: int) -> tuple[Decimal, Decimal]:
     return _dec(row.claimed), _dec(row.verified)
 
 
-def _innovation_scores(year: int) -> Any:
-    columns, join, where = _scored_claims(year, "sid")
+def _scored_innovations(year: int, *columns: Any) -> Any:
+    """``select(columns, claimed, verified, mandatory_claimed, mandatory_verified)`` over the
+    innovations counted for ``year``, each left-joined with its SID claims of that year and
+    their weights; the caller groups. Joining from the (few) counted innovations lets the
+    claims index serve each one, instead of aggregating every claim of the year first."""
+    c, w = IndicatorClaim, RegionIndicator
+    scores, join, _where = _scored_claims(year, "sid")
+    claims = and_(c.innovation_id == Innovation.id, c.year == year, c.aspect == "sid")
     return (
-        select(IndicatorClaim.innovation_id, *columns)
-        .join(RegionIndicator, join)
-        .where(*where)
-        .group_by(IndicatorClaim.innovation_id)
-        .subquery("scores")
+        select(*columns, *scores)
+        .select_from(Innovation)
+        .outerjoin(c, claims)
+        .outerjoin(w, join)
+        .where(counted_clause(year))
     )
+
+
+def _catalogue_synced(session: Session, year: int) -> Catalogue:
+    """The catalogue of ``year``, its weights synced to the database."""
+    catalogue = catalogue_for_year(year)
+    sync_weights(session, catalogue)
+    return catalogue
 
 
 def _affairs(session: Session, year: int) -> dict[int, list[list[str]]]:
@@ -207,32 +236,69 @@ def _affairs(session: Session, year: int) -> dict[int, list[list[str]]]:
     return by_unit
 
 
-def _weighted_scores(session: Session, year: int) -> tuple[Catalogue, Any]:
-    """The catalogue of ``year`` (its weights synced to the database) and the subquery of
-    every innovation's SID score on both bases."""
-    catalogue = catalogue_for_year(year)
-    sync_weights(session, catalogue)
-    return catalogue, _innovation_scores(year)
+#: how long cached figures may be served without recomputing them, whatever the revision
+#: says (the revision cannot see an update whose time stamp is older than the newest one,
+#: e.g. a transaction that committed after a later one; this bounds that case)
+FIGURES_MAX_AGE = 60.0
+_FIGURES_KEPT = 8
+_figures_cache: WeakKeyDictionary[
+    Engine, OrderedDict[tuple[Any, ...], tuple[float, PortfolioFigures]]
+]
+_figures_cache = WeakKeyDictionary()
+_figures_lock = threading.Lock()
+
+
+def portfolio_revision(session: Session, year: int) -> tuple[Any, ...]:
+    """A value that changes when what ``portfolio_figures(year)`` reads changes: the count
+    and the latest change of the year's claims, of the innovations, and of the replication
+    offers and adoptions (the derived Replikasi level). Read from indexes, in one query."""
+    parts = []
+    for model, where in (
+        (IndicatorClaim, IndicatorClaim.year == year),
+        (Innovation, None),
+        (ReplicationOffer, None),
+        (Adoption, None),
+    ):
+        for column in (func.count(model.id), func.max(model.updated_at)):
+            query = select(column)
+            parts.append((query if where is None else query.where(where)).scalar_subquery())
+    return (year, *session.execute(select(*parts)).one())
 
 
 def portfolio_figures(session: Session, year: int) -> PortfolioFigures:
     """The region's (the installation's) IID for ``year`` and every counted innovation's
-    SID score, claimed and verified."""
-    catalogue, scores = _weighted_scores(session, year)
+    SID score, claimed and verified.
+
+    The figures are kept per database and ``portfolio_revision``, for ``FIGURES_MAX_AGE``
+    seconds at most: the IID page asks for them on every view, and recomputing them reads
+    every claim of the year. The revision is read first, so figures are never kept under a
+    revision older than the data they were computed from."""
+    catalogue = _catalogue_synced(session, year)
+    engine = session.get_bind()
+    revision = portfolio_revision(session, year)
+    now = time.monotonic()
+    with _figures_lock:
+        kept = _figures_cache.get(engine) if isinstance(engine, Engine) else None
+        hit = kept.get(revision) if kept is not None else None
+    if hit is not None and now - hit[0] <= FIGURES_MAX_AGE:
+        return hit[1]
+    figures = _compute_figures(session, catalogue, year)
+    if isinstance(engine, Engine):
+        with _figures_lock:
+            kept = _figures_cache.setdefault(engine, OrderedDict())
+            kept[revision] = (now, figures)
+            kept.move_to_end(revision)
+            while len(kept) > _FIGURES_KEPT:
+                kept.popitem(last=False)
+    return figures
+
+
+def _compute_figures(session: Session, catalogue: Catalogue, year: int) -> PortfolioFigures:
+    i = Innovation
     rows = session.execute(
-        select(
-            Innovation.id,
-            Innovation.code,
-            Innovation.title,
-            Innovation.unit_id,
-            scores.c.claimed,
-            scores.c.verified,
-            scores.c.mandatory_claimed,
-            scores.c.mandatory_verified,
-        )
-        .outerjoin(scores, scores.c.innovation_id == Innovation.id)
-        .where(counted_clause(year))
-        .order_by(Innovation.code)
+        _scored_innovations(year, i.id, i.code, i.title, i.unit_id, i.urusan_main, i.urusan_other)
+        .group_by(i.id)  # the other columns depend on the key (SQLite and PostgreSQL)
+        .order_by(i.code)
     ).all()
     mandatory = len(catalogue.mandatory_sid)
     figures = [
@@ -250,7 +316,7 @@ def portfolio_figures(session: Session, year: int) -> PortfolioFigures:
     ]
     figures = _with_derived_replication(session, catalogue, year, figures)
     spd_claimed, spd_verified = spd_sums(session, year)
-    affairs = basic_service_affairs(u for lists in _affairs(session, year).values() for u in lists)
+    affairs = basic_service_affairs((r.urusan_main, *(r.urusan_other or [])) for r in rows)
     n = len(figures)
     claimed, verified = _on_both_bases(
         catalogue,
@@ -262,7 +328,7 @@ def portfolio_figures(session: Session, year: int) -> PortfolioFigures:
         n=n,
         affairs=affairs,
     )
-    return PortfolioFigures(year, figures, claimed, verified)
+    return PortfolioFigures(year, tuple(figures), claimed, verified)
 
 
 def _on_both_bases(
@@ -293,16 +359,11 @@ class GroupFigures:
 def figures_by_unit(session: Session, year: int) -> list[GroupFigures]:
     """The IID of every unit as if each unit were a region (a national portfolio stores
     regions as units). SPD claims are the installation's and apply to every group."""
-    catalogue, scores = _weighted_scores(session, year)
+    catalogue = _catalogue_synced(session, year)
     rows = session.execute(
-        select(
-            Innovation.unit_id,
-            func.count(Innovation.id).label("n"),
-            type_coerce(func.sum(scores.c.claimed), Float).label("claimed"),
-            type_coerce(func.sum(scores.c.verified), Float).label("verified"),
+        _scored_innovations(
+            year, Innovation.unit_id, func.count(func.distinct(Innovation.id)).label("n")
         )
-        .outerjoin(scores, scores.c.innovation_id == Innovation.id)
-        .where(counted_clause(year))
         .group_by(Innovation.unit_id)
         .order_by(Innovation.unit_id)
     ).all()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import random
+from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from domain.enums import Outcome, Stage, VerificationStatus
@@ -21,6 +24,9 @@ from domain.iid.portfolio import (
 from domain.iid.scoring import Basis, InnovationLevels, region_score
 from domain.iid.urusan import basic_service_names
 from domain.models import IndicatorClaim, Innovation, RegionIndicator
+from kinanti.db import make_engine, upgrade
+from tests.conftest import BACKENDS
+from tests.support import postgres
 from tests.support.factories import Factory
 
 STATUSES = [VerificationStatus.ACCEPTED] * 3 + [
@@ -160,3 +166,78 @@ def test_weights_follow_the_catalogue(session: Session) -> None:
     assert sync_weights(session, catalogue) == 2
     assert sync_weights(session, catalogue) == 0
     assert Decimal(row.weight) == 4
+
+
+# --- the figures kept per revision (the IID page asks for them on every view) ----------
+
+
+@pytest.fixture(params=BACKENDS)
+def fresh_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An engine on a database of its own: these tests commit, the shared one rolls back."""
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path / 'kinanti.db'}"
+        else:
+            url = stack.enter_context(postgres.temporary_database())
+        upgrade(url)
+        engine = make_engine(url)
+        stack.callback(engine.dispose)
+        yield engine
+
+
+def _counted_city(engine: Engine, year: int) -> None:
+    with Session(engine) as session, session.begin():
+        _portfolio(session, Factory(session), year)
+
+
+def test_figures_are_kept_until_what_they_read_changes(fresh_engine: Engine) -> None:
+    year = 2026
+    _counted_city(fresh_engine, year)
+    with Session(fresh_engine) as session:
+        first = portfolio_figures(session, year)
+        assert portfolio_figures(session, year) is first  # kept: the same revision
+    with Session(fresh_engine) as session:
+        assert portfolio_figures(session, year) is first  # and across sessions
+
+    with Session(fresh_engine) as session, session.begin():  # a verifier rejects a claim
+        claim = session.scalars(
+            select(IndicatorClaim)
+            .where(IndicatorClaim.aspect == "sid", IndicatorClaim.status == "accepted")
+            .order_by(IndicatorClaim.id)
+        ).first()
+        assert claim is not None
+        claim.status = VerificationStatus.REJECTED
+    with Session(fresh_engine) as session:
+        second = portfolio_figures(session, year)
+    assert second is not first
+    assert second.verified.as_dict() != first.verified.as_dict()
+
+    with Session(fresh_engine) as session, session.begin():  # an innovation stops counting
+        counted = session.get_one(Innovation, second.innovations[0].id)
+        counted.outcome = Outcome.WITHDRAWN
+    with Session(fresh_engine) as session:
+        third = portfolio_figures(session, year)
+    assert [f.id for f in third.innovations] == [f.id for f in second.innovations[1:]]
+
+    with Session(fresh_engine) as session, session.begin():  # a claim is removed
+        session.delete(session.scalars(select(IndicatorClaim).limit(1)).one())
+    with Session(fresh_engine) as session:
+        assert portfolio_figures(session, year) is not third
+
+    # what is kept equals what is computed afresh
+    with fresh_engine.connect() as connection, Session(bind=connection) as session:
+        uncached = portfolio_figures(session, year)  # a connection-bound session keeps none
+    with Session(fresh_engine) as session:
+        assert portfolio_figures(session, year) == uncached
+
+
+def test_kept_figures_expire(fresh_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    import domain.iid.portfolio as portfolio
+
+    _counted_city(fresh_engine, 2026)
+    with Session(fresh_engine) as session:
+        first = portfolio_figures(session, 2026)
+        monkeypatch.setattr(portfolio, "FIGURES_MAX_AGE", 0.0)
+        again = portfolio_figures(session, 2026)
+    assert again is not first
+    assert again == first

@@ -30,10 +30,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def make_engine(url: str) -> Engine:
     """Create an engine with Kinanti's settings for SQLite (WAL, FKs) or PostgreSQL."""
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
+        path = url.split("///", 1)[1] if "///" in url else ""
+        pool: dict[str, Any] = {}
+        if path and path != ":memory:" and not path.startswith("file:"):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+            # keep as many connections as the portal's threads use at once: an overflow
+            # connection is closed on return, and opening one (with the pragmas) costs more
+            # than the query it serves
+            pool = {"pool_size": 20, "max_overflow": 20}
+        engine = create_engine(url, connect_args={"timeout": 30}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.startswith("postgresql://"):

@@ -228,8 +228,9 @@ class Catalogue(BaseModel):
         return tuple(i.code for i in self.sid if i.mandatory)
 
 
+@cache
 def known_years() -> tuple[int, ...]:
-    """Years with a catalogue file, ascending."""
+    """Years with a catalogue file, ascending (the package's files; read once)."""
     files = resources.files(_PACKAGE).iterdir()
     return tuple(
         sorted(int(f.name[:-5]) for f in files if f.name.endswith(".yaml") and f.name[:4].isdigit())

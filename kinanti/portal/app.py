@@ -78,9 +78,12 @@ class SecurityHeaders:
 
 
 def environment() -> jinja2.Environment:
-    """The portal's one Jinja environment: autoescape on, undefined names are errors."""
+    """The portal's one Jinja environment: autoescape on, undefined names are errors.
+    Templates are read once (no modification-time check per render): restart the portal
+    after editing one."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
+        auto_reload=False,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

@@ -31,7 +31,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from domain import gates
-from domain.changes import ChangeResult, finish_adoption_starts, record_event
+from domain.changes import ChangeResult, finish_adoption_starts
 from domain.enums import (
     AdoptionModel,
     AdoptionStatus,
@@ -270,14 +270,12 @@ def complete_adoption_step(
     work, notice = ADOPTION_STEP_WORK[step]
     summary = work(_StepContext(session, adoption, origin, params, result))
     adoption.steps = {**(adoption.steps or {}), step.value: summary}
-    result.events.append(
-        record_event(
-            session,
-            "kinanti.replication.step-done",
-            origin,
-            {"adoption_id": adoption.id, "step": step.value, "summary": summary},
-            params.flow_run_id,
-        )
+    result.event(
+        session,
+        "kinanti.replication.step-done",
+        origin,
+        {"adoption_id": adoption.id, "step": step.value, "summary": summary},
+        params.flow_run_id,
     )
     session.flush()
     if notice is not None:
@@ -344,21 +342,19 @@ def decide_adoption_gate(
         check_adoption_decision(session, adoption, command.decision, command.reason, person)
     except KinantiError as exc:
         result = ChangeResult()
-        result.events.append(
-            record_event(
-                session,
-                "kinanti.replication.decision-refused",
-                origin,
-                {
-                    "adoption_id": adoption.id,
-                    "decision": command.decision.value,
-                    "reviewer": decider,
-                    "refusal": str(exc),
-                    "refusal_code": exc.code,
-                    "channel": command.channel,
-                },
-                command.flow_run_id,
-            )
+        result.event(
+            session,
+            "kinanti.replication.decision-refused",
+            origin,
+            {
+                "adoption_id": adoption.id,
+                "decision": command.decision.value,
+                "reviewer": decider,
+                "refusal": str(exc),
+                "refusal_code": exc.code,
+                "channel": command.channel,
+            },
+            command.flow_run_id,
         )
         session.flush()
         return AdoptionDecisionOutcome(False, decider, result, exc)

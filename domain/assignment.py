@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from domain import lifecycle
 from domain.access import Action, Actor, gate_scope, require
-from domain.changes import SYSTEM_ACTOR, ChangeResult, context_of, emails, record_event
+from domain.changes import SYSTEM_ACTOR, ChangeResult, context_of, emails
 from domain.enums import AssignmentKind, GateStatus, Language, Role, Stage
 from domain.errors import ConflictError, NotAuthorizedError
 from domain.models import (
@@ -235,22 +235,20 @@ def _change(
     session.add(record)
     session.flush()
     result = ChangeResult()
-    result.events.append(
-        record_event(
-            session,
-            "kinanti.innovation.gate-assigned",
-            innovation,
-            {
-                "gate_id": gate.id,
-                "stage": gate.stage.value,
-                "round": gate.round,
-                "kind": kind.value,
-                "assignee": new.email if new is not None else None,
-                "previous": previous.email if previous is not None else None,
-                "by": by.actor.email,
-            },
-            gate.flow_run_id,
-        )
+    result.event(
+        session,
+        "kinanti.innovation.gate-assigned",
+        innovation,
+        {
+            "gate_id": gate.id,
+            "stage": gate.stage.value,
+            "round": gate.round,
+            "kind": kind.value,
+            "assignee": new.email if new is not None else None,
+            "previous": previous.email if previous is not None else None,
+            "by": by.actor.email,
+        },
+        gate.flow_run_id,
     )
     if new is not None and new.id != by.actor.person_id:
         emails(

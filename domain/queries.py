@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,6 +32,25 @@ from domain.models import (
     Unit,
 )
 
+RowT = TypeVar("RowT")
+
+
+def get_row(
+    session: Session,
+    model: type[RowT],
+    row_id: int,
+    code: str,
+    *,
+    for_update: bool = False,
+    **params: Any,
+) -> RowT:
+    """The ``model`` row with primary key ``row_id`` (locked ``for_update``); raises
+    ``NotFoundError`` with ``code`` and ``params`` when there is none."""
+    row = session.get(model, row_id, with_for_update=for_update)
+    if row is None:
+        raise NotFoundError(code=code, **params)
+    return row
+
 
 def get_innovation(session: Session, code: str, *, for_update: bool = False) -> Innovation:
     stmt = select(Innovation).where(Innovation.code == code.strip().upper())
@@ -43,10 +63,7 @@ def get_innovation(session: Session, code: str, *, for_update: bool = False) -> 
 
 
 def get_unit(session: Session, unit_id: int) -> Unit:
-    unit = session.get(Unit, unit_id)
-    if unit is None:
-        raise NotFoundError(code="unit.id_unknown", unit_id=unit_id)
-    return unit
+    return get_row(session, Unit, unit_id, "unit.id_unknown", unit_id=unit_id)
 
 
 def get_person(session: Session, email: str) -> Person:

@@ -39,7 +39,7 @@ from domain.models import (
     Unit,
 )
 from domain.outbox import Recipient
-from domain.queries import get_innovation, get_person, open_gate_of
+from domain.queries import get_innovation, get_person, live_gates, open_gate_of
 
 
 @dataclass(frozen=True)
@@ -289,14 +289,8 @@ class QueuedGate:
 def open_gates(session: Session) -> list[QueuedGate]:
     """Every open gate of a live innovation, oldest first."""
     rows = session.execute(
-        select(GateRequest, Innovation, Unit)
-        .join(Innovation, Innovation.id == GateRequest.innovation_id)
-        .join(Unit, Unit.id == Innovation.unit_id)
-        .where(
-            GateRequest.status == GateStatus.OPEN,
-            GateRequest.stage == Innovation.stage,
-            Innovation.outcome.is_(None),
-        )
+        live_gates()
+        .where(GateRequest.status == GateStatus.OPEN, GateRequest.stage == Innovation.stage)
         .order_by(GateRequest.opened_at, GateRequest.id)
     ).tuples()
     found = list(rows)

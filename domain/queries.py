@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from domain import lifecycle
@@ -86,6 +86,16 @@ def current_gate(session: Session, innovation: Innovation) -> GateRequest | None
         .where(GateRequest.innovation_id == innovation.id, GateRequest.stage == innovation.stage)
         .order_by(GateRequest.round.desc())
         .limit(1)
+    )
+
+
+def live_gates() -> Select[GateRequest, Innovation, Unit]:
+    """Gates of live innovations (no outcome), each with its innovation and their unit."""
+    return (
+        select(GateRequest, Innovation, Unit)
+        .join(Innovation, Innovation.id == GateRequest.innovation_id)
+        .join(Unit, Unit.id == Innovation.unit_id)
+        .where(Innovation.outcome.is_(None))
     )
 
 

@@ -51,6 +51,7 @@ from domain.models import (
     Unit,
     utcnow,
 )
+from domain.progress import FlowStep
 from domain.queries import get_person, get_unit
 from domain.replication import (
     DECIDER_ROLES,
@@ -66,8 +67,10 @@ Action = Literal["step", "gate", "waiting_for_adopter", "ended", "finished"]
 
 
 @dataclass(frozen=True)
-class AdoptionStep:
+class AdoptionStep(FlowStep):
     """The next thing an adoption's flow must do."""
+
+    SETTLED = FlowStep.SETTLED | {"waiting_for_adopter"}
 
     action: Action
     adoption_id: int
@@ -75,13 +78,6 @@ class AdoptionStep:
     title: str
     adopter: str
     model: AdoptionModel
-    gate_attempts: int = 0
-    gate_flow_run_id: str | None = None
-
-    @property
-    def settled(self) -> bool:
-        """Nothing for a run to do now: ended, finished, or waiting for the adopter."""
-        return self.action in ("ended", "finished", "waiting_for_adopter")
 
 
 def _adopter_code(session: Session, adoption: Adoption) -> str:

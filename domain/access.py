@@ -325,8 +325,13 @@ def consultation_scope(session: Session, consultation: Consultation) -> Consulta
 
 
 def visit_scope(session: Session, visit: MentoringVisit) -> VisitScope:
-    scope = unit_scope(session, visit.unit_id)
-    return VisitScope(scope.unit_id, scope.parent_unit_id, innovator_id=visit.innovator_id)
+    return unit_visit_scope(session, visit.unit_id, visit.innovator_id)
+
+
+def unit_visit_scope(session: Session, unit_id: int, innovator_id: int) -> VisitScope:
+    """A mentoring visit to ``unit_id`` by ``innovator_id`` (recorded, or to be)."""
+    scope = unit_scope(session, unit_id)
+    return VisitScope(scope.unit_id, scope.parent_unit_id, innovator_id=innovator_id)
 
 
 def follow_up_scope(session: Session, follow_up: FollowUp) -> FollowUpScope:

@@ -31,7 +31,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from domain import gates
-from domain.changes import ChangeResult, finish_adoption_starts, record_event
+from domain.changes import ChangeResult, finish_adoption_starts
 from domain.enums import (
     AdoptionModel,
     AdoptionStatus,
@@ -51,6 +51,7 @@ from domain.models import (
     Unit,
     utcnow,
 )
+from domain.progress import FlowStep
 from domain.queries import get_person, get_unit
 from domain.replication import (
     DECIDER_ROLES,
@@ -66,8 +67,10 @@ Action = Literal["step", "gate", "waiting_for_adopter", "ended", "finished"]
 
 
 @dataclass(frozen=True)
-class AdoptionStep:
+class AdoptionStep(FlowStep):
     """The next thing an adoption's flow must do."""
+
+    SETTLED = FlowStep.SETTLED | {"waiting_for_adopter"}
 
     action: Action
     adoption_id: int
@@ -75,13 +78,6 @@ class AdoptionStep:
     title: str
     adopter: str
     model: AdoptionModel
-    gate_attempts: int = 0
-    gate_flow_run_id: str | None = None
-
-    @property
-    def settled(self) -> bool:
-        """Nothing for a run to do now: ended, finished, or waiting for the adopter."""
-        return self.action in ("ended", "finished", "waiting_for_adopter")
 
 
 def _adopter_code(session: Session, adoption: Adoption) -> str:
@@ -270,14 +266,12 @@ def complete_adoption_step(
     work, notice = ADOPTION_STEP_WORK[step]
     summary = work(_StepContext(session, adoption, origin, params, result))
     adoption.steps = {**(adoption.steps or {}), step.value: summary}
-    result.events.append(
-        record_event(
-            session,
-            "kinanti.replication.step-done",
-            origin,
-            {"adoption_id": adoption.id, "step": step.value, "summary": summary},
-            params.flow_run_id,
-        )
+    result.event(
+        session,
+        "kinanti.replication.step-done",
+        origin,
+        {"adoption_id": adoption.id, "step": step.value, "summary": summary},
+        params.flow_run_id,
     )
     session.flush()
     if notice is not None:
@@ -344,21 +338,19 @@ def decide_adoption_gate(
         check_adoption_decision(session, adoption, command.decision, command.reason, person)
     except KinantiError as exc:
         result = ChangeResult()
-        result.events.append(
-            record_event(
-                session,
-                "kinanti.replication.decision-refused",
-                origin,
-                {
-                    "adoption_id": adoption.id,
-                    "decision": command.decision.value,
-                    "reviewer": decider,
-                    "refusal": str(exc),
-                    "refusal_code": exc.code,
-                    "channel": command.channel,
-                },
-                command.flow_run_id,
-            )
+        result.event(
+            session,
+            "kinanti.replication.decision-refused",
+            origin,
+            {
+                "adoption_id": adoption.id,
+                "decision": command.decision.value,
+                "reviewer": decider,
+                "refusal": str(exc),
+                "refusal_code": exc.code,
+                "channel": command.channel,
+            },
+            command.flow_run_id,
         )
         session.flush()
         return AdoptionDecisionOutcome(False, decider, result, exc)

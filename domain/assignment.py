@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from domain import lifecycle
 from domain.access import Action, Actor, gate_scope, require
-from domain.changes import SYSTEM_ACTOR, ChangeResult, context_of, emails, record_event
+from domain.changes import SYSTEM_ACTOR, ChangeResult, context_of, emails
 from domain.enums import AssignmentKind, GateStatus, Language, Role, Stage
 from domain.errors import ConflictError, NotAuthorizedError
 from domain.models import (
@@ -39,7 +39,7 @@ from domain.models import (
     Unit,
 )
 from domain.outbox import Recipient
-from domain.queries import get_innovation, get_person, open_gate_of
+from domain.queries import get_innovation, get_person, live_gates, open_gate_of
 
 
 @dataclass(frozen=True)
@@ -235,22 +235,20 @@ def _change(
     session.add(record)
     session.flush()
     result = ChangeResult()
-    result.events.append(
-        record_event(
-            session,
-            "kinanti.innovation.gate-assigned",
-            innovation,
-            {
-                "gate_id": gate.id,
-                "stage": gate.stage.value,
-                "round": gate.round,
-                "kind": kind.value,
-                "assignee": new.email if new is not None else None,
-                "previous": previous.email if previous is not None else None,
-                "by": by.actor.email,
-            },
-            gate.flow_run_id,
-        )
+    result.event(
+        session,
+        "kinanti.innovation.gate-assigned",
+        innovation,
+        {
+            "gate_id": gate.id,
+            "stage": gate.stage.value,
+            "round": gate.round,
+            "kind": kind.value,
+            "assignee": new.email if new is not None else None,
+            "previous": previous.email if previous is not None else None,
+            "by": by.actor.email,
+        },
+        gate.flow_run_id,
     )
     if new is not None and new.id != by.actor.person_id:
         emails(
@@ -291,14 +289,8 @@ class QueuedGate:
 def open_gates(session: Session) -> list[QueuedGate]:
     """Every open gate of a live innovation, oldest first."""
     rows = session.execute(
-        select(GateRequest, Innovation, Unit)
-        .join(Innovation, Innovation.id == GateRequest.innovation_id)
-        .join(Unit, Unit.id == Innovation.unit_id)
-        .where(
-            GateRequest.status == GateStatus.OPEN,
-            GateRequest.stage == Innovation.stage,
-            Innovation.outcome.is_(None),
-        )
+        live_gates()
+        .where(GateRequest.status == GateStatus.OPEN, GateRequest.stage == Innovation.stage)
         .order_by(GateRequest.opened_at, GateRequest.id)
     ).tuples()
     found = list(rows)

@@ -83,6 +83,15 @@ class ChangeResult:
         self.handoffs.extend(other.handoffs)
         self.adoption_handoffs.extend(other.adoption_handoffs)
 
+    def event(
+        self, session: Session, name: str, innovation: Innovation | None,
+        payload: dict[str, Any], flow_run_id: str | None = None,
+    ) -> DomainEventRecord:  # fmt: skip
+        """Record a domain event of this change (``record_event``) and keep it here."""
+        record = record_event(session, name, innovation, payload, flow_run_id)
+        self.events.append(record)
+        return record
+
     def committed(self, session: Session) -> Committed:
         """The ids to publish after commit (flushes, so every row has its id)."""
         session.flush()

@@ -19,7 +19,6 @@ from domain.changes import (
     email_unit,
     emails,
     finish_stage_starts,
-    record_event,
     record_history,
     request_stage_start,
 )
@@ -108,19 +107,17 @@ def open_gate(
         if notify_reviewers and assignment is GateAssignment.LEAST_LOADED
         else None
     )
-    result.events.append(
-        record_event(
-            session,
-            "kinanti.innovation.gate-opened",
-            innovation,
-            {
-                "stage": innovation.stage.value,
-                "round": round_,
-                "gate_id": gate.id,
-                "assignee": assignee.email if assignee else None,
-            },
-            flow_run_id,
-        )
+    result.event(
+        session,
+        "kinanti.innovation.gate-opened",
+        innovation,
+        {
+            "stage": innovation.stage.value,
+            "round": round_,
+            "gate_id": gate.id,
+            "assignee": assignee.email if assignee else None,
+        },
+        flow_run_id,
     )
     if not notify_reviewers:
         return gate, result
@@ -448,21 +445,19 @@ def decide_gate(
         )
     )
     if refusal is not None:
-        result.events.append(
-            record_event(
-                session,
-                "kinanti.innovation.decision-refused",
-                innovation,
-                {
-                    "stage": gate.stage.value,
-                    "decision": command.decision.value,
-                    "reviewer": decider,
-                    "refusal": str(refusal),
-                    "refusal_code": refusal.code,
-                    "gate_id": gate.id,
-                },
-                command.flow_run_id,
-            )
+        result.event(
+            session,
+            "kinanti.innovation.decision-refused",
+            innovation,
+            {
+                "stage": gate.stage.value,
+                "decision": command.decision.value,
+                "reviewer": decider,
+                "refusal": str(refusal),
+                "refusal_code": refusal.code,
+                "gate_id": gate.id,
+            },
+            command.flow_run_id,
         )
         return DecisionOutcome(False, gate, result, decider, refusal)
 
@@ -481,21 +476,19 @@ def decide_gate(
     unit = get_unit(session, innovation.unit_id)
     to_stage = lifecycle.next_stage(innovation.stage)
     approved = command.decision is GateDecisionKind.APPROVE
-    result.events.append(
-        record_event(
-            session,
-            "kinanti.innovation.gate-decided",
-            innovation,
-            {
-                "stage": gate.stage.value,
-                "decision": command.decision.value,
-                "reviewer": decider,
-                "reason": command.reason,
-                "gate_id": gate.id,
-                "round": gate.round,
-            },
-            command.flow_run_id,
-        )
+    result.event(
+        session,
+        "kinanti.innovation.gate-decided",
+        innovation,
+        {
+            "stage": gate.stage.value,
+            "decision": command.decision.value,
+            "reviewer": decider,
+            "reason": command.reason,
+            "gate_id": gate.id,
+            "round": gate.round,
+        },
+        command.flow_run_id,
     )
     email_unit(
         session,
@@ -564,14 +557,12 @@ def _approve(d: _AcceptedDecision) -> None:
 def _revise(d: _AcceptedDecision) -> None:
     """The innovation goes back to its unit, which revises and resubmits it."""
     d.innovation.revision_requested = True
-    d.result.events.append(
-        record_event(
-            d.session,
-            "kinanti.innovation.revision-requested",
-            d.innovation,
-            {"stage": d.innovation.stage.value, "reason": d.command.reason},
-            d.command.flow_run_id,
-        )
+    d.result.event(
+        d.session,
+        "kinanti.innovation.revision-requested",
+        d.innovation,
+        {"stage": d.innovation.stage.value, "reason": d.command.reason},
+        d.command.flow_run_id,
     )
 
 
@@ -591,14 +582,12 @@ def _reject(d: _AcceptedDecision) -> None:
         reason=reason,
         flow_run_id=d.command.flow_run_id,
     )
-    d.result.events.append(
-        record_event(
-            d.session,
-            "kinanti.innovation.ended",
-            innovation,
-            {"stage": stage.value, "outcome": Outcome.REJECTED.value, "reason": reason},
-            d.command.flow_run_id,
-        )
+    d.result.event(
+        d.session,
+        "kinanti.innovation.ended",
+        innovation,
+        {"stage": stage.value, "outcome": Outcome.REJECTED.value, "reason": reason},
+        d.command.flow_run_id,
     )
 
 
@@ -614,14 +603,12 @@ def stage_entered(
 ) -> ChangeResult:
     """Announce that the innovation entered its (new) stage and tell its unit."""
     result = ChangeResult()
-    result.events.append(
-        record_event(
-            session,
-            "kinanti.innovation.stage-entered",
-            innovation,
-            {"stage": innovation.stage.value},
-            flow_run_id,
-        )
+    result.event(
+        session,
+        "kinanti.innovation.stage-entered",
+        innovation,
+        {"stage": innovation.stage.value},
+        flow_run_id,
     )
     email_unit(
         session,

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain import lifecycle
-from domain.changes import ChangeResult, finish_stage_starts, record_event, record_history
+from domain.changes import ChangeResult, finish_stage_starts, record_history
 from domain.enums import (
     GateStatus,
     Outcome,
@@ -49,14 +49,12 @@ def record_stage_work(
             flow_run_id=flow_run_id,
         )
     )
-    result.events.append(
-        record_event(
-            session,
-            "kinanti.innovation.stage-work-done",
-            innovation,
-            {"stage": innovation.stage.value, "round": round_, **summary},
-            flow_run_id,
-        )
+    result.event(
+        session,
+        "kinanti.innovation.stage-work-done",
+        innovation,
+        {"stage": innovation.stage.value, "round": round_, **summary},
+        flow_run_id,
     )
     return result
 
@@ -89,13 +87,11 @@ def end_innovation(
         flow_run_id=None,
     )
     result = ChangeResult()
-    result.events.append(
-        record_event(
-            session,
-            "kinanti.innovation.ended",
-            innovation,
-            {"stage": innovation.stage.value, "outcome": outcome.value, "reason": reason},
-        )
+    result.event(
+        session,
+        "kinanti.innovation.ended",
+        innovation,
+        {"stage": innovation.stage.value, "outcome": outcome.value, "reason": reason},
     )
     return result
 
@@ -123,16 +119,14 @@ def record_evaluation(
     )
     session.add(evaluation)
     result = ChangeResult()
-    result.events.append(
-        record_event(
-            session,
-            "kinanti.innovation.evaluated",
-            innovation,
-            {
-                "stage": evaluation.stage.value,
-                "total": str(evaluation.total),
-                "evaluator": evaluator,
-            },
-        )
+    result.event(
+        session,
+        "kinanti.innovation.evaluated",
+        innovation,
+        {
+            "stage": evaluation.stage.value,
+            "total": str(evaluation.total),
+            "evaluator": evaluator,
+        },
     )
     return evaluation, result

@@ -29,13 +29,14 @@ from domain.access import (
     BRIDA_ROLES,
     Action,
     Actor,
-    VisitScope,
     consultation_scope,
     follow_up_scope,
     require,
     unit_scope,
+    unit_visit_scope,
+    visit_scope,
 )
-from domain.changes import ChangeResult, emails, record_event
+from domain.changes import ChangeResult, emails
 from domain.enums import (
     AttendeeRole,
     Bentuk,
@@ -64,7 +65,7 @@ from domain.models import (
     utcnow,
 )
 from domain.outbox import Recipient, people_with_roles
-from domain.queries import get_innovation, get_person, person_roles
+from domain.queries import get_innovation, get_person, get_row, person_roles
 from domain.schemas import InnovationIn, control_character_at, refuse_control_characters
 from domain.submission import submit_innovation
 
@@ -92,25 +93,24 @@ def local_datetime(value: str | dt.datetime, zone: dt.tzinfo) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
-def get_consultation(session: Session, consultation_id: int) -> Consultation:
-    consultation = session.get(Consultation, consultation_id)
-    if consultation is None:
-        raise NotFoundError(code="klinik.consultation_unknown", consultation=consultation_id)
-    return consultation
+def get_consultation(
+    session: Session, consultation_id: int, *, for_update: bool = False
+) -> Consultation:
+    return get_row(
+        session, Consultation, consultation_id, "klinik.consultation_unknown",
+        for_update=for_update, consultation=consultation_id,
+    )  # fmt: skip
 
 
-def get_follow_up(session: Session, follow_up_id: int) -> FollowUp:
-    follow_up = session.get(FollowUp, follow_up_id)
-    if follow_up is None:
-        raise NotFoundError(code="klinik.follow_up_unknown", follow_up=follow_up_id)
-    return follow_up
+def get_follow_up(session: Session, follow_up_id: int, *, for_update: bool = False) -> FollowUp:
+    return get_row(
+        session, FollowUp, follow_up_id, "klinik.follow_up_unknown",
+        for_update=for_update, follow_up=follow_up_id,
+    )  # fmt: skip
 
 
 def get_visit(session: Session, visit_id: int) -> MentoringVisit:
-    visit = session.get(MentoringVisit, visit_id)
-    if visit is None:
-        raise NotFoundError(code="klinik.visit_unknown", visit=visit_id)
-    return visit
+    return get_row(session, MentoringVisit, visit_id, "klinik.visit_unknown", visit=visit_id)
 
 
 def get_public_request(session: Session, reference: str) -> PublicRequest:
@@ -252,20 +252,18 @@ def _consultation_event(
     innovation = (
         session.get(Innovation, consultation.innovation_id) if consultation.innovation_id else None
     )
-    result.events.append(
-        record_event(
-            session,
-            f"kinanti.klinik.consultation-{name}",
-            innovation,
-            {
-                "consultation_id": consultation.id,
-                "unit_id": consultation.unit_id,
-                "adoption_id": consultation.adoption_id,
-                "scheduled_at": consultation.scheduled_at.isoformat(),
-                "status": consultation.status.value,
-                "actor": actor.email,
-            },
-        )
+    result.event(
+        session,
+        f"kinanti.klinik.consultation-{name}",
+        innovation,
+        {
+            "consultation_id": consultation.id,
+            "unit_id": consultation.unit_id,
+            "adoption_id": consultation.adoption_id,
+            "scheduled_at": consultation.scheduled_at.isoformat(),
+            "status": consultation.status.value,
+            "actor": actor.email,
+        },
     )
 
 
@@ -377,9 +375,7 @@ def book_consultation(
 def _managed(
     session: Session, actor: Actor, consultation_id: int, *, booked_only: bool = True
 ) -> Consultation:
-    consultation = session.get(Consultation, consultation_id, with_for_update=True)
-    if consultation is None:
-        raise NotFoundError(code="klinik.consultation_unknown", consultation=consultation_id)
+    consultation = get_consultation(session, consultation_id, for_update=True)
     require(
         actor,
         Action.MANAGE_CONSULTATION,
@@ -575,13 +571,7 @@ def add_follow_up(
     else:
         assert visit_id is not None
         visit = get_visit(session, visit_id)
-        scope = unit_scope(session, visit.unit_id)
-        require(
-            actor,
-            Action.RECORD_VISIT,
-            VisitScope(scope.unit_id, scope.parent_unit_id, innovator_id=visit.innovator_id),
-            f"visit {visit.id}",
-        )
+        require(actor, Action.RECORD_VISIT, visit_scope(session, visit), f"visit {visit.id}")
     owner = _active_person(session, owner_email, "klinik.owner_unknown")
     if due_on < today:
         raise ValidationError(
@@ -599,13 +589,11 @@ def add_follow_up(
     session.add(follow_up)
     session.flush()
     result = ChangeResult()
-    result.events.append(
-        record_event(
-            session,
-            "kinanti.klinik.follow-up-added",
-            None,
-            {"follow_up_id": follow_up.id, "owner": owner.email, "due_on": due_on.isoformat()},
-        )
+    result.event(
+        session,
+        "kinanti.klinik.follow-up-added",
+        None,
+        {"follow_up_id": follow_up.id, "owner": owner.email, "due_on": due_on.isoformat()},
     )
     emails(
         session,
@@ -628,9 +616,7 @@ def complete_follow_up(
     note: str | None = None,
 ) -> ChangeResult:
     """Mark a follow-up done (or close it undone: then a note says why)."""
-    follow_up = session.get(FollowUp, follow_up_id, with_for_update=True)
-    if follow_up is None:
-        raise NotFoundError(code="klinik.follow_up_unknown", follow_up=follow_up_id)
+    follow_up = get_follow_up(session, follow_up_id, for_update=True)
     require(
         actor,
         Action.COMPLETE_FOLLOW_UP,
@@ -651,13 +637,11 @@ def complete_follow_up(
     follow_up.completed_by = actor.email
     follow_up.completion_note = note
     result = ChangeResult()
-    result.events.append(
-        record_event(
-            session,
-            f"kinanti.klinik.follow-up-{follow_up.status.value}",
-            None,
-            {"follow_up_id": follow_up.id, "actor": actor.email},
-        )
+    result.event(
+        session,
+        f"kinanti.klinik.follow-up-{follow_up.status.value}",
+        None,
+        {"follow_up_id": follow_up.id, "actor": actor.email},
     )
     return result
 
@@ -684,13 +668,7 @@ def record_visit(
     if Role.INNOVATOR not in person_roles(session, innovator):
         raise ValidationError(code="klinik.not_innovator", email=innovator.email)
     unit = _unit_by_code(session, unit_code)
-    scope = unit_scope(session, unit.id)
-    require(
-        actor,
-        Action.RECORD_VISIT,
-        VisitScope(scope.unit_id, scope.parent_unit_id, innovator_id=innovator.id),
-        unit.code,
-    )
+    require(actor, Action.RECORD_VISIT, unit_visit_scope(session, unit.id, innovator.id), unit.code)
     if visited_on > today:
         raise ValidationError(code="klinik.visit_future", day=visited_on.isoformat())
     innovation = get_innovation(session, innovation_code) if innovation_code else None
@@ -707,18 +685,16 @@ def record_visit(
     session.add(visit)
     session.flush()
     result = ChangeResult()
-    result.events.append(
-        record_event(
-            session,
-            "kinanti.klinik.visit-recorded",
-            innovation,
-            {
-                "visit_id": visit.id,
-                "unit_id": unit.id,
-                "innovator": innovator.email,
-                "visited_on": visited_on.isoformat(),
-            },
-        )
+    result.event(
+        session,
+        "kinanti.klinik.visit-recorded",
+        innovation,
+        {
+            "visit_id": visit.id,
+            "unit_id": unit.id,
+            "innovator": innovator.email,
+            "visited_on": visited_on.isoformat(),
+        },
     )
     return visit, result
 
@@ -833,13 +809,11 @@ def submit_public_request(
     session.add(request)
     session.flush()
     result = ChangeResult()
-    result.events.append(
-        record_event(
-            session,
-            "kinanti.klinik.public-request-received",
-            None,
-            {"reference": request.reference, "kind": request.kind.value},
-        )
+    result.event(
+        session,
+        "kinanti.klinik.public-request-received",
+        None,
+        {"reference": request.reference, "kind": request.kind.value},
     )
     _public_email(session, result, request, kind="received", recipients=_citizen(request))
     _public_email(
@@ -906,13 +880,11 @@ def triage_to_proposal(
     request.innovation_id = innovation.id
     request.handled_by = actor.email
     request.handled_at = utcnow()
-    result.events.append(
-        record_event(
-            session,
-            "kinanti.klinik.public-request-proposed",
-            innovation,
-            {"reference": request.reference, "actor": actor.email},
-        )
+    result.event(
+        session,
+        "kinanti.klinik.public-request-proposed",
+        innovation,
+        {"reference": request.reference, "actor": actor.email},
     )
     _public_email(
         session,
@@ -937,13 +909,11 @@ def close_public_request(
     request.handled_by = actor.email
     request.handled_at = utcnow()
     result = ChangeResult()
-    result.events.append(
-        record_event(
-            session,
-            "kinanti.klinik.public-request-closed",
-            None,
-            {"reference": request.reference, "actor": actor.email},
-        )
+    result.event(
+        session,
+        "kinanti.klinik.public-request-closed",
+        None,
+        {"reference": request.reference, "actor": actor.email},
     )
     _public_email(
         session, result, request, kind="closed", recipients=_citizen(request), reply=request.reply

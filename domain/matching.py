@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from domain.changes import ChangeResult, emails, record_event
+from domain.changes import ChangeResult, emails
 from domain.compliance import ComplianceRules, evaluate
 from domain.enums import AdoptionStatus, ComplianceStatus, UnitKind
 from domain.models import Adoption, Innovation, ReplicationOffer, Unit
@@ -191,13 +191,11 @@ def enqueue_klinik_digest(
             innovation=None,
         )
     if grouped:
-        result.events.append(
-            record_event(
-                session,
-                "kinanti.replication.digest-queued",
-                None,
-                {"month": month, "units": len(grouped), "emails": len(result.outbox_ids)},
-            )
+        result.event(
+            session,
+            "kinanti.replication.digest-queued",
+            None,
+            {"month": month, "units": len(grouped), "emails": len(result.outbox_ids)},
         )
     return result
 

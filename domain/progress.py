@@ -7,8 +7,8 @@ function takes the caller's session; none commits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import KW_ONLY, dataclass
+from typing import Any, ClassVar, Literal
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -21,8 +21,30 @@ Action = Literal["stage", "gate", "waiting_for_unit", "ended", "finished"]
 
 
 @dataclass(frozen=True)
-class Step:
+class FlowStep:
+    """What a flow's next step says (the lifecycle's ``Step``, an adoption's
+    ``domain.adoptions.AdoptionStep``): its ``action`` and, at a gate, how often it was
+    decided and which flow run waits there."""
+
+    action: str
+    _: KW_ONLY
+    gate_attempts: int = 0
+    gate_flow_run_id: str | None = None
+
+    #: the actions that leave a run nothing to do now (ended, finished, or waiting for people)
+    SETTLED: ClassVar[frozenset[str]] = frozenset({"ended", "finished"})
+
+    @property
+    def settled(self) -> bool:
+        """Nothing for a run to do now (``SETTLED``)."""
+        return self.action in self.SETTLED
+
+
+@dataclass(frozen=True)
+class Step(FlowStep):
     """The next thing the lifecycle run must do for one innovation."""
+
+    SETTLED = FlowStep.SETTLED | {"waiting_for_unit"}
 
     action: Action
     code: str
@@ -32,14 +54,7 @@ class Step:
     stage: Stage
     round: int = 1
     gate_id: int | None = None
-    gate_attempts: int = 0
-    gate_flow_run_id: str | None = None
     outcome: Outcome | None = None
-
-    @property
-    def settled(self) -> bool:
-        """Nothing for a run to do now: ended, finished, or waiting for the unit."""
-        return self.action in ("ended", "finished", "waiting_for_unit")
 
 
 def next_step(session: Session, code: str) -> Step:

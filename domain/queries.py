@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from domain import lifecycle
@@ -31,6 +32,25 @@ from domain.models import (
     Unit,
 )
 
+RowT = TypeVar("RowT")
+
+
+def get_row(
+    session: Session,
+    model: type[RowT],
+    row_id: int,
+    code: str,
+    *,
+    for_update: bool = False,
+    **params: Any,
+) -> RowT:
+    """The ``model`` row with primary key ``row_id`` (locked ``for_update``); raises
+    ``NotFoundError`` with ``code`` and ``params`` when there is none."""
+    row = session.get(model, row_id, with_for_update=for_update)
+    if row is None:
+        raise NotFoundError(code=code, **params)
+    return row
+
 
 def get_innovation(session: Session, code: str, *, for_update: bool = False) -> Innovation:
     stmt = select(Innovation).where(Innovation.code == code.strip().upper())
@@ -43,10 +63,7 @@ def get_innovation(session: Session, code: str, *, for_update: bool = False) -> 
 
 
 def get_unit(session: Session, unit_id: int) -> Unit:
-    unit = session.get(Unit, unit_id)
-    if unit is None:
-        raise NotFoundError(code="unit.id_unknown", unit_id=unit_id)
-    return unit
+    return get_row(session, Unit, unit_id, "unit.id_unknown", unit_id=unit_id)
 
 
 def get_person(session: Session, email: str) -> Person:
@@ -69,6 +86,16 @@ def current_gate(session: Session, innovation: Innovation) -> GateRequest | None
         .where(GateRequest.innovation_id == innovation.id, GateRequest.stage == innovation.stage)
         .order_by(GateRequest.round.desc())
         .limit(1)
+    )
+
+
+def live_gates() -> Select[GateRequest, Innovation, Unit]:
+    """Gates of live innovations (no outcome), each with its innovation and their unit."""
+    return (
+        select(GateRequest, Innovation, Unit)
+        .join(Innovation, Innovation.id == GateRequest.innovation_id)
+        .join(Unit, Unit.id == Innovation.unit_id)
+        .where(Innovation.outcome.is_(None))
     )
 
 

@@ -36,6 +36,7 @@ from domain.models import (
     Person,
     Unit,
 )
+from domain.queries import live_gates
 
 _GateRows = Select[GateRequest, Innovation, Unit]
 
@@ -59,6 +60,12 @@ class ReminderPolicy:
     def follow_up_escalation(self) -> dt.timedelta:
         return self.follow_up_escalate_after or self.escalate_after
 
+    def follow_up_days(self, now: dt.datetime) -> tuple[dt.date, dt.date]:
+        """The region's date at ``now`` and ``follow_up_escalation`` before it: an open
+        follow-up due before the first is reminded, before the second escalated."""
+        today = now.astimezone(self.zone).date()
+        return today, (now - self.follow_up_escalation).astimezone(self.zone).date()
+
 
 @dataclass(frozen=True)
 class GateNudges:
@@ -66,6 +73,20 @@ class GateNudges:
 
     remind: bool
     escalate: bool
+
+    @classmethod
+    def once(
+        cls,
+        due: bool,
+        escalation_due: bool,
+        reminded_at: dt.datetime | None,
+        escalated_at: dt.datetime | None,
+    ) -> GateNudges:
+        """Nothing before ``due``; then a reminder and (once ``escalation_due``) an
+        escalation, each unless it was sent already."""
+        if not due:
+            return cls(remind=False, escalate=False)
+        return cls(remind=reminded_at is None, escalate=escalated_at is None and escalation_due)
 
 
 def gate_nudges(
@@ -78,11 +99,11 @@ def gate_nudges(
 ) -> GateNudges:
     """An open gate is reminded once after ``remind_after``, escalated once after
     ``escalate_after``; nothing happens before ``remind_after``."""
-    if opened_at > now - policy.remind_after:
-        return GateNudges(remind=False, escalate=False)
-    return GateNudges(
-        remind=reminded_at is None,
-        escalate=escalated_at is None and opened_at <= now - policy.escalate_after,
+    return GateNudges.once(
+        opened_at <= now - policy.remind_after,
+        opened_at <= now - policy.escalate_after,
+        reminded_at,
+        escalated_at,
     )
 
 
@@ -109,14 +130,8 @@ def follow_up_nudges(
 ) -> GateNudges:
     """An open follow-up is reminded once when its due day (in the region's time zone) has
     passed, and escalated once ``follow_up_escalation`` later; nothing before."""
-    today = now.astimezone(policy.zone).date()
-    if today <= due_on:
-        return GateNudges(remind=False, escalate=False)
-    escalate_day = (now - policy.follow_up_escalation).astimezone(policy.zone).date()
-    return GateNudges(
-        remind=reminded_at is None,
-        escalate=escalated_at is None and escalate_day > due_on,
-    )
+    today, escalate_day = policy.follow_up_days(now)
+    return GateNudges.once(today > due_on, escalate_day > due_on, reminded_at, escalated_at)
 
 
 def overdue_days(due_on: dt.date, now: dt.datetime, zone: dt.tzinfo) -> int:
@@ -156,13 +171,7 @@ class DueRevision:
 
 
 def _with_innovation_and_unit() -> _GateRows:
-    return (
-        select(GateRequest, Innovation, Unit)
-        .join(Innovation, Innovation.id == GateRequest.innovation_id)
-        .join(Unit, Unit.id == Innovation.unit_id)
-        .where(Innovation.outcome.is_(None))
-        .order_by(GateRequest.id)
-    )
+    return live_gates().order_by(GateRequest.id)
 
 
 def _locked(session: Session, stmt: _GateRows) -> _GateRows:
@@ -232,8 +241,7 @@ class DueFollowUp:
 def due_follow_ups(session: Session, policy: ReminderPolicy, now: dt.datetime) -> list[DueFollowUp]:
     """Open follow-ups (with an owner and a due date) due for a reminder or an escalation,
     by id; locked on PostgreSQL (skipping those another sweep holds)."""
-    today = now.astimezone(policy.zone).date()
-    escalate_day = (now - policy.follow_up_escalation).astimezone(policy.zone).date()
+    today, escalate_day = policy.follow_up_days(now)
     stmt = (
         select(FollowUp, Person, Consultation, MentoringVisit)
         .join(Person, Person.id == FollowUp.owner_id)

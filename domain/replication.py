@@ -37,7 +37,6 @@ from domain.changes import (
     ChangeResult,
     emails,
     finish_adoption_starts,
-    record_event,
     request_adoption_start,
 )
 from domain.enums import (
@@ -66,7 +65,7 @@ from domain.models import (
     utcnow,
 )
 from domain.outbox import Recipient, people_with_roles, unit_recipients
-from domain.queries import get_innovation, get_person, get_unit, person_roles
+from domain.queries import get_innovation, get_person, get_row, get_unit, person_roles
 from domain.schemas import InnovationIn
 from domain.submission import _PROFILE_FIELDS, submit_innovation
 
@@ -156,10 +155,10 @@ class EvidenceIn:
 
 
 def get_adoption(session: Session, adoption_id: int, *, for_update: bool = False) -> Adoption:
-    adoption = session.get(Adoption, adoption_id, with_for_update=for_update)
-    if adoption is None:
-        raise NotFoundError(code="replication.adoption_unknown", adoption=adoption_id)
-    return adoption
+    return get_row(
+        session, Adoption, adoption_id, "replication.adoption_unknown",
+        for_update=for_update, adoption=adoption_id,
+    )  # fmt: skip
 
 
 def offer_of(session: Session, innovation: Innovation) -> ReplicationOffer | None:
@@ -226,7 +225,7 @@ def _notify(
         "status": adoption.status.value,
         "replica": replica.code if replica else None,
     }
-    result.events.append(record_event(session, f"kinanti.replication.{step}", origin, payload))
+    result.event(session, f"kinanti.replication.{step}", origin, payload)
     context = {
         **payload,
         "origin_code": origin.code if origin else None,
@@ -276,13 +275,11 @@ def record_passed_reporting(session: Session, code: str, *, basis: str) -> Chang
     if innovation.replicable:
         return result
     innovation.replicable = True
-    result.events.append(
-        record_event(
-            session,
-            "kinanti.innovation.replicable-recorded",
-            innovation,
-            {"channel": "import", "basis": basis},
-        )
+    result.event(
+        session,
+        "kinanti.innovation.replicable-recorded",
+        innovation,
+        {"channel": "import", "basis": basis},
     )
     return result
 
@@ -319,13 +316,11 @@ def offer_replication(
             setattr(offer, name, value)
         offer.active = True
     session.flush()
-    result.events.append(
-        record_event(
-            session,
-            "kinanti.replication.offered",
-            innovation,
-            {"offer_id": offer.id, "actor": person.email},
-        )
+    result.event(
+        session,
+        "kinanti.replication.offered",
+        innovation,
+        {"offer_id": offer.id, "actor": person.email},
     )
     return offer, result
 
@@ -556,13 +551,11 @@ def attach_agreement(
     _store_agreement(session, store, adoption, agreement)
     session.flush()
     result = ChangeResult()
-    result.events.append(
-        record_event(
-            session,
-            "kinanti.replication.agreement-recorded",
-            _origin_of(session, adoption),
-            {"adoption_id": adoption.id, "actor": actor},
-        )
+    result.event(
+        session,
+        "kinanti.replication.agreement-recorded",
+        _origin_of(session, adoption),
+        {"adoption_id": adoption.id, "actor": actor},
     )
     return result
 

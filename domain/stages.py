@@ -130,18 +130,16 @@ def book_consultation(
     recipients = unit_recipients(session, unit)
     if mentor is not None:
         recipients.append(Recipient(mentor.email, mentor.name, mentor.language))
-    result.events.append(
-        changes.record_event(
-            session,
-            "kinanti.innovation.consultation-booked",
-            innovation,
-            {
-                "consultation_id": consultation.id,
-                "mentor": mentor.email if mentor else None,
-                "scheduled_at": local.isoformat(),
-            },
-            params.flow_run_id,
-        )
+    result.event(
+        session,
+        "kinanti.innovation.consultation-booked",
+        innovation,
+        {
+            "consultation_id": consultation.id,
+            "mentor": mentor.email if mentor else None,
+            "scheduled_at": local.isoformat(),
+        },
+        params.flow_run_id,
     )
     changes.emails(
         session,
@@ -239,14 +237,12 @@ def _replication(
     session: Session, innovation: Innovation, params: StageParams, result: changes.ChangeResult
 ) -> dict[str, Any]:
     innovation.replicable = True
-    result.events.append(
-        changes.record_event(
-            session,
-            "kinanti.innovation.open-for-replication",
-            innovation,
-            {"stage": innovation.stage.value},
-            params.flow_run_id,
-        )
+    result.event(
+        session,
+        "kinanti.innovation.open-for-replication",
+        innovation,
+        {"stage": innovation.stage.value},
+        params.flow_run_id,
     )
     changes.finish_stage_starts(session, innovation, None)
     return {"replicable": True}

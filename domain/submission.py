@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain import lifecycle, profile
-from domain.changes import ChangeResult, record_event, record_history, request_stage_start
+from domain.changes import ChangeResult, record_history, request_stage_start
 from domain.enums import (
     Role,
     Stage,
@@ -89,9 +89,7 @@ def submit_innovation(
             innovation.origin_id = origin_id
             changed = True
         if changed:
-            result.events.append(
-                record_event(session, "kinanti.innovation.updated", innovation, {"actor": actor})
-            )
+            result.event(session, "kinanti.innovation.updated", innovation, {"actor": actor})
         return innovation, False, result
 
     innovation = Innovation(
@@ -109,13 +107,8 @@ def submit_innovation(
         flow_run_id=None,
     )
     request_stage_start(session, innovation, result)
-    result.events.append(
-        record_event(
-            session,
-            "kinanti.innovation.submitted",
-            innovation,
-            {"actor": actor, "origin": data.origin},
-        )
+    result.event(
+        session, "kinanti.innovation.submitted", innovation, {"actor": actor, "origin": data.origin}
     )
     return innovation, True, result
 
@@ -139,12 +132,10 @@ def resubmit(
     innovation.revision_requested = False
     result = ChangeResult()
     request_stage_start(session, innovation, result)
-    result.events.append(
-        record_event(
-            session,
-            "kinanti.innovation.resubmitted",
-            innovation,
-            {"stage": innovation.stage.value, "actor": actor, "note": note},
-        )
+    result.event(
+        session,
+        "kinanti.innovation.resubmitted",
+        innovation,
+        {"stage": innovation.stage.value, "actor": actor, "note": note},
     )
     return result

@@ -14,13 +14,13 @@ import hmac
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict, TypeVar
 
 import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Select, func, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -298,6 +298,28 @@ class Paging:
 
     def pages(self, total: int) -> int:
         return max(1, -(-total // self.size))
+
+    def window(self, stmt: S) -> S:
+        """``stmt`` cut to this page's rows."""
+        return stmt.limit(self.size).offset(self.offset)
+
+    def fields(self, total: int) -> PageFields:
+        """The :class:`ListPage` fields of this page of ``total`` rows."""
+        return PageFields(page=self.number, pages=self.pages(total), total=total)
+
+
+S = TypeVar("S", bound=Select)
+
+
+class PageFields(TypedDict):
+    page: int
+    pages: int
+    total: int
+
+
+def count(session: Session, stmt: Select) -> int:
+    """How many rows ``stmt`` has (all pages)."""
+    return session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
 
 
 def paging(request: Request, page: Any) -> Paging:

@@ -12,6 +12,7 @@ audit row, or not at all.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -24,10 +25,11 @@ from domain import klinik
 from domain.access import REGION, Action, Actor
 from domain.changes import ChangeResult
 from domain.enums import Bentuk, Jenis, PublicRequestKind, PublicRequestStatus
-from domain.models import Innovation, PublicRequest, Unit, utcnow
+from domain.models import Innovation, PublicRequest, utcnow
 from kinanti import audit
 from kinanti.db import unit_of_work
 from kinanti.portal import web
+from kinanti.portal.actions import act
 from kinanti.portal.delivery import hand_off
 from kinanti.portal.forms import (
     FieldError,
@@ -36,7 +38,7 @@ from kinanti.portal.forms import (
     TriageProposalForm,
     parse,
 )
-from kinanti.portal.pages.consultations import act
+from kinanti.portal.pages.common import UnitOption, unit_options
 from kinanti.portal.texts import t
 
 router = APIRouter()
@@ -154,13 +156,8 @@ def requests_page(
                        status=r.status, created_at=r.created_at)
             for r in rows
         ]  # fmt: skip
-    context = RequestsPage(items=items, page=paging.number, pages=paging.pages(total), total=total)
+    context = RequestsPage(items=items, **paging.fields(total))
     return web.render(request, "public_requests.html", context)
-
-
-class UnitOption(BaseModel):
-    code: str
-    name: str
 
 
 class RequestPage(BaseModel):
@@ -192,12 +189,7 @@ def _request_page(
     with unit_of_work(web.engine_of(request)) as session:
         r = klinik.get_public_request(session, reference)
         innovation = session.get(Innovation, r.innovation_id) if r.innovation_id else None
-        units = [
-            UnitOption(code=code, name=name)
-            for code, name in session.execute(
-                select(Unit.code, Unit.name).where(Unit.active.is_(True)).order_by(Unit.code)
-            )
-        ]
+        units = unit_options(session)
         defaults = {"title": r.subject, "year": str(utcnow().year)}
         page = RequestPage(
             reference=r.reference, kind=r.kind, name=r.name, community=r.community,
@@ -219,18 +211,19 @@ def request_page(
 
 def _triage(
     request: Request, actor: Actor, reference: str, post: web.Post, name: str,
-    form_class: type[Any], change: Any,
+    form_class: type[BaseModel], change: Callable[[Session, Any], ChangeResult],
 ) -> Response:  # fmt: skip
+    """Apply a triage ``change`` with its audit row (outcome ``name``) in one transaction."""
     web.require(request, actor, Action.TRIAGE_PUBLIC, REGION, f"public request {reference}")
 
     def audited(session: Session, form: Any) -> ChangeResult:
-        result: ChangeResult = change(session, form)
+        result = change(session, form)
         audit.add(session, audit.PUBLIC_TRIAGED, actor=actor.email, client=web.client_of(request),
                   target=reference, outcome=name)  # fmt: skip
         return result
 
     return act(
-        request, actor, post, form_class, audited,
+        request, post, form_class, audited,
         again=lambda errors, values: _request_page(request, actor, reference, errors=errors,
                                                    form=name, values=values),
         done=f"/klinik/requests/{reference}?done={name}",

@@ -7,22 +7,26 @@ import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain import klinik
-from domain.access import BRIDA_ROLES, Action, Actor, can, visit_scope
+from domain.access import Action, Actor, can, visit_scope
 from domain.changes import ChangeResult
 from domain.enums import Role
-from domain.errors import KinantiError
 from domain.models import Innovation, MentoringVisit, Person, Unit, utcnow
 from kinanti.db import unit_of_work
 from kinanti.portal import web
-from kinanti.portal.delivery import hand_off
-from kinanti.portal.forms import FieldError, FollowUpForm, VisitForm, domain_errors, parse
-from kinanti.portal.pages.consultations import FollowUpRow, act, follow_up_rows
+from kinanti.portal.actions import Created, act
+from kinanti.portal.forms import FieldError, FollowUpForm, VisitForm
+from kinanti.portal.pages.consultations import (
+    FollowUpRow,
+    follow_up_rows,
+    klinik_visible,
+    new_follow_up,
+)
 
 router = APIRouter()
 
@@ -48,20 +52,6 @@ def _today(request: Request) -> dt.date:
     return utcnow().astimezone(web.settings_of(request).zone).date()
 
 
-def _visible(actor: Actor) -> Any:
-    stmt = (
-        select(MentoringVisit, Person.name, Unit.code)
-        .join(Person, Person.id == MentoringVisit.innovator_id)
-        .join(Unit, Unit.id == MentoringVisit.unit_id)
-    )
-    if not actor.has(*BRIDA_ROLES):
-        mine = [MentoringVisit.innovator_id == actor.person_id]
-        if actor.unit_id is not None:
-            mine += [Unit.id == actor.unit_id, Unit.parent_id == actor.unit_id]
-        stmt = stmt.where(or_(*mine))
-    return stmt
-
-
 def _list(
     request: Request,
     actor: Actor,
@@ -70,14 +60,18 @@ def _list(
     errors: list[FieldError] | None = None,
 ) -> Response:
     paging = web.paging(request, page)
-    stmt = _visible(actor)
+    stmt = klinik_visible(
+        select(MentoringVisit, Person.name, Unit.code)
+        .join(Person, Person.id == MentoringVisit.innovator_id)
+        .join(Unit, Unit.id == MentoringVisit.unit_id),
+        actor,
+        MentoringVisit.innovator_id == actor.person_id,
+    )
     with unit_of_work(web.engine_of(request)) as session:
-        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        total = web.count(session, stmt)
         rows = session.execute(
-            stmt.order_by(MentoringVisit.visited_on.desc(), MentoringVisit.id.desc())
-            .limit(paging.size)
-            .offset(paging.offset)
-        ).all()
+            paging.window(stmt.order_by(MentoringVisit.visited_on.desc(), MentoringVisit.id.desc()))
+        )
         items = [
             VisitRow(id=v.id, visited_on=v.visited_on, innovator=name, unit=code, place=v.place,
                      purpose=v.purpose, outcome=v.outcome)
@@ -86,9 +80,7 @@ def _list(
         ]  # fmt: skip
     context = VisitsPage(
         items=items,
-        page=paging.number,
-        pages=paging.pages(total),
-        total=total,
+        **paging.fields(total),
         can_record=actor.has(Role.INNOVATOR, Role.BRIDA_OPERATOR),
         values=values or {"visited_on": _today(request).isoformat()},
         errors=errors or [],
@@ -106,24 +98,21 @@ def record_visit(
     request: Request, actor: Actor = Depends(web.signed_in), post: web.Post = Depends(web.posted)
 ) -> Response:
     """Record a visit (the innovator's own; an operator may name the innovator)."""
-    form, errors = parse(VisitForm, post.data, post.lang)
-    if form is None:
-        return _list(request, actor, values=dict(post.data), errors=errors)
     today = _today(request)
-    try:
-        with unit_of_work(web.engine_of(request)) as session:
-            visit, result = klinik.record_visit(
-                session, actor, unit_code=form.unit, visited_on=form.visited_on,
-                place=form.place, purpose=form.purpose, outcome=form.outcome, today=today,
-                innovator_email=form.innovator if actor.has(Role.BRIDA_OPERATOR) else None,
-                innovation_code=form.innovation,
-            )  # fmt: skip
-            vid, committed = visit.id, result.committed(session)
-    except KinantiError as exc:
-        errors = domain_errors(exc, VisitForm, post.lang)
-        return _list(request, actor, values=dict(post.data), errors=errors)
-    hand_off(request, committed)
-    return RedirectResponse(f"/visits/{vid}?done=visit", status_code=303)
+
+    def change(session: Session, form: VisitForm) -> Created:
+        visit, result = klinik.record_visit(
+            session, actor, unit_code=form.unit, visited_on=form.visited_on,
+            place=form.place, purpose=form.purpose, outcome=form.outcome, today=today,
+            innovator_email=form.innovator if actor.has(Role.BRIDA_OPERATOR) else None,
+            innovation_code=form.innovation,
+        )  # fmt: skip
+        return Created(result, f"/visits/{visit.id}?done=visit")
+
+    return act(
+        request, post, VisitForm, change,
+        again=lambda errors, values: _list(request, actor, values=values, errors=errors),
+    )  # fmt: skip
 
 
 class VisitPage(BaseModel):
@@ -183,17 +172,12 @@ def add_follow_up(
         web.require(
             request, actor, Action.RECORD_VISIT, visit_scope(session, visit), f"visit {vid}"
         )
-    today = _today(request)
 
     def change(session: Session, form: FollowUpForm) -> ChangeResult:
-        _follow_up, result = klinik.add_follow_up(
-            session, actor, text=form.text, owner_email=form.owner, due_on=form.due_on,
-            today=today, visit_id=vid,
-        )  # fmt: skip
-        return result
+        return new_follow_up(session, request, actor, form, visit_id=vid)
 
     return act(
-        request, actor, post, FollowUpForm, change,
+        request, post, FollowUpForm, change,
         again=lambda errors, values: visit_page_response(request, actor, vid, errors=errors,
                                                          values=values),
         done=f"/visits/{vid}?done=follow_up",

@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 from typing import Any, TypedDict, TypeVar
 
 import jinja2
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 from sqlalchemy import Engine, Select, func, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from domain.access import Action, Actor, Scope, actor_of, can
+from domain.access import REGION, Action, Actor, Scope, actor_of, can
 from domain.enums import Language, Role
 from kinanti import audit
 from kinanti.db import unit_of_work
@@ -221,6 +221,17 @@ def require(request: Request, actor: Actor, action: Action, scope: Scope, target
         raise Refused(action.value, target)
 
 
+def allowed(action: Action, target: str) -> Callable[..., Actor]:
+    """Dependency factory for a region-wide page: the signed-in actor, refused (403,
+    audited with ``target``) unless ``can(actor, action, REGION)``."""
+
+    def dependency(request: Request, actor: Actor = Depends(signed_in)) -> Actor:
+        require(request, actor, action, REGION, target)
+        return actor
+
+    return dependency
+
+
 def db(request: Request) -> Iterator[Session]:
     """Dependency: one transaction per request (commit on success, roll back on error)."""
     with unit_of_work(engine_of(request)) as session:
@@ -303,12 +314,21 @@ class Paging:
         """``stmt`` cut to this page's rows."""
         return stmt.limit(self.size).offset(self.offset)
 
+    def rows(self, session: Session, stmt: Select, *order: Any) -> tuple[int, list[Any]]:
+        """How many rows ``stmt`` has (all pages), and this page's rows, by ``order``."""
+        return count(session, stmt), list(session.execute(self.window(stmt.order_by(*order))))
+
+    def slice(self, rows: list[T]) -> list[T]:
+        """This page's part of ``rows`` (a list already in memory)."""
+        return rows[self.offset : self.offset + self.size]
+
     def fields(self, total: int) -> PageFields:
         """The :class:`ListPage` fields of this page of ``total`` rows."""
         return PageFields(page=self.number, pages=self.pages(total), total=total)
 
 
 S = TypeVar("S", bound=Select)
+T = TypeVar("T")
 
 
 class PageFields(TypedDict):

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
-from domain.access import REGION, Action, Actor
+from domain.access import Action, Actor
 from domain.enums import Role, UnitKind
 from domain.errors import NotFoundError
 from domain.errors import ValidationError as DomainValidationError
@@ -32,6 +32,10 @@ from kinanti.portal.texts import t
 
 router = APIRouter(prefix="/admin")
 
+#: The region-wide pages: who may open them (refused and audited otherwise).
+_PEOPLE = web.allowed(Action.MANAGE_REGISTRY, "people")
+_UNITS = web.allowed(Action.MANAGE_REGISTRY, "units")
+
 
 class PersonItem(BaseModel):
     email: str
@@ -46,18 +50,16 @@ class PeoplePage(web.ListPage):
 
 
 @router.get("/people", response_class=HTMLResponse)
-def people(request: Request, page: str = "1", actor: Actor = Depends(web.signed_in)) -> Response:
-    web.require(request, actor, Action.MANAGE_REGISTRY, REGION, "people")
+def people(request: Request, page: str = "1", actor: Actor = Depends(_PEOPLE)) -> Response:
     paging = web.paging(request, page)
-    size, number = paging.size, paging.number
     with unit_of_work(web.engine_of(request)) as session:
         total = session.scalar(select(func.count(Person.id))) or 0
         rows = session.execute(
-            select(Person, Unit.code)
-            .outerjoin(Unit, Unit.id == Person.unit_id)
-            .order_by(Person.email)
-            .limit(size)
-            .offset(paging.offset)
+            paging.window(
+                select(Person, Unit.code)
+                .outerjoin(Unit, Unit.id == Person.unit_id)
+                .order_by(Person.email)
+            )
         ).all()
         roles: dict[int, list[str]] = {}
         for pid, role in session.execute(
@@ -74,7 +76,7 @@ def people(request: Request, page: str = "1", actor: Actor = Depends(web.signed_
     return web.render(
         request,
         "people.html",
-        PeoplePage(items=items, page=number, pages=paging.pages(total), total=total),
+        PeoplePage(items=items, **paging.fields(total)),
     )
 
 
@@ -172,17 +174,15 @@ def _unit_values(unit: Unit, parent: str | None) -> dict[str, str]:
 
 
 @router.get("/units/new", response_class=HTMLResponse)
-def new_unit(request: Request, actor: Actor = Depends(web.signed_in)) -> Response:
-    web.require(request, actor, Action.MANAGE_REGISTRY, REGION, "units")
+def new_unit(request: Request, actor: Actor = Depends(_UNITS)) -> Response:
     lang = web.language_of(request).value
     return _unit_page(request, None, {"kind": "opd", "language": lang, "active": "on"}, [])
 
 
 @router.post("/units/new", response_class=HTMLResponse)
 def create_unit(
-    request: Request, actor: Actor = Depends(web.signed_in), post: web.Post = Depends(web.posted)
+    request: Request, actor: Actor = Depends(_UNITS), post: web.Post = Depends(web.posted)
 ) -> Response:
-    web.require(request, actor, Action.MANAGE_REGISTRY, REGION, "units")
     data = _record(post, UNIT_FIELDS)
     errors = _save(request, actor, "units", data, new=True)
     if errors:
@@ -192,9 +192,8 @@ def create_unit(
 
 @router.get("/units/{code}", response_class=HTMLResponse)
 def unit(
-    request: Request, code: str, saved: bool = False, actor: Actor = Depends(web.signed_in)
+    request: Request, code: str, saved: bool = False, actor: Actor = Depends(_UNITS)
 ) -> Response:
-    web.require(request, actor, Action.MANAGE_REGISTRY, REGION, "units")
     with unit_of_work(web.engine_of(request)) as session:
         found = session.scalar(select(Unit).where(Unit.code == code.upper()))
         if found is None:
@@ -208,10 +207,9 @@ def unit(
 def edit_unit(
     request: Request,
     code: str,
-    actor: Actor = Depends(web.signed_in),
+    actor: Actor = Depends(_UNITS),
     post: web.Post = Depends(web.posted),
 ) -> Response:
-    web.require(request, actor, Action.MANAGE_REGISTRY, REGION, "units")
     data = _record(post, UNIT_FIELDS, code=code.upper())
     errors = _save(request, actor, "units", data, new=False)
     if errors:
@@ -278,16 +276,14 @@ def _person_record(post: web.Post, **fixed: object) -> dict[str, object]:
 
 
 @router.get("/people/new", response_class=HTMLResponse)
-def new_person(request: Request, actor: Actor = Depends(web.signed_in)) -> Response:
-    web.require(request, actor, Action.MANAGE_REGISTRY, REGION, "people")
+def new_person(request: Request, actor: Actor = Depends(_PEOPLE)) -> Response:
     return _person_page(request, None, [])
 
 
 @router.post("/people/new", response_class=HTMLResponse)
 def create_person(
-    request: Request, actor: Actor = Depends(web.signed_in), post: web.Post = Depends(web.posted)
+    request: Request, actor: Actor = Depends(_PEOPLE), post: web.Post = Depends(web.posted)
 ) -> Response:
-    web.require(request, actor, Action.MANAGE_REGISTRY, REGION, "people")
     data = _person_record(post)
     errors = _save(request, actor, "people", data, new=True)
     if errors:
@@ -302,9 +298,8 @@ def _roles(data: dict[str, object]) -> list[str]:
 
 @router.get("/people/{email}", response_class=HTMLResponse)
 def person(
-    request: Request, email: str, sent: bool = False, actor: Actor = Depends(web.signed_in)
+    request: Request, email: str, sent: bool = False, actor: Actor = Depends(_PEOPLE)
 ) -> Response:
-    web.require(request, actor, Action.MANAGE_REGISTRY, REGION, "people")
     return _person_page(request, email, [], sent=sent)
 
 
@@ -312,10 +307,9 @@ def person(
 def edit_person(
     request: Request,
     email: str,
-    actor: Actor = Depends(web.signed_in),
+    actor: Actor = Depends(_PEOPLE),
     post: web.Post = Depends(web.posted),
 ) -> Response:
-    web.require(request, actor, Action.MANAGE_REGISTRY, REGION, "people")
     with unit_of_work(web.engine_of(request)) as session:
         email = get_person(session, email).email
     data = _person_record(post, email=email)
@@ -326,8 +320,7 @@ def edit_person(
 
 
 @router.post("/people/{email}/link", response_class=HTMLResponse)
-def send_link(request: Request, email: str, actor: Actor = Depends(web.signed_in)) -> Response:
-    web.require(request, actor, Action.MANAGE_REGISTRY, REGION, "people")
+def send_link(request: Request, email: str, actor: Actor = Depends(_PEOPLE)) -> Response:
     with unit_of_work(web.engine_of(request)) as session:
         person = get_person(session, email)
         ids = accounts.request_link(

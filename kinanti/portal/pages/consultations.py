@@ -41,7 +41,7 @@ from kinanti.portal.forms import (
     RescheduleForm,
     SessionForm,
 )
-from kinanti.portal.pages.common import UnitOption, unit_options
+from kinanti.portal.pages.common import UnitOption, unit_options, units_for
 
 router = APIRouter()
 
@@ -75,8 +75,7 @@ def consultations(
         Consultation.mentor_id == actor.person_id,
     )
     with unit_of_work(web.engine_of(request)) as session:
-        total = web.count(session, stmt)
-        rows = session.execute(paging.window(stmt.order_by(Consultation.scheduled_at.desc())))
+        total, rows = paging.rows(session, stmt, Consultation.scheduled_at.desc())
         shown = [
             (c, unit, code)
             for c, unit, code in rows
@@ -122,12 +121,7 @@ def _bookable_units(session: Session, actor: Actor) -> list[UnitOption]:
 def _book_page(
     request: Request, actor: Actor, values: dict[str, Any], errors: list[FieldError]
 ) -> Response:
-    with unit_of_work(web.engine_of(request)) as session:
-        units = _bookable_units(session, actor)
-    if not units:
-        from kinanti.portal.pages.innovations import unit_scope_none
-
-        web.require(request, actor, Action.BOOK_CONSULTATION, unit_scope_none(), "booking")
+    units = units_for(request, actor, Action.BOOK_CONSULTATION, "booking", _bookable_units)
     page = BookPage(
         values=values, errors=errors, units=units, zone=web.settings_of(request).timezone
     )

@@ -4,11 +4,8 @@ indicator evidence, my unit's compliance."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path, PurePath
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -16,13 +13,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from starlette.datastructures import UploadFile
 
 from domain import compliance, lifecycle
 from domain.access import Action, Actor, can, innovation_scope, unit_scope
 from domain.enums import GateStatus, Stage
 from domain.errors import KinantiError
-from domain.evidence import EvidenceStore, claim_indicator, list_claims, verify_claim
+from domain.evidence import claim_indicator, list_claims, verify_claim
 from domain.iid.catalogue import catalogue_for_year
 from domain.lifecycle import STAGE_ORDER
 from domain.models import GateRequest, Innovation, Unit
@@ -41,7 +37,9 @@ from kinanti.portal.forms import (
     errors_of,
     parse,
 )
+from kinanti.portal.pages.common import NO_UNIT, UnitOption, unit_options, units_for
 from kinanti.portal.texts import t
+from kinanti.portal.uploads import file_or_link, received, uploaded
 from kinanti.views import InnovationDetail, innovation_detail
 from notifications.render import Labels
 
@@ -110,7 +108,6 @@ class InnovationList(web.ListPage):
 @router.get("/innovations", response_class=HTMLResponse)
 def list_page(request: Request, page: str = "1", actor: Actor = Depends(web.signed_in)) -> Response:
     paging = web.paging(request, page)
-    size, number = paging.size, paging.number
     with unit_of_work(web.engine_of(request)) as session:
         units = owned_unit_ids(session, actor)
         stmt = select(Innovation, Unit.code).join(Unit, Unit.id == Innovation.unit_id)
@@ -120,9 +117,7 @@ def list_page(request: Request, page: str = "1", actor: Actor = Depends(web.sign
             count = count.where(Innovation.unit_id.in_(units))
         total = session.scalar(count) or 0
         rows = session.execute(
-            stmt.order_by(Innovation.updated_at.desc(), Innovation.id.desc())
-            .limit(size)
-            .offset(paging.offset)
+            paging.window(stmt.order_by(Innovation.updated_at.desc(), Innovation.id.desc()))
         ).all()
         gates = _open_gates(session, [i.id for i, _ in rows])
         items = [
@@ -139,12 +134,8 @@ def list_page(request: Request, page: str = "1", actor: Actor = Depends(web.sign
         can_propose = actor.unit_id is not None and can(
             actor, Action.PROPOSE, unit_scope(session, actor.unit_id)
         )
-    pages = paging.pages(total)
-    return web.render(
-        request,
-        "innovations.html",
-        InnovationList(items=items, page=number, pages=pages, total=total, can_propose=can_propose),
-    )
+    page_ = InnovationList(items=items, can_propose=can_propose, **paging.fields(total))
+    return web.render(request, "innovations.html", page_)
 
 
 def _open_gates(session: Session, innovation_ids: list[int]) -> dict[int, GateRequest]:
@@ -247,15 +238,10 @@ def innovation_page(request: Request, code: str, actor: Actor = Depends(web.sign
 # ---------------------------------------------------------------- new proposal
 
 
-class UnitChoice(BaseModel):
-    code: str
-    name: str
-
-
 class ProposalPage(BaseModel):
     values: dict[str, str]
     errors: list[FieldError]
-    units: list[UnitChoice]
+    units: list[UnitOption]
     design_words: int
     action: str
     revise_reason: str | None = None
@@ -269,23 +255,17 @@ class CheckPage(BaseModel):
     problems: list[str]
 
 
-def _unit_choices(session: Session, actor: Actor) -> list[UnitChoice]:
+def _unit_choices(session: Session, actor: Actor) -> list[UnitOption]:
     units = owned_unit_ids(session, actor)
-    stmt = select(Unit.code, Unit.name).where(Unit.active.is_(True)).order_by(Unit.code)
     if units is not None:
-        stmt = stmt.where(Unit.id.in_(units))
-    elif not can(actor, Action.MANAGE_REGISTRY):
-        return []
-    return [UnitChoice(code=c, name=n) for c, n in session.execute(stmt)]
+        return unit_options(session, set(units).__contains__)
+    return unit_options(session) if can(actor, Action.MANAGE_REGISTRY) else []
 
 
 def _proposal_form(
     request: Request, actor: Actor, values: dict[str, str], errors: list[FieldError]
 ) -> Response:
-    with unit_of_work(web.engine_of(request)) as session:
-        units = _unit_choices(session, actor)
-    if not units:
-        web.require(request, actor, Action.PROPOSE, unit_scope_none(), "new proposal")
+    units = units_for(request, actor, Action.PROPOSE, "new proposal", _unit_choices)
     defaults = {"year": str(dt.date.today().year), "unit": units[0].code if units else ""}
     page = ProposalPage(
         values={**defaults, **values},
@@ -295,12 +275,6 @@ def _proposal_form(
         action="/innovations/new",
     )
     return web.render(request, "proposal.html", page, status=400 if errors else 200)
-
-
-def unit_scope_none() -> Any:
-    from domain.access import UnitScope
-
-    return UnitScope(unit_id=-1)
 
 
 @dataclass
@@ -423,7 +397,7 @@ def _revise_page(
     page = ProposalPage(
         values=values,
         errors=errors,
-        units=[UnitChoice(code=detail.unit, name=detail.unit_name)],
+        units=[UnitOption(code=detail.unit, name=detail.unit_name)],
         design_words=len(values.get("design", "").split()),
         action=f"/innovations/{detail.code}/revise",
         revise_reason=_latest_revise_reason(detail),
@@ -544,15 +518,6 @@ def evidence_page(
     return _evidence_page(request, actor, code, [], {}, done)
 
 
-def _save_upload(upload: UploadFile, folder: Path) -> Path:
-    """Copy the upload to ``folder`` under its own (sanitised) name for the evidence store."""
-    name = PurePath(upload.filename or "upload").name.replace("\x00", "")[:200] or "upload"
-    path = folder / name
-    with path.open("wb") as out:
-        shutil.copyfileobj(upload.file, out, 1024 * 1024)
-    return path
-
-
 def _checked_code(request: Request, actor: Actor, code: str, action: Action) -> str:
     """The innovation's code once ``actor`` may do ``action`` on it (refused otherwise)."""
     with unit_of_work(web.engine_of(request)) as session:
@@ -596,20 +561,14 @@ def claim(
     post: web.Post = Depends(web.posted),
 ) -> Response:
     """Claim a level with a file (through the evidence store's checks) or a link."""
-    upload = post.raw.get("file")
-    has_file = isinstance(upload, UploadFile) and bool(upload.filename)
+    upload = uploaded(post, "file")
     code = _checked_code(request, actor, code, Action.CLAIM_EVIDENCE)
     form, errors = parse(EvidenceForm, post.data, post.lang)
-    if form is not None and has_file == bool(form.link):
-        errors = [FieldError("file", t("err.file_or_link", post.lang))]
+    if form is not None:
+        errors = file_or_link(upload, form.link, "file", post.lang)
     if form is None or errors:
         return _evidence_page(request, actor, code, errors, dict(post.data))
-    settings = web.settings_of(request)
-    store = EvidenceStore(settings.resolved_evidence_dir, settings.evidence_max_bytes)
-    incoming = settings.home / "incoming"
-    incoming.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=incoming) as tmp:
-        path = _save_upload(upload, Path(tmp)) if has_file else None  # type: ignore[arg-type]
+    with received(request, upload) as (store, path):
         change = EvidenceChange(
             apply=lambda session: claim_indicator(
                 session, store, code=code, indicator=form.indicator, level=form.level,
@@ -617,7 +576,7 @@ def claim(
             ),
             event=audit.EVIDENCE_CLAIMED,
             target=f"{code}/{form.indicator}",
-            field="file" if has_file else "link",
+            field="file" if upload else "link",
             message="err.evidence_refused",
             detail={"level": form.level},
         )  # fmt: skip
@@ -664,7 +623,7 @@ def my_compliance(request: Request, actor: Actor = Depends(web.signed_in)) -> Re
     """My unit's (and its UPTDs') yearly obligation and what would make it compliant."""
     with unit_of_work(web.engine_of(request)) as session:
         units = owned_unit_ids(session, actor)
-        scope = unit_scope(session, actor.unit_id) if actor.unit_id else unit_scope_none()
+        scope = unit_scope(session, actor.unit_id) if actor.unit_id else NO_UNIT
         web.require(request, actor, Action.VIEW_UNIT, scope, "compliance")
         year, rows = yearly_compliance(request, session)
         codes = set(session.scalars(select(Unit.code).where(Unit.id.in_(units or []))))

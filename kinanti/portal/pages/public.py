@@ -43,6 +43,9 @@ from kinanti.portal.texts import t
 
 router = APIRouter()
 
+#: The region-wide pages: who may open them (refused and audited otherwise).
+_TRIAGE = web.allowed(Action.TRIAGE_PUBLIC, "public requests")
+
 #: The hidden field people never see (nor fill); bots that fill every field do.
 HONEYPOT = "website"
 PUBLIC_FIELDS = ("kind", "name", "community", "email", "phone", "subject", "message")
@@ -136,21 +139,14 @@ class RequestsPage(web.ListPage):
 
 
 @router.get("/klinik/requests", response_class=HTMLResponse)
-def requests_page(
-    request: Request, page: str = "1", actor: Actor = Depends(web.signed_in)
-) -> Response:
+def requests_page(request: Request, page: str = "1", actor: Actor = Depends(_TRIAGE)) -> Response:
     """New requests first, then the handled ones, newest first."""
-    web.require(request, actor, Action.TRIAGE_PUBLIC, REGION, "public requests")
     paging = web.paging(request, page)
     newest = case((PublicRequest.status == PublicRequestStatus.NEW, 0), else_=1)
     with unit_of_work(web.engine_of(request)) as session:
         total = session.scalar(select(func.count(PublicRequest.id))) or 0
-        rows = session.scalars(
-            select(PublicRequest)
-            .order_by(newest, PublicRequest.created_at.desc(), PublicRequest.id.desc())
-            .limit(paging.size)
-            .offset(paging.offset)
-        ).all()
+        order = (newest, PublicRequest.created_at.desc(), PublicRequest.id.desc())
+        rows = session.scalars(paging.window(select(PublicRequest).order_by(*order))).all()
         items = [
             RequestRow(reference=r.reference, kind=r.kind, name=r.name, subject=r.subject,
                        status=r.status, created_at=r.created_at)

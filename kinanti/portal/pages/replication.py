@@ -6,8 +6,6 @@ decision path as ``kinanti replication decide``: rules checked, one-time proof, 
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -15,13 +13,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.datastructures import UploadFile
 
 from domain import replication as rep
-from domain.access import Action, Actor, UnitScope, adoption_scope, can, unit_scope
+from domain.access import REGION, Action, Actor, UnitScope, adoption_scope, can, unit_scope
 from domain.enums import AdoptionModel, AdoptionStatus, GateDecisionKind, Language, UnitKind
 from domain.errors import ConflictError, KinantiError
-from domain.evidence import EvidenceStore
 from domain.matching import suggest_adopters
 from domain.models import Adoption, Innovation, ReplicationOffer, Unit
 from domain.queries import get_innovation
@@ -30,10 +26,14 @@ from kinanti.db import unit_of_work
 from kinanti.portal import web
 from kinanti.portal.delivery import hand_off
 from kinanti.portal.forms import FieldError, Opt, Reason, _Form, parse
-from kinanti.portal.pages.innovations import _save_upload
+from kinanti.portal.pages.common import NO_UNIT
 from kinanti.portal.texts import t
+from kinanti.portal.uploads import file_or_link, received, uploaded
 
 router = APIRouter()
+
+#: The region-wide pages: who may open them (refused and audited otherwise).
+_CATALOGUE = web.allowed(Action.VIEW_CATALOGUE, "replication")
 
 
 class CatalogueRow(BaseModel):
@@ -76,10 +76,9 @@ def catalogue(
     urusan: str = "",
     kind: str = "",
     page: str = "1",
-    actor: Actor = Depends(web.signed_in),
+    actor: Actor = Depends(_CATALOGUE),
 ) -> Response:
     """Active offers, filtered by urusan and by the owner's kind of unit (OPD / UPTD)."""
-    web.require(request, actor, Action.VIEW_CATALOGUE, _region(), "replication")
     paging = web.paging(request, page)
     with unit_of_work(web.engine_of(request)) as session:
         entries = rep.catalogue(session)
@@ -97,9 +96,8 @@ def catalogue(
     chosen = [
         r for r in rows if (not urusan or r.urusan == urusan) and (not kind or r.owner_kind == kind)
     ]
-    shown = chosen[paging.offset : paging.offset + paging.size]
     context = CataloguePage(
-        items=shown, page=paging.number, pages=paging.pages(len(chosen)), total=len(chosen),
+        items=paging.slice(chosen), **paging.fields(len(chosen)),
         urusan=urusan if urusan in options else "", kind=kind if kind in _KINDS else "",
         urusan_options=options, kind_options=list(_KINDS), mine=mine,
     )  # fmt: skip
@@ -142,12 +140,6 @@ def _my_adoptions(session: Session, actor: Actor) -> list[MyAdoption]:
         if len(found) == MY_ADOPTIONS:
             break
     return found
-
-
-def _region() -> Any:
-    from domain.access import REGION
-
-    return REGION
 
 
 class AdoptionRow(BaseModel):
@@ -248,7 +240,7 @@ def _offer_page(
     values: dict[str, Any] | None = None,
     done: str | None = None,
 ) -> Response:
-    web.require(request, actor, Action.VIEW_CATALOGUE, _region(), code)
+    web.require(request, actor, Action.VIEW_CATALOGUE, REGION, code)
     lang = web.language_of(request)
     with unit_of_work(web.engine_of(request)) as session:
         page = _offer_context(request, session, actor, code, lang)
@@ -281,24 +273,18 @@ def register_interest(
     by the evidence store, or a link)."""
     lang = post.lang
     form, errors = parse(InterestForm, post.data, lang)
-    upload = post.raw.get("letter")
-    has_file = isinstance(upload, UploadFile) and bool(upload.filename)
-    if form is not None and has_file == bool(form.letter_link):
-        errors = [FieldError("letter", t("err.file_or_link", lang))]
+    upload = uploaded(post, "letter")
+    if form is not None:
+        errors = file_or_link(upload, form.letter_link, "letter", lang)
     if form is None or errors:
         return _offer_page(request, actor, code, errors, dict(post.data))
     with unit_of_work(web.engine_of(request)) as session:
         unit = session.scalar(select(Unit).where(Unit.code == form.adopter_unit.upper()))
         scope = unit_scope(session, unit.id) if unit else None
     if scope is None or not can(actor, Action.REGISTER_INTEREST, scope):
-        web.require(request, actor, Action.REGISTER_INTEREST, scope or _no_unit(), code)
-    settings = web.settings_of(request)
-    store = EvidenceStore(settings.resolved_evidence_dir, settings.evidence_max_bytes)
-    incoming = settings.home / "incoming"
-    incoming.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=incoming) as tmp:
-        path = _save_upload(upload, Path(tmp)) if has_file else None  # type: ignore[arg-type]
-        letter = rep.EvidenceIn(file=path, link=None if has_file else form.letter_link)
+        web.require(request, actor, Action.REGISTER_INTEREST, scope or NO_UNIT, code)
+    with received(request, upload) as (store, path):
+        letter = rep.EvidenceIn(file=path, link=None if upload else form.letter_link)
         try:
             with unit_of_work(web.engine_of(request)) as session:
                 adoption, result = rep.register_interest(
@@ -315,10 +301,6 @@ def register_interest(
                                dict(post.data))  # fmt: skip
     hand_off(request, committed)
     return RedirectResponse(f"/replication/{code.upper()}?done=interest", status_code=303)
-
-
-def _no_unit() -> UnitScope:
-    return UnitScope(0)
 
 
 # ---------------------------------------------------------------- the adoption's gate

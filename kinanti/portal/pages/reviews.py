@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from domain.access import Action, Actor, GateScope, can, gate_scope
@@ -43,6 +43,9 @@ from kinanti.portal.forms import SCORE_FIELDS, DecisionForm, FieldError, parse
 from kinanti.portal.texts import t
 
 router = APIRouter()
+
+#: The region-wide pages: who may open them (refused and audited otherwise).
+_INBOX = web.allowed(Action.REVIEW_GATES, "inbox")
 
 
 class InboxItem(BaseModel):
@@ -99,20 +102,15 @@ def inbox(
     request: Request,
     page: str = "1",
     done: str | None = None,
-    actor: Actor = Depends(web.signed_in),
+    actor: Actor = Depends(_INBOX),
 ) -> Response:
-    web.require(request, actor, Action.REVIEW_GATES, _region(), "inbox")
     settings = web.settings_of(request)
     paging = web.paging(request, page)
-    size, number = paging.size, paging.number
     escalate = dt.timedelta(days=settings.escalate_after_days)
     now = dt.datetime.now(dt.UTC)
     stmt = open_gates_for(actor)
     with unit_of_work(web.engine_of(request)) as session:
-        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        rows = session.execute(
-            stmt.order_by(GateRequest.opened_at, GateRequest.id).limit(size).offset(paging.offset)
-        ).all()
+        total, rows = paging.rows(session, stmt, GateRequest.opened_at, GateRequest.id)
         unit_ids = {
             iid: (uid, parent)
             for iid, uid, parent in session.execute(
@@ -138,8 +136,7 @@ def inbox(
         )
         for g, code, title, unit, assignee in rows
     ]
-    pages = paging.pages(total)
-    inbox_page = InboxPage(items=items, page=number, pages=pages, total=total, done=_done(done))
+    inbox_page = InboxPage(items=items, done=_done(done), **paging.fields(total))
     return web.render(request, "inbox.html", inbox_page)
 
 
@@ -154,12 +151,6 @@ def _done(value: str | None) -> str | None:
 
 
 _DONE = ("claimed", "handed_back", "reassigned")
-
-
-def _region() -> Any:
-    from domain.access import REGION
-
-    return REGION
 
 
 class GatePage(BaseModel):

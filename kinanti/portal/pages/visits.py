@@ -68,10 +68,8 @@ def _list(
         MentoringVisit.innovator_id == actor.person_id,
     )
     with unit_of_work(web.engine_of(request)) as session:
-        total = web.count(session, stmt)
-        rows = session.execute(
-            paging.window(stmt.order_by(MentoringVisit.visited_on.desc(), MentoringVisit.id.desc()))
-        )
+        order = (MentoringVisit.visited_on.desc(), MentoringVisit.id.desc())
+        total, rows = paging.rows(session, stmt, *order)
         items = [
             VisitRow(id=v.id, visited_on=v.visited_on, innovator=name, unit=code, place=v.place,
                      purpose=v.purpose, outcome=v.outcome)

@@ -14,7 +14,7 @@ import hmac
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypedDict, TypeVar
+from typing import Annotated, Any, Generic, TypedDict, TypeVar
 
 import jinja2
 from fastapi import Depends, Request
@@ -205,6 +205,11 @@ def signed_in(request: Request) -> Actor:
     return actor
 
 
+#: A page's signed-in actor (sign-in page otherwise) and a post's form, as parameters.
+SignedIn = Annotated[Actor, Depends(signed_in)]
+Posted = Annotated[Post, Depends(posted)]
+
+
 def require(request: Request, actor: Actor, action: Action, scope: Scope, target: str) -> None:
     """Refuse (403, audited) unless ``can(actor, action, scope)``: every page checks here."""
     if not can(actor, action, scope):
@@ -230,6 +235,18 @@ def allowed(action: Action, target: str) -> Callable[..., Actor]:
         return actor
 
     return dependency
+
+
+def require_in(
+    request: Request,
+    actor: Actor,
+    action: Action,
+    scope_of: Callable[[Session], Scope],
+    target: str,
+) -> None:
+    """:func:`require`, with the scope looked up in a transaction of its own."""
+    with unit_of_work(engine_of(request)) as session:
+        require(request, actor, action, scope_of(session), target)
 
 
 def db(request: Request) -> Iterator[Session]:
@@ -357,3 +374,9 @@ class ListPage(BaseModel):
     page: int = 1
     pages: int = 1
     total: int = 0
+
+
+class Listing(ListPage, Generic[T]):
+    """A paginated page of rows (``items``)."""
+
+    items: list[T]

@@ -9,6 +9,8 @@ transaction. Units are listed under /units (read-only for the head of Brida).
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
@@ -33,8 +35,8 @@ from kinanti.portal.texts import t
 router = APIRouter(prefix="/admin")
 
 #: The region-wide pages: who may open them (refused and audited otherwise).
-_PEOPLE = web.allowed(Action.MANAGE_REGISTRY, "people")
-_UNITS = web.allowed(Action.MANAGE_REGISTRY, "units")
+_People = Annotated[Actor, Depends(web.allowed(Action.MANAGE_REGISTRY, "people"))]
+_Units = Annotated[Actor, Depends(web.allowed(Action.MANAGE_REGISTRY, "units"))]
 
 
 class PersonItem(BaseModel):
@@ -45,12 +47,8 @@ class PersonItem(BaseModel):
     active: bool
 
 
-class PeoplePage(web.ListPage):
-    items: list[PersonItem]
-
-
 @router.get("/people", response_class=HTMLResponse)
-def people(request: Request, page: str = "1", actor: Actor = Depends(_PEOPLE)) -> Response:
+def people(request: Request, actor: _People, page: str = "1") -> Response:
     paging = web.paging(request, page)
     with unit_of_work(web.engine_of(request)) as session:
         total = session.scalar(select(func.count(Person.id))) or 0
@@ -76,7 +74,7 @@ def people(request: Request, page: str = "1", actor: Actor = Depends(_PEOPLE)) -
     return web.render(
         request,
         "people.html",
-        PeoplePage(items=items, **paging.fields(total)),
+        web.Listing[PersonItem](items=items, **paging.fields(total)),
     )
 
 
@@ -174,15 +172,13 @@ def _unit_values(unit: Unit, parent: str | None) -> dict[str, str]:
 
 
 @router.get("/units/new", response_class=HTMLResponse)
-def new_unit(request: Request, actor: Actor = Depends(_UNITS)) -> Response:
+def new_unit(request: Request, actor: _Units) -> Response:
     lang = web.language_of(request).value
     return _unit_page(request, None, {"kind": "opd", "language": lang, "active": "on"}, [])
 
 
 @router.post("/units/new", response_class=HTMLResponse)
-def create_unit(
-    request: Request, actor: Actor = Depends(_UNITS), post: web.Post = Depends(web.posted)
-) -> Response:
+def create_unit(request: Request, actor: _Units, post: web.Posted) -> Response:
     data = _record(post, UNIT_FIELDS)
     errors = _save(request, actor, "units", data, new=True)
     if errors:
@@ -191,9 +187,7 @@ def create_unit(
 
 
 @router.get("/units/{code}", response_class=HTMLResponse)
-def unit(
-    request: Request, code: str, saved: bool = False, actor: Actor = Depends(_UNITS)
-) -> Response:
+def unit(request: Request, code: str, actor: _Units, saved: bool = False) -> Response:
     with unit_of_work(web.engine_of(request)) as session:
         found = session.scalar(select(Unit).where(Unit.code == code.upper()))
         if found is None:
@@ -204,12 +198,7 @@ def unit(
 
 
 @router.post("/units/{code}", response_class=HTMLResponse)
-def edit_unit(
-    request: Request,
-    code: str,
-    actor: Actor = Depends(_UNITS),
-    post: web.Post = Depends(web.posted),
-) -> Response:
+def edit_unit(request: Request, code: str, actor: _Units, post: web.Posted) -> Response:
     data = _record(post, UNIT_FIELDS, code=code.upper())
     errors = _save(request, actor, "units", data, new=False)
     if errors:
@@ -276,14 +265,12 @@ def _person_record(post: web.Post, **fixed: object) -> dict[str, object]:
 
 
 @router.get("/people/new", response_class=HTMLResponse)
-def new_person(request: Request, actor: Actor = Depends(_PEOPLE)) -> Response:
+def new_person(request: Request, actor: _People) -> Response:
     return _person_page(request, None, [])
 
 
 @router.post("/people/new", response_class=HTMLResponse)
-def create_person(
-    request: Request, actor: Actor = Depends(_PEOPLE), post: web.Post = Depends(web.posted)
-) -> Response:
+def create_person(request: Request, actor: _People, post: web.Posted) -> Response:
     data = _person_record(post)
     errors = _save(request, actor, "people", data, new=True)
     if errors:
@@ -297,19 +284,12 @@ def _roles(data: dict[str, object]) -> list[str]:
 
 
 @router.get("/people/{email}", response_class=HTMLResponse)
-def person(
-    request: Request, email: str, sent: bool = False, actor: Actor = Depends(_PEOPLE)
-) -> Response:
+def person(request: Request, email: str, actor: _People, sent: bool = False) -> Response:
     return _person_page(request, email, [], sent=sent)
 
 
 @router.post("/people/{email}", response_class=HTMLResponse)
-def edit_person(
-    request: Request,
-    email: str,
-    actor: Actor = Depends(_PEOPLE),
-    post: web.Post = Depends(web.posted),
-) -> Response:
+def edit_person(request: Request, email: str, actor: _People, post: web.Posted) -> Response:
     with unit_of_work(web.engine_of(request)) as session:
         email = get_person(session, email).email
     data = _person_record(post, email=email)
@@ -320,7 +300,7 @@ def edit_person(
 
 
 @router.post("/people/{email}/link", response_class=HTMLResponse)
-def send_link(request: Request, email: str, actor: Actor = Depends(_PEOPLE)) -> Response:
+def send_link(request: Request, email: str, actor: _People) -> Response:
     with unit_of_work(web.engine_of(request)) as session:
         person = get_person(session, email)
         ids = accounts.request_link(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
@@ -25,17 +25,10 @@ from domain.iid.urusan import basic_service_names
 from domain.models import GateRequest, Innovation, Unit
 from kinanti.db import unit_of_work
 from kinanti.portal import web
-from kinanti.portal.pages.innovations import yearly_compliance
+from kinanti.portal.pages.innovations import CompliancePage, yearly_compliance
 from kinanti.portal.uploads import incoming
 
 router = APIRouter()
-
-#: The region-wide pages: who may open them (refused and audited otherwise).
-_CITY = web.allowed(Action.VIEW_CITY, "city")
-_COMPLIANCE = web.allowed(Action.VIEW_CITY, "compliance")
-_ESCALATIONS = web.allowed(Action.VIEW_ESCALATIONS, "escalations")
-_UNITS = web.allowed(Action.VIEW_CITY, "units")
-_REPORT = web.allowed(Action.VIEW_CITY, "report")
 
 
 class GainRow(BaseModel):
@@ -66,8 +59,11 @@ def _year(value: str | None) -> int:
         return dt.date.today().year
 
 
+_City = Annotated[Actor, Depends(web.allowed(Action.VIEW_CITY, "city"))]
+
+
 @router.get("/city", response_class=HTMLResponse)
-def city(request: Request, year: str | None = None, actor: Actor = Depends(_CITY)) -> Response:
+def city(request: Request, actor: _City, year: str | None = None) -> Response:
     lang = web.language_of(request).value
     number = _year(year)
     try:
@@ -134,20 +130,16 @@ def _city_page(request: Request, number: int, catalogue: Catalogue, lang: str) -
     )
 
 
-class ComplianceAll(web.ListPage):
-    year: int
-    rows: list[dict[str, Any]]
+_Compliance = Annotated[Actor, Depends(web.allowed(Action.VIEW_CITY, "compliance"))]
 
 
 @router.get("/city/compliance", response_class=HTMLResponse)
-def city_compliance(
-    request: Request, page: str = "1", actor: Actor = Depends(_COMPLIANCE)
-) -> Response:
+def city_compliance(request: Request, actor: _Compliance, page: str = "1") -> Response:
     paging = web.paging(request, page)
     with unit_of_work(web.engine_of(request)) as session:
         year, rows = yearly_compliance(request, session)
     shown = [r.as_dict() for r in paging.slice(rows)]
-    context = ComplianceAll(year=year, rows=shown, **paging.fields(len(rows)))
+    context = CompliancePage(year=year, rows=shown, **paging.fields(len(rows)))
     return web.render(request, "compliance.html", context)
 
 
@@ -160,14 +152,11 @@ class EscalationRow(BaseModel):
     waiting_days: int
 
 
-class EscalationPage(web.ListPage):
-    items: list[EscalationRow]
+_Escalations = Annotated[Actor, Depends(web.allowed(Action.VIEW_ESCALATIONS, "escalations"))]
 
 
 @router.get("/city/escalations", response_class=HTMLResponse)
-def escalations(
-    request: Request, page: str = "1", actor: Actor = Depends(_ESCALATIONS)
-) -> Response:
+def escalations(request: Request, actor: _Escalations, page: str = "1") -> Response:
     paging = web.paging(request, page)
     now = dt.datetime.now(dt.UTC)
     where = _escalated(request, now)
@@ -190,7 +179,7 @@ def escalations(
     return web.render(
         request,
         "escalations.html",
-        EscalationPage(items=items, **paging.fields(total)),
+        web.Listing[EscalationRow](items=items, **paging.fields(total)),
     )
 
 
@@ -203,13 +192,15 @@ class UnitRowView(BaseModel):
     active: bool
 
 
-class UnitsPage(web.ListPage):
-    items: list[UnitRowView]
+class UnitsPage(web.Listing[UnitRowView]):
     manage: bool = False  # a Brida operator: links to add and edit units
 
 
+_Units = Annotated[Actor, Depends(web.allowed(Action.VIEW_CITY, "units"))]
+
+
 @router.get("/units", response_class=HTMLResponse)
-def units(request: Request, page: str = "1", actor: Actor = Depends(_UNITS)) -> Response:
+def units(request: Request, actor: _Units, page: str = "1") -> Response:
     paging = web.paging(request, page)
     with unit_of_work(web.engine_of(request)) as session:
         total = session.scalar(select(func.count(Unit.id))) or 0
@@ -253,10 +244,11 @@ REPORT_FILES = {
 }
 
 
+_Report = Annotated[Actor, Depends(web.allowed(Action.VIEW_CITY, "report"))]
+
+
 @router.get("/city/report/{name}")
-def report_file(
-    request: Request, name: str, year: str | None = None, actor: Actor = Depends(_REPORT)
-) -> Response:
+def report_file(request: Request, name: str, actor: _Report, year: str | None = None) -> Response:
     if name not in REPORT_FILES:
         raise NotFoundError(code="report.file_unknown", name=name)
     from kinanti.reports import build_report

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from domain import klinik
@@ -42,6 +42,7 @@ from kinanti.portal.forms import (
     SessionForm,
 )
 from kinanti.portal.pages.common import UnitOption, unit_options, units_for
+from kinanti.portal.web import S
 
 router = APIRouter()
 
@@ -56,24 +57,18 @@ class ConsultationRow(BaseModel):
     status: ConsultationStatus
 
 
-class ConsultationsPage(web.ListPage):
-    items: list[ConsultationRow]
+class ConsultationsPage(web.Listing[ConsultationRow]):
     can_book: bool = False
 
 
 @router.get("/consultations", response_class=HTMLResponse)
-def consultations(
-    request: Request, page: str = "1", actor: Actor = Depends(web.signed_in)
-) -> Response:
+def consultations(request: Request, actor: web.SignedIn, page: str = "1") -> Response:
     """The consultations ``actor`` may see, newest first."""
     paging = web.paging(request, page)
     stmt = klinik_visible(
-        select(Consultation, Unit.code, Innovation.code)
-        .join(Unit, Unit.id == Consultation.unit_id)
-        .outerjoin(Innovation, Innovation.id == Consultation.innovation_id),
-        actor,
-        Consultation.mentor_id == actor.person_id,
-    )
+        select(Consultation, Unit.code, Innovation.code), actor,
+        unit_id=Consultation.unit_id, person_id=Consultation.mentor_id,
+    ).outerjoin(Innovation, Innovation.id == Consultation.innovation_id)  # fmt: skip
     with unit_of_work(web.engine_of(request)) as session:
         total, rows = paging.rows(session, stmt, Consultation.scheduled_at.desc())
         shown = [
@@ -91,12 +86,14 @@ def consultations(
     return web.render(request, "consultations.html", context)
 
 
-def klinik_visible(stmt: Select, actor: Actor, own: ColumnElement[bool]) -> Select:
-    """The Klinik rows ``actor`` may list: every one for Brida, else their ``own`` and those
-    of their unit (and of its UPTDs)."""
+def klinik_visible(stmt: S, actor: Actor, *, unit_id: Any, person_id: Any) -> S:
+    """``stmt`` joined with the unit its rows are at (``unit_id``), cut to those ``actor`` may
+    list: every one for Brida, else their own (``person_id``, the innovator or the mentor)
+    and those at their unit (or at one of its UPTDs)."""
+    stmt = stmt.join(Unit, Unit.id == unit_id)
     if actor.has(*BRIDA_ROLES):
         return stmt
-    mine = [own]
+    mine = [person_id == actor.person_id]
     if actor.unit_id is not None:
         mine += [Unit.id == actor.unit_id, Unit.parent_id == actor.unit_id]
     return stmt.where(or_(*mine))
@@ -129,7 +126,7 @@ def _book_page(
 
 
 @router.get("/consultations/new", response_class=HTMLResponse)
-def book_page(request: Request, actor: Actor = Depends(web.signed_in)) -> Response:
+def book_page(request: Request, actor: web.SignedIn) -> Response:
     values: dict[str, Any] = {}
     if request.query_params.get("innovation"):
         values["innovation"] = request.query_params["innovation"]
@@ -137,11 +134,7 @@ def book_page(request: Request, actor: Actor = Depends(web.signed_in)) -> Respon
 
 
 @router.post("/consultations/new", response_class=HTMLResponse)
-def book(
-    request: Request,
-    actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
-) -> Response:
+def book(request: Request, actor: web.SignedIn, post: web.Posted) -> Response:
     """Book: the same domain change as ``kinanti klinik book``, in one transaction."""
     zone = web.settings_of(request).zone
 
@@ -291,9 +284,7 @@ def _page(
 
 
 @router.get("/consultations/{cid}", response_class=HTMLResponse)
-def consultation_page(
-    request: Request, cid: int, actor: Actor = Depends(web.signed_in)
-) -> Response:
+def consultation_page(request: Request, cid: int, actor: web.SignedIn) -> Response:
     return _page(request, actor, cid)
 
 
@@ -316,15 +307,13 @@ def _manage(path: str, name: str, form_class: type[BaseModel]) -> Callable[[Mana
 
     def route(change: Manage) -> Manage:
         def post_form(
-            request: Request, cid: int, actor: Actor = Depends(web.signed_in),
-            post: web.Post = Depends(web.posted),
-        ) -> Response:  # fmt: skip
-            with unit_of_work(web.engine_of(request)) as session:
-                c = klinik.get_consultation(session, cid)
-                web.require(
-                    request, actor, Action.MANAGE_CONSULTATION, consultation_scope(session, c),
-                    f"consultation {cid}",
-                )  # fmt: skip
+            request: Request, cid: int, actor: web.SignedIn, post: web.Posted
+        ) -> Response:
+            web.require_in(
+                request, actor, Action.MANAGE_CONSULTATION,
+                lambda s: consultation_scope(s, klinik.get_consultation(s, cid)),
+                f"consultation {cid}",
+            )  # fmt: skip
             on = On(request, actor, cid)
             return act(
                 request, post, form_class, lambda session, form: change(on, session, form),
@@ -384,9 +373,8 @@ def new_follow_up(
 
 @router.post("/follow-ups/{fid}/complete", response_class=HTMLResponse)
 def complete_follow_up(
-    request: Request, fid: int, actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
-) -> Response:  # fmt: skip
+    request: Request, fid: int, actor: web.SignedIn, post: web.Posted
+) -> Response:
     """Done (or closed with a reason) by its owner, or whoever manages its parent."""
     with unit_of_work(web.engine_of(request)) as session:
         follow_up = klinik.get_follow_up(session, fid)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, select
@@ -100,13 +100,12 @@ class InnovationItem(BaseModel):
     next: NextStep
 
 
-class InnovationList(web.ListPage):
-    items: list[InnovationItem]
+class InnovationList(web.Listing[InnovationItem]):
     can_propose: bool
 
 
 @router.get("/innovations", response_class=HTMLResponse)
-def list_page(request: Request, page: str = "1", actor: Actor = Depends(web.signed_in)) -> Response:
+def list_page(request: Request, actor: web.SignedIn, page: str = "1") -> Response:
     paging = web.paging(request, page)
     with unit_of_work(web.engine_of(request)) as session:
         units = owned_unit_ids(session, actor)
@@ -203,12 +202,12 @@ def _innovation_for(
 
 
 @router.get("/innovations/new", response_class=HTMLResponse)
-def new_page(request: Request, actor: Actor = Depends(web.signed_in)) -> Response:
+def new_page(request: Request, actor: web.SignedIn) -> Response:
     return _proposal_form(request, actor, {}, [])
 
 
 @router.get("/innovations/{code}", response_class=HTMLResponse)
-def innovation_page(request: Request, code: str, actor: Actor = Depends(web.signed_in)) -> Response:
+def innovation_page(request: Request, code: str, actor: web.SignedIn) -> Response:
     lang = web.language_of(request)
     with unit_of_work(web.engine_of(request)) as session:
         innovation = _innovation_for(request, session, actor, code, Action.VIEW_INNOVATION)
@@ -313,11 +312,7 @@ def _check_proposal(
 
 
 @router.post("/innovations/new", response_class=HTMLResponse)
-def check_answers(
-    request: Request,
-    actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
-) -> Response:
+def check_answers(request: Request, actor: web.SignedIn, post: web.Posted) -> Response:
     """The answers, checked, on one page before submitting (GOV.UK "check your answers")."""
     lang = web.language_of(request)
     with unit_of_work(web.engine_of(request)) as session:
@@ -339,21 +334,13 @@ _PROBLEM_FIELDS = {"title", "design", "goals", "benefits", "budget", "urusan_mai
 
 
 @router.post("/innovations/new/edit", response_class=HTMLResponse)
-def change_answers(
-    request: Request,
-    actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
-) -> Response:
+def change_answers(request: Request, actor: web.SignedIn, post: web.Posted) -> Response:
     """Back from "check your answers" to the form, with the answers kept."""
     return _proposal_form(request, actor, dict(post.data), [])
 
 
 @router.post("/innovations/new/confirm", response_class=HTMLResponse)
-def submit_proposal(
-    request: Request,
-    actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
-) -> Response:
+def submit_proposal(request: Request, actor: web.SignedIn, post: web.Posted) -> Response:
     """Submit the checked proposal: the domain's submission, in one transaction."""
     with unit_of_work(web.engine_of(request)) as session:
         checked = _check_proposal(request, session, actor, dict(post.data))
@@ -407,7 +394,7 @@ def _revise_page(
 
 
 @router.get("/innovations/{code}/revise", response_class=HTMLResponse)
-def revise_page(request: Request, code: str, actor: Actor = Depends(web.signed_in)) -> Response:
+def revise_page(request: Request, code: str, actor: web.SignedIn) -> Response:
     with unit_of_work(web.engine_of(request)) as session:
         innovation = _innovation_for(request, session, actor, code, Action.EDIT_INNOVATION)
         code = innovation.code
@@ -415,12 +402,7 @@ def revise_page(request: Request, code: str, actor: Actor = Depends(web.signed_i
 
 
 @router.post("/innovations/{code}/revise", response_class=HTMLResponse)
-def revise(
-    request: Request,
-    code: str,
-    actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
-) -> Response:
+def revise(request: Request, code: str, actor: web.SignedIn, post: web.Posted) -> Response:
     data, lang = dict(post.data), post.lang
     with unit_of_work(web.engine_of(request)) as session:
         innovation = _innovation_for(request, session, actor, code, Action.EDIT_INNOVATION)
@@ -513,7 +495,7 @@ def _evidence_page(
 
 @router.get("/innovations/{code}/evidence", response_class=HTMLResponse)
 def evidence_page(
-    request: Request, code: str, done: str | None = None, actor: Actor = Depends(web.signed_in)
+    request: Request, code: str, actor: web.SignedIn, done: str | None = None
 ) -> Response:
     return _evidence_page(request, actor, code, [], {}, done)
 
@@ -554,12 +536,7 @@ def _change_evidence(
 
 
 @router.post("/innovations/{code}/evidence", response_class=HTMLResponse)
-def claim(
-    request: Request,
-    code: str,
-    actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
-) -> Response:
+def claim(request: Request, code: str, actor: web.SignedIn, post: web.Posted) -> Response:
     """Claim a level with a file (through the evidence store's checks) or a link."""
     upload = uploaded(post, "file")
     code = _checked_code(request, actor, code, Action.CLAIM_EVIDENCE)
@@ -585,11 +562,7 @@ def claim(
 
 @router.post("/innovations/{code}/evidence/{indicator}/verify", response_class=HTMLResponse)
 def verify(
-    request: Request,
-    code: str,
-    indicator: str,
-    actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
+    request: Request, code: str, indicator: str, actor: web.SignedIn, post: web.Posted
 ) -> Response:
     """Accept or reject a claim with a note (the domain's verification)."""
     code = _checked_code(request, actor, code, Action.VERIFY_EVIDENCE)
@@ -619,7 +592,7 @@ class CompliancePage(web.ListPage):
 
 
 @router.get("/compliance", response_class=HTMLResponse)
-def my_compliance(request: Request, actor: Actor = Depends(web.signed_in)) -> Response:
+def my_compliance(request: Request, actor: web.SignedIn) -> Response:
     """My unit's (and its UPTDs') yearly obligation and what would make it compliant."""
     with unit_of_work(web.engine_of(request)) as session:
         units = owned_unit_ids(session, actor)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
@@ -43,8 +43,6 @@ from kinanti.portal.texts import t
 
 router = APIRouter()
 
-#: The region-wide pages: who may open them (refused and audited otherwise).
-_TRIAGE = web.allowed(Action.TRIAGE_PUBLIC, "public requests")
 
 #: The hidden field people never see (nor fill); bots that fill every field do.
 HONEYPOT = "website"
@@ -87,7 +85,7 @@ def _throttled(request: Request, client: str) -> bool:
 
 
 @router.post("/klinik/public", response_class=HTMLResponse)
-def submit_public(request: Request, post: web.Post = Depends(web.posted)) -> Response:
+def submit_public(request: Request, post: web.Posted) -> Response:
     """Refused past the client's limit (429), silently dropped when the honeypot is filled,
     shown again with its errors when invalid (400); else recorded and acknowledged."""
     client, lang, engine = web.client_of(request), post.lang, web.engine_of(request)
@@ -134,12 +132,11 @@ class RequestRow(BaseModel):
     created_at: dt.datetime
 
 
-class RequestsPage(web.ListPage):
-    items: list[RequestRow]
+_Triage = Annotated[Actor, Depends(web.allowed(Action.TRIAGE_PUBLIC, "public requests"))]
 
 
 @router.get("/klinik/requests", response_class=HTMLResponse)
-def requests_page(request: Request, page: str = "1", actor: Actor = Depends(_TRIAGE)) -> Response:
+def requests_page(request: Request, actor: _Triage, page: str = "1") -> Response:
     """New requests first, then the handled ones, newest first."""
     paging = web.paging(request, page)
     newest = case((PublicRequest.status == PublicRequestStatus.NEW, 0), else_=1)
@@ -152,7 +149,7 @@ def requests_page(request: Request, page: str = "1", actor: Actor = Depends(_TRI
                        status=r.status, created_at=r.created_at)
             for r in rows
         ]  # fmt: skip
-    context = RequestsPage(items=items, **paging.fields(total))
+    context = web.Listing[RequestRow](items=items, **paging.fields(total))
     return web.render(request, "public_requests.html", context)
 
 
@@ -199,9 +196,7 @@ def _request_page(
 
 
 @router.get("/klinik/requests/{reference}", response_class=HTMLResponse)
-def request_page(
-    request: Request, reference: str, actor: Actor = Depends(web.signed_in)
-) -> Response:
+def request_page(request: Request, reference: str, actor: web.SignedIn) -> Response:
     return _request_page(request, actor, reference)
 
 
@@ -228,9 +223,8 @@ def _triage(
 
 @router.post("/klinik/requests/{reference}/proposal", response_class=HTMLResponse)
 def to_proposal(
-    request: Request, reference: str, actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
-) -> Response:  # fmt: skip
+    request: Request, reference: str, actor: web.SignedIn, post: web.Posted
+) -> Response:
     """Into a proposal owned by a unit (initiator Masyarakat)."""
 
     def change(session: Session, form: TriageProposalForm) -> ChangeResult:
@@ -245,10 +239,7 @@ def to_proposal(
 
 
 @router.post("/klinik/requests/{reference}/close", response_class=HTMLResponse)
-def close(
-    request: Request, reference: str, actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
-) -> Response:  # fmt: skip
+def close(request: Request, reference: str, actor: web.SignedIn, post: web.Posted) -> Response:
     """Closed with a reply (emailed to the citizen when an address was given)."""
 
     def change(session: Session, form: ReplyForm) -> ChangeResult:

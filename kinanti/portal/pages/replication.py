@@ -32,9 +32,6 @@ from kinanti.portal.uploads import file_or_link, received, uploaded
 
 router = APIRouter()
 
-#: The region-wide pages: who may open them (refused and audited otherwise).
-_CATALOGUE = web.allowed(Action.VIEW_CATALOGUE, "replication")
-
 
 class CatalogueRow(BaseModel):
     code: str
@@ -61,8 +58,7 @@ class MyAdoption(BaseModel):
     may_decide: bool
 
 
-class CataloguePage(web.ListPage):
-    items: list[CatalogueRow]
+class CataloguePage(web.Listing[CatalogueRow]):
     mine: list[MyAdoption] = []
     urusan: str = ""
     kind: str = ""
@@ -70,13 +66,12 @@ class CataloguePage(web.ListPage):
     kind_options: list[str] = []
 
 
+_Catalogue = Annotated[Actor, Depends(web.allowed(Action.VIEW_CATALOGUE, "replication"))]
+
+
 @router.get("/replication", response_class=HTMLResponse)
 def catalogue(
-    request: Request,
-    urusan: str = "",
-    kind: str = "",
-    page: str = "1",
-    actor: Actor = Depends(_CATALOGUE),
+    request: Request, actor: _Catalogue, urusan: str = "", kind: str = "", page: str = "1"
 ) -> Response:
     """Active offers, filtered by urusan and by the owner's kind of unit (OPD / UPTD)."""
     paging = web.paging(request, page)
@@ -251,7 +246,7 @@ def _offer_page(
 
 @router.get("/replication/{code}", response_class=HTMLResponse)
 def offer_page(
-    request: Request, code: str, done: str | None = None, actor: Actor = Depends(web.signed_in)
+    request: Request, code: str, actor: web.SignedIn, done: str | None = None
 ) -> Response:
     return _offer_page(request, actor, code, done=done)
 
@@ -264,10 +259,7 @@ class InterestForm(_Form):
 
 @router.post("/replication/{code}/interest", response_class=HTMLResponse)
 def register_interest(
-    request: Request,
-    code: str,
-    actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
+    request: Request, code: str, actor: web.SignedIn, post: web.Posted
 ) -> Response:
     """A unit asks to replicate ``code`` with its request letter (a file, checked and stored
     by the evidence store, or a link)."""
@@ -367,18 +359,13 @@ def _adoption_gate_page(
 
 
 @router.get("/replication/adoptions/{adoption_id}", response_class=HTMLResponse)
-def adoption_gate(
-    request: Request, adoption_id: int, actor: Actor = Depends(web.signed_in)
-) -> Response:
+def adoption_gate(request: Request, adoption_id: int, actor: web.SignedIn) -> Response:
     return _adoption_gate_page(request, actor, adoption_id)
 
 
 @router.post("/replication/adoptions/{adoption_id}", response_class=HTMLResponse)
 def decide_adoption(
-    request: Request,
-    adoption_id: int,
-    actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
+    request: Request, adoption_id: int, actor: web.SignedIn, post: web.Posted
 ) -> Response:
     """The signed-in reviewer decides the adoption's gate: the rules are checked, a one-time
     proof is issued to them and the waiting adoption run is resumed with it."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -44,9 +44,6 @@ from kinanti.portal.texts import t
 
 router = APIRouter()
 
-#: The region-wide pages: who may open them (refused and audited otherwise).
-_INBOX = web.allowed(Action.REVIEW_GATES, "inbox")
-
 
 class InboxItem(BaseModel):
     code: str
@@ -63,8 +60,7 @@ class InboxItem(BaseModel):
     can_claim: bool = False
 
 
-class InboxPage(web.ListPage):
-    items: list[InboxItem]
+class InboxPage(web.Listing[InboxItem]):
     done: str | None = None
 
 
@@ -97,13 +93,11 @@ def open_gates_for(actor: Actor) -> Any:
     return stmt
 
 
+_Inbox = Annotated[Actor, Depends(web.allowed(Action.REVIEW_GATES, "inbox"))]
+
+
 @router.get("/gates", response_class=HTMLResponse)
-def inbox(
-    request: Request,
-    page: str = "1",
-    done: str | None = None,
-    actor: Actor = Depends(_INBOX),
-) -> Response:
+def inbox(request: Request, actor: _Inbox, page: str = "1", done: str | None = None) -> Response:
     settings = web.settings_of(request)
     paging = web.paging(request, page)
     escalate = dt.timedelta(days=settings.escalate_after_days)
@@ -298,7 +292,7 @@ def _gate_context(
 
 @router.get("/gates/{code}", response_class=HTMLResponse)
 def gate_page(
-    request: Request, code: str, done: str | None = None, actor: Actor = Depends(web.signed_in)
+    request: Request, code: str, actor: web.SignedIn, done: str | None = None
 ) -> Response:
     return _gate_page(request, actor, code, done=done)
 
@@ -307,24 +301,14 @@ def gate_page(
 
 
 @router.post("/gates/{code}/claim", response_class=HTMLResponse)
-def claim(
-    request: Request,
-    code: str,
-    actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
-) -> Response:
+def claim(request: Request, code: str, actor: web.SignedIn, post: web.Posted) -> Response:
     """The signed-in reviewer takes an unassigned gate."""
     return _assignment(request, actor, code, post, "claimed",
                        lambda s, by: claim_gate(s, code, by))  # fmt: skip
 
 
 @router.post("/gates/{code}/hand-back", response_class=HTMLResponse)
-def hand_back(
-    request: Request,
-    code: str,
-    actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
-) -> Response:
+def hand_back(request: Request, code: str, actor: web.SignedIn, post: web.Posted) -> Response:
     """The signed-in assignee gives the gate back to the role's queue."""
     note = _note(post)
     return _assignment(request, actor, code, post, "handed_back",
@@ -332,12 +316,7 @@ def hand_back(
 
 
 @router.post("/gates/{code}/assign", response_class=HTMLResponse)
-def assign(
-    request: Request,
-    code: str,
-    actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
-) -> Response:
+def assign(request: Request, code: str, actor: web.SignedIn, post: web.Posted) -> Response:
     """A Brida operator reassigns the gate to an eligible reviewer."""
     to, note = str(post.data.get("to") or ""), _note(post)
     if not to.strip():
@@ -386,12 +365,7 @@ def _assignment(
 
 
 @router.post("/gates/{code}", response_class=HTMLResponse)
-def decide_gate(
-    request: Request,
-    code: str,
-    actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
-) -> Response:
+def decide_gate(request: Request, code: str, actor: web.SignedIn, post: web.Posted) -> Response:
     """The signed-in reviewer's decision: approve, revise or reject with a reason."""
     code = _gate_code(request, actor, code)
     data, lang = dict(post.data), post.lang

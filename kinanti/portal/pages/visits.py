@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -41,8 +41,7 @@ class VisitRow(BaseModel):
     outcome: str | None
 
 
-class VisitsPage(web.ListPage):
-    items: list[VisitRow]
+class VisitsPage(web.Listing[VisitRow]):
     can_record: bool
     values: dict[str, Any] = {}
     errors: list[FieldError] = []
@@ -61,11 +60,12 @@ def _list(
 ) -> Response:
     paging = web.paging(request, page)
     stmt = klinik_visible(
-        select(MentoringVisit, Person.name, Unit.code)
-        .join(Person, Person.id == MentoringVisit.innovator_id)
-        .join(Unit, Unit.id == MentoringVisit.unit_id),
+        select(MentoringVisit, Person.name, Unit.code).join(
+            Person, Person.id == MentoringVisit.innovator_id
+        ),
         actor,
-        MentoringVisit.innovator_id == actor.person_id,
+        unit_id=MentoringVisit.unit_id,
+        person_id=MentoringVisit.innovator_id,
     )
     with unit_of_work(web.engine_of(request)) as session:
         order = (MentoringVisit.visited_on.desc(), MentoringVisit.id.desc())
@@ -87,14 +87,12 @@ def _list(
 
 
 @router.get("/visits", response_class=HTMLResponse)
-def visits(request: Request, page: str = "1", actor: Actor = Depends(web.signed_in)) -> Response:
+def visits(request: Request, actor: web.SignedIn, page: str = "1") -> Response:
     return _list(request, actor, page)
 
 
 @router.post("/visits", response_class=HTMLResponse)
-def record_visit(
-    request: Request, actor: Actor = Depends(web.signed_in), post: web.Post = Depends(web.posted)
-) -> Response:
+def record_visit(request: Request, actor: web.SignedIn, post: web.Posted) -> Response:
     """Record a visit (the innovator's own; an operator may name the innovator)."""
     today = _today(request)
 
@@ -156,20 +154,16 @@ def visit_page_response(
 
 
 @router.get("/visits/{vid}", response_class=HTMLResponse)
-def visit_page(request: Request, vid: int, actor: Actor = Depends(web.signed_in)) -> Response:
+def visit_page(request: Request, vid: int, actor: web.SignedIn) -> Response:
     return visit_page_response(request, actor, vid)
 
 
 @router.post("/visits/{vid}/follow-ups", response_class=HTMLResponse)
-def add_follow_up(
-    request: Request, vid: int, actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
-) -> Response:  # fmt: skip
-    with unit_of_work(web.engine_of(request)) as session:
-        visit = klinik.get_visit(session, vid)
-        web.require(
-            request, actor, Action.RECORD_VISIT, visit_scope(session, visit), f"visit {vid}"
-        )
+def add_follow_up(request: Request, vid: int, actor: web.SignedIn, post: web.Posted) -> Response:
+    web.require_in(
+        request, actor, Action.RECORD_VISIT, lambda s: visit_scope(s, klinik.get_visit(s, vid)),
+        f"visit {vid}",
+    )  # fmt: skip
 
     def change(session: Session, form: FollowUpForm) -> ChangeResult:
         return new_follow_up(session, request, actor, form, visit_id=vid)

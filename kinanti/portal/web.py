@@ -58,10 +58,15 @@ class BodyTooLarge(Exception):
     form accepts (413)."""
 
     def __init__(self, max_bytes: int, *, public: bool = False) -> None:
-        self.max_mb = round(max_bytes / 1_048_576, 1)
+        self.max_mb = megabytes(max_bytes)
         self.max_kb = max_bytes // 1024
         self.public = public
         super().__init__(f"request body over {max_bytes} bytes")
+
+
+def megabytes(size: int) -> float:
+    """A size in bytes as the megabytes the pages show (one decimal)."""
+    return round(size / 1_048_576, 1)
 
 
 #: Room for the form's other fields beside an upload of the largest allowed size.

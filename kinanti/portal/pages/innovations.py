@@ -487,7 +487,7 @@ def _evidence_page(
             values=values,
             can_claim=can(actor, Action.CLAIM_EVIDENCE, scope),
             can_verify=can(actor, Action.VERIFY_EVIDENCE, scope),
-            max_mb=round(web.settings_of(request).evidence_max_bytes / 1_048_576, 1),
+            max_mb=web.megabytes(web.settings_of(request).evidence_max_bytes),
             done=done,
         )
     return web.render(request, "evidence.html", page, status=400 if errors else 200)

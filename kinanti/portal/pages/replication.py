@@ -103,6 +103,18 @@ _KINDS = [k.value for k in UnitKind]
 MY_ADOPTIONS = 20
 
 
+def _adopter(session: Session, adoption: Adoption) -> str:
+    """Who replicates: the adopting unit, or the other region."""
+    if adoption.adopter_unit_id:
+        return session.get_one(Unit, adoption.adopter_unit_id).name
+    return f"{adoption.region_name} ({adoption.region_code})"
+
+
+def _gate_open(adoption: Adoption) -> bool:
+    """Whether the adoption waits at its gate for Brida's decision."""
+    return adoption.status is AdoptionStatus.INTERESTED and bool(adoption.gate_opened_at)
+
+
 def _my_adoptions(session: Session, actor: Actor) -> list[MyAdoption]:
     """The open adoptions the actor may decide, or those of the actor's unit (either side):
     the portal's side of "both sides are told at each step"."""
@@ -117,15 +129,11 @@ def _my_adoptions(session: Session, actor: Actor) -> list[MyAdoption]:
     found: list[MyAdoption] = []
     for adoption, origin in rows:
         scope = adoption_scope(session, adoption, origin)
-        gate_open = adoption.status is AdoptionStatus.INTERESTED and bool(adoption.gate_opened_at)
+        gate_open = _gate_open(adoption)
         may_decide = gate_open and can(actor, Action.DECIDE_ADOPTION, scope)
         if not may_decide and actor.unit_id not in scope.side_ids:
             continue
-        adopter = (
-            session.get_one(Unit, adoption.adopter_unit_id).name
-            if adoption.adopter_unit_id
-            else f"{adoption.region_name} ({adoption.region_code})"
-        )
+        adopter = _adopter(session, adoption)
         found.append(
             MyAdoption(
                 id=adoption.id, code=origin.code, title=origin.title, adopter=adopter,
@@ -191,12 +199,8 @@ def _offer_context(
         select(Adoption).where(Adoption.offer_id == offer.id).order_by(Adoption.id)
     ):
         scope = adoption_scope(session, adoption, innovation)
-        adopter = (
-            session.get_one(Unit, adoption.adopter_unit_id).name
-            if adoption.adopter_unit_id
-            else f"{adoption.region_name} ({adoption.region_code})"
-        )
-        gate_open = adoption.status is AdoptionStatus.INTERESTED and bool(adoption.gate_opened_at)
+        adopter = _adopter(session, adoption)
+        gate_open = _gate_open(adoption)
         adoptions.append(
             AdoptionRow(
                 id=adoption.id, adopter=adopter, model=adoption.model,
@@ -223,7 +227,7 @@ def _offer_context(
             for s in found
         ],
         adoptions=adoptions, units=units, models=[m.value for m in AdoptionModel],
-        max_mb=round(settings.evidence_max_bytes / 1_048_576, 1),
+        max_mb=web.megabytes(settings.evidence_max_bytes),
     )  # fmt: skip
 
 
@@ -344,11 +348,7 @@ def _adoption_gate_page(
     with unit_of_work(web.engine_of(request)) as session:
         adoption = rep.get_adoption(session, adoption_id)
         origin = get_innovation(session, code)
-        adopter = (
-            session.get_one(Unit, adoption.adopter_unit_id).name
-            if adoption.adopter_unit_id
-            else f"{adoption.region_name} ({adoption.region_code})"
-        )
+        adopter = _adopter(session, adoption)
         page = AdoptionGatePage(
             id=adoption.id, code=origin.code, title=origin.title, adopter=adopter,
             model=adoption.model,

@@ -113,10 +113,7 @@ def request_link(
     if person is None:
         audit.add(session, audit.LINK_REFUSED, actor=actor or email, client=client, why="unknown")
         return []
-    account = session.scalar(select(PortalAccount).where(PortalAccount.person_id == person.id))
-    if account is None:
-        account = PortalAccount(person_id=person.id)
-        session.add(account)
+    account = _account_of(session, person)
     if purpose != "first" and account.password_hash is None:
         purpose = "first"
     token, digest = new_link_token()
@@ -158,6 +155,15 @@ def scrub_sent_links(session: Session) -> None:
             message.context = {**message.context, "link_url": REDACTED}
 
 
+def _account_of(session: Session, person: Person) -> PortalAccount:
+    """The person's portal account, added (with no password yet) if they have none."""
+    account = session.scalar(select(PortalAccount).where(PortalAccount.person_id == person.id))
+    if account is None:
+        account = PortalAccount(person_id=person.id, session_epoch=1)
+        session.add(account)
+    return account
+
+
 def valid_link(session: Session, token: str) -> PortalLinkToken | None:
     """The unused, unexpired link for ``token`` (``None`` otherwise)."""
     link = session.scalar(
@@ -190,10 +196,7 @@ def use_link(
     if cast(CursorResult[Any], result).rowcount != 1:
         return None
     person = session.get_one(Person, link.person_id)
-    account = session.scalar(select(PortalAccount).where(PortalAccount.person_id == person.id))
-    if account is None:
-        account = PortalAccount(person_id=person.id, session_epoch=1)
-        session.add(account)
+    account = _account_of(session, person)
     account.password_hash = hash_password(password)
     account.password_set_at = now
     account.session_epoch = (account.session_epoch or 1) + 1
@@ -221,10 +224,7 @@ def session_person(session: Session, person_id: int, epoch: int) -> Person | Non
 def set_demo_password(session: Session, email: str, password: str) -> None:
     """Give a registered person a password directly (the demo city; operators' tooling)."""
     person = session.scalars(select(Person).where(Person.email == email.lower())).one()
-    account = session.scalar(select(PortalAccount).where(PortalAccount.person_id == person.id))
-    if account is None:
-        account = PortalAccount(person_id=person.id, session_epoch=1)
-        session.add(account)
+    account = _account_of(session, person)
     account.password_hash = hash_password(password)
     account.password_set_at = utcnow()
 

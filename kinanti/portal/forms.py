@@ -7,7 +7,7 @@ person's language, each naming the field it belongs to (the summary links to it)
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeVar
@@ -51,6 +51,18 @@ Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000
 
 class _Form(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+def _reason_required(field: str, when: Callable[[Any], bool]) -> Any:
+    """A form's check that ``field`` (a reason or a note) is given ``when`` the rest of the
+    form needs one (a rejection, a closing)."""
+
+    def check(form: Any) -> Any:
+        if when(form) and not getattr(form, field):
+            raise ValueError(f"err.reason_required@{field}")
+        return form
+
+    return model_validator(mode="after")(check)
 
 
 class SignInForm(_Form):
@@ -133,11 +145,7 @@ class VerifyForm(_Form):
     decision: Literal["accept", "reject"]
     note: Annotated[Reason | None, Opt] = None
 
-    @model_validator(mode="after")
-    def _reason_to_reject(self) -> VerifyForm:
-        if self.decision == "reject" and not self.note:
-            raise ValueError("err.reason_required@note")
-        return self
+    _reason_to_reject = _reason_required("note", lambda form: form.decision == "reject")
 
 
 class DecisionForm(_Form):
@@ -149,11 +157,9 @@ class DecisionForm(_Form):
     authority: Annotated[int | None, Opt] = Field(None, ge=1, le=5)
     replicable: Annotated[int | None, Opt] = Field(None, ge=1, le=5)
 
-    @model_validator(mode="after")
-    def _reason_unless_approve(self) -> DecisionForm:
-        if self.decision is not GateDecisionKind.APPROVE and not self.reason:
-            raise ValueError("err.reason_required@reason")
-        return self
+    _reason_unless_approve = _reason_required(
+        "reason", lambda form: form.decision is not GateDecisionKind.APPROVE
+    )
 
     def scorecard(self) -> ScorecardIn | None:
         scores = {n: getattr(self, n) for n in SCORE_FIELDS}
@@ -228,11 +234,7 @@ class CompleteForm(_Form):
     outcome: Literal["done", "closed"]
     note: Annotated[Reason | None, Opt] = None
 
-    @model_validator(mode="after")
-    def _note_to_close(self) -> CompleteForm:
-        if self.outcome == "closed" and not self.note:
-            raise ValueError("err.reason_required@note")
-        return self
+    _note_to_close = _reason_required("note", lambda form: form.outcome == "closed")
 
 
 class VisitForm(_Form):

@@ -14,17 +14,17 @@ import hmac
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Generic, TypedDict, TypeVar
 
 import jinja2
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Select, func, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from domain.access import Action, Actor, Scope, actor_of, can
+from domain.access import REGION, Action, Actor, Scope, actor_of, can
 from domain.enums import Language, Role
 from kinanti import audit
 from kinanti.db import unit_of_work
@@ -58,10 +58,15 @@ class BodyTooLarge(Exception):
     form accepts (413)."""
 
     def __init__(self, max_bytes: int, *, public: bool = False) -> None:
-        self.max_mb = round(max_bytes / 1_048_576, 1)
+        self.max_mb = megabytes(max_bytes)
         self.max_kb = max_bytes // 1024
         self.public = public
         super().__init__(f"request body over {max_bytes} bytes")
+
+
+def megabytes(size: int) -> float:
+    """A size in bytes as the megabytes the pages show (one decimal)."""
+    return round(size / 1_048_576, 1)
 
 
 #: Room for the form's other fields beside an upload of the largest allowed size.
@@ -205,6 +210,11 @@ def signed_in(request: Request) -> Actor:
     return actor
 
 
+#: A page's signed-in actor (sign-in page otherwise) and a post's form, as parameters.
+SignedIn = Annotated[Actor, Depends(signed_in)]
+Posted = Annotated[Post, Depends(posted)]
+
+
 def require(request: Request, actor: Actor, action: Action, scope: Scope, target: str) -> None:
     """Refuse (403, audited) unless ``can(actor, action, scope)``: every page checks here."""
     if not can(actor, action, scope):
@@ -219,6 +229,29 @@ def require(request: Request, actor: Actor, action: Action, scope: Scope, target
             path=request.url.path,
         )
         raise Refused(action.value, target)
+
+
+def allowed(action: Action, target: str) -> Callable[..., Actor]:
+    """Dependency factory for a region-wide page: the signed-in actor, refused (403,
+    audited with ``target``) unless ``can(actor, action, REGION)``."""
+
+    def dependency(request: Request, actor: Actor = Depends(signed_in)) -> Actor:
+        require(request, actor, action, REGION, target)
+        return actor
+
+    return dependency
+
+
+def require_in(
+    request: Request,
+    actor: Actor,
+    action: Action,
+    scope_of: Callable[[Session], Scope],
+    target: str,
+) -> None:
+    """:func:`require`, with the scope looked up in a transaction of its own."""
+    with unit_of_work(engine_of(request)) as session:
+        require(request, actor, action, scope_of(session), target)
 
 
 def db(request: Request) -> Iterator[Session]:
@@ -299,6 +332,37 @@ class Paging:
     def pages(self, total: int) -> int:
         return max(1, -(-total // self.size))
 
+    def window(self, stmt: S) -> S:
+        """``stmt`` cut to this page's rows."""
+        return stmt.limit(self.size).offset(self.offset)
+
+    def rows(self, session: Session, stmt: Select, *order: Any) -> tuple[int, list[Any]]:
+        """How many rows ``stmt`` has (all pages), and this page's rows, by ``order``."""
+        return count(session, stmt), list(session.execute(self.window(stmt.order_by(*order))))
+
+    def slice(self, rows: list[T]) -> list[T]:
+        """This page's part of ``rows`` (a list already in memory)."""
+        return rows[self.offset : self.offset + self.size]
+
+    def fields(self, total: int) -> PageFields:
+        """The :class:`ListPage` fields of this page of ``total`` rows."""
+        return PageFields(page=self.number, pages=self.pages(total), total=total)
+
+
+S = TypeVar("S", bound=Select)
+T = TypeVar("T")
+
+
+class PageFields(TypedDict):
+    page: int
+    pages: int
+    total: int
+
+
+def count(session: Session, stmt: Select) -> int:
+    """How many rows ``stmt`` has (all pages)."""
+    return session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+
 
 def paging(request: Request, page: Any) -> Paging:
     """The requested page (``?page=``; bad values mean the first) of ``page_size`` rows."""
@@ -315,3 +379,9 @@ class ListPage(BaseModel):
     page: int = 1
     pages: int = 1
     total: int = 0
+
+
+class Listing(ListPage, Generic[T]):
+    """A paginated page of rows (``items``)."""
+
+    items: list[T]

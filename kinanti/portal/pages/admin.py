@@ -9,12 +9,14 @@ transaction. Units are listed under /units (read-only for the head of Brida).
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
-from domain.access import REGION, Action, Actor
+from domain.access import Action, Actor
 from domain.enums import Role, UnitKind
 from domain.errors import NotFoundError
 from domain.errors import ValidationError as DomainValidationError
@@ -32,6 +34,10 @@ from kinanti.portal.texts import t
 
 router = APIRouter(prefix="/admin")
 
+#: The region-wide pages: who may open them (refused and audited otherwise).
+_People = Annotated[Actor, Depends(web.allowed(Action.MANAGE_REGISTRY, "people"))]
+_Units = Annotated[Actor, Depends(web.allowed(Action.MANAGE_REGISTRY, "units"))]
+
 
 class PersonItem(BaseModel):
     email: str
@@ -41,23 +47,17 @@ class PersonItem(BaseModel):
     active: bool
 
 
-class PeoplePage(web.ListPage):
-    items: list[PersonItem]
-
-
 @router.get("/people", response_class=HTMLResponse)
-def people(request: Request, page: str = "1", actor: Actor = Depends(web.signed_in)) -> Response:
-    web.require(request, actor, Action.MANAGE_REGISTRY, REGION, "people")
+def people(request: Request, actor: _People, page: str = "1") -> Response:
     paging = web.paging(request, page)
-    size, number = paging.size, paging.number
     with unit_of_work(web.engine_of(request)) as session:
         total = session.scalar(select(func.count(Person.id))) or 0
         rows = session.execute(
-            select(Person, Unit.code)
-            .outerjoin(Unit, Unit.id == Person.unit_id)
-            .order_by(Person.email)
-            .limit(size)
-            .offset(paging.offset)
+            paging.window(
+                select(Person, Unit.code)
+                .outerjoin(Unit, Unit.id == Person.unit_id)
+                .order_by(Person.email)
+            )
         ).all()
         roles: dict[int, list[str]] = {}
         for pid, role in session.execute(
@@ -74,7 +74,7 @@ def people(request: Request, page: str = "1", actor: Actor = Depends(web.signed_
     return web.render(
         request,
         "people.html",
-        PeoplePage(items=items, page=number, pages=paging.pages(total), total=total),
+        web.Listing[PersonItem](items=items, **paging.fields(total)),
     )
 
 
@@ -172,17 +172,13 @@ def _unit_values(unit: Unit, parent: str | None) -> dict[str, str]:
 
 
 @router.get("/units/new", response_class=HTMLResponse)
-def new_unit(request: Request, actor: Actor = Depends(web.signed_in)) -> Response:
-    web.require(request, actor, Action.MANAGE_REGISTRY, REGION, "units")
+def new_unit(request: Request, actor: _Units) -> Response:
     lang = web.language_of(request).value
     return _unit_page(request, None, {"kind": "opd", "language": lang, "active": "on"}, [])
 
 
 @router.post("/units/new", response_class=HTMLResponse)
-def create_unit(
-    request: Request, actor: Actor = Depends(web.signed_in), post: web.Post = Depends(web.posted)
-) -> Response:
-    web.require(request, actor, Action.MANAGE_REGISTRY, REGION, "units")
+def create_unit(request: Request, actor: _Units, post: web.Posted) -> Response:
     data = _record(post, UNIT_FIELDS)
     errors = _save(request, actor, "units", data, new=True)
     if errors:
@@ -191,10 +187,7 @@ def create_unit(
 
 
 @router.get("/units/{code}", response_class=HTMLResponse)
-def unit(
-    request: Request, code: str, saved: bool = False, actor: Actor = Depends(web.signed_in)
-) -> Response:
-    web.require(request, actor, Action.MANAGE_REGISTRY, REGION, "units")
+def unit(request: Request, code: str, actor: _Units, saved: bool = False) -> Response:
     with unit_of_work(web.engine_of(request)) as session:
         found = session.scalar(select(Unit).where(Unit.code == code.upper()))
         if found is None:
@@ -205,13 +198,7 @@ def unit(
 
 
 @router.post("/units/{code}", response_class=HTMLResponse)
-def edit_unit(
-    request: Request,
-    code: str,
-    actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
-) -> Response:
-    web.require(request, actor, Action.MANAGE_REGISTRY, REGION, "units")
+def edit_unit(request: Request, code: str, actor: _Units, post: web.Posted) -> Response:
     data = _record(post, UNIT_FIELDS, code=code.upper())
     errors = _save(request, actor, "units", data, new=False)
     if errors:
@@ -278,16 +265,12 @@ def _person_record(post: web.Post, **fixed: object) -> dict[str, object]:
 
 
 @router.get("/people/new", response_class=HTMLResponse)
-def new_person(request: Request, actor: Actor = Depends(web.signed_in)) -> Response:
-    web.require(request, actor, Action.MANAGE_REGISTRY, REGION, "people")
+def new_person(request: Request, actor: _People) -> Response:
     return _person_page(request, None, [])
 
 
 @router.post("/people/new", response_class=HTMLResponse)
-def create_person(
-    request: Request, actor: Actor = Depends(web.signed_in), post: web.Post = Depends(web.posted)
-) -> Response:
-    web.require(request, actor, Action.MANAGE_REGISTRY, REGION, "people")
+def create_person(request: Request, actor: _People, post: web.Posted) -> Response:
     data = _person_record(post)
     errors = _save(request, actor, "people", data, new=True)
     if errors:
@@ -301,21 +284,12 @@ def _roles(data: dict[str, object]) -> list[str]:
 
 
 @router.get("/people/{email}", response_class=HTMLResponse)
-def person(
-    request: Request, email: str, sent: bool = False, actor: Actor = Depends(web.signed_in)
-) -> Response:
-    web.require(request, actor, Action.MANAGE_REGISTRY, REGION, "people")
+def person(request: Request, email: str, actor: _People, sent: bool = False) -> Response:
     return _person_page(request, email, [], sent=sent)
 
 
 @router.post("/people/{email}", response_class=HTMLResponse)
-def edit_person(
-    request: Request,
-    email: str,
-    actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
-) -> Response:
-    web.require(request, actor, Action.MANAGE_REGISTRY, REGION, "people")
+def edit_person(request: Request, email: str, actor: _People, post: web.Posted) -> Response:
     with unit_of_work(web.engine_of(request)) as session:
         email = get_person(session, email).email
     data = _person_record(post, email=email)
@@ -326,8 +300,7 @@ def edit_person(
 
 
 @router.post("/people/{email}/link", response_class=HTMLResponse)
-def send_link(request: Request, email: str, actor: Actor = Depends(web.signed_in)) -> Response:
-    web.require(request, actor, Action.MANAGE_REGISTRY, REGION, "people")
+def send_link(request: Request, email: str, actor: _People) -> Response:
     with unit_of_work(web.engine_of(request)) as session:
         person = get_person(session, email)
         ids = accounts.request_link(

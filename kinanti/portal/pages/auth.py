@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
@@ -58,7 +58,7 @@ def sign_in_page(request: Request, next: str = "/") -> Response:
 
 
 @router.post("/sign-in", response_class=HTMLResponse)
-def sign_in(request: Request, post: web.Post = Depends(web.posted)) -> Response:
+def sign_in(request: Request, post: web.Posted) -> Response:
     data, lang = dict(post.data), post.lang
     target = safe_next(data.get("next"))
     form, errors = parse(SignInForm, data, lang)
@@ -108,7 +108,7 @@ def link_page(request: Request) -> Response:
 
 
 @router.post("/sign-in/link", response_class=HTMLResponse)
-def request_link(request: Request, post: web.Post = Depends(web.posted)) -> Response:
+def request_link(request: Request, post: web.Posted) -> Response:
     data, lang = dict(post.data), post.lang
     form, errors = parse(LinkRequestForm, data, lang)
     if form is None:
@@ -131,7 +131,7 @@ def set_password_page(request: Request, token: str) -> Response:
 
 
 @router.post("/set-password/{token}", response_class=HTMLResponse)
-def set_password(request: Request, token: str, post: web.Post = Depends(web.posted)) -> Response:
+def set_password(request: Request, token: str, post: web.Posted) -> Response:
     data, lang = dict(post.data), post.lang
     form, errors = parse(SetPasswordForm, data, lang)
     if form is None:
@@ -151,7 +151,7 @@ def set_password(request: Request, token: str, post: web.Post = Depends(web.post
 
 
 @router.post("/language")
-def switch_language(request: Request, post: web.Post = Depends(web.posted)) -> Response:
+def switch_language(request: Request, post: web.Posted) -> Response:
     data = dict(post.data)
     try:
         language = Language(data.get("language", ""))

@@ -6,12 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from starlette.background import BackgroundTask
 
@@ -25,7 +25,8 @@ from domain.iid.urusan import basic_service_names
 from domain.models import GateRequest, Innovation, Unit
 from kinanti.db import unit_of_work
 from kinanti.portal import web
-from kinanti.portal.pages.innovations import yearly_compliance
+from kinanti.portal.pages.innovations import CompliancePage, yearly_compliance
+from kinanti.portal.uploads import incoming
 
 router = APIRouter()
 
@@ -58,11 +59,11 @@ def _year(value: str | None) -> int:
         return dt.date.today().year
 
 
+_City = Annotated[Actor, Depends(web.allowed(Action.VIEW_CITY, "city"))]
+
+
 @router.get("/city", response_class=HTMLResponse)
-def city(
-    request: Request, year: str | None = None, actor: Actor = Depends(web.signed_in)
-) -> Response:
-    web.require(request, actor, Action.VIEW_CITY, REGION, "city")
+def city(request: Request, actor: _City, year: str | None = None) -> Response:
     lang = web.language_of(request).value
     number = _year(year)
     try:
@@ -77,8 +78,13 @@ def city(
     return web.render(request, "city.html", page)
 
 
+def _escalated(request: Request, now: dt.datetime) -> tuple[ColumnElement[bool], ...]:
+    """Where a gate is escalated: open longer than ``escalate_after_days``."""
+    before = now - dt.timedelta(days=web.settings_of(request).escalate_after_days)
+    return (GateRequest.status == GateStatus.OPEN, GateRequest.opened_at < before)
+
+
 def _city_page(request: Request, number: int, catalogue: Catalogue, lang: str) -> CityPage:
-    settings = web.settings_of(request)
     with unit_of_work(web.engine_of(request)) as session:
         figures = portfolio_figures(session, number)
         spd_levels = claim_levels(session, number, Basis.VERIFIED, aspect="spd").get(None, {})
@@ -86,21 +92,14 @@ def _city_page(request: Request, number: int, catalogue: Catalogue, lang: str) -
         levels = claim_levels(
             session, number, Basis.VERIFIED, innovation_ids=[f.id for f in weakest]
         )
-        escalate_before = dt.datetime.now(dt.UTC) - dt.timedelta(days=settings.escalate_after_days)
         open_gates = (
             session.scalar(
                 select(func.count(GateRequest.id)).where(GateRequest.status == GateStatus.OPEN)
             )
             or 0
         )
-        escalations = (
-            session.scalar(
-                select(func.count(GateRequest.id)).where(
-                    GateRequest.status == GateStatus.OPEN, GateRequest.opened_at < escalate_before
-                )
-            )
-            or 0
-        )
+        escalated = _escalated(request, dt.datetime.now(dt.UTC))
+        escalations = session.scalar(select(func.count(GateRequest.id)).where(*escalated)) or 0
     n = figures.verified.n
     gains = [
         GainRow(target="SPD", indicator=g.indicator, name=g.name, level=g.level,
@@ -131,23 +130,16 @@ def _city_page(request: Request, number: int, catalogue: Catalogue, lang: str) -
     )
 
 
-class ComplianceAll(web.ListPage):
-    year: int
-    rows: list[dict[str, Any]]
+_Compliance = Annotated[Actor, Depends(web.allowed(Action.VIEW_CITY, "compliance"))]
 
 
 @router.get("/city/compliance", response_class=HTMLResponse)
-def city_compliance(
-    request: Request, page: str = "1", actor: Actor = Depends(web.signed_in)
-) -> Response:
-    web.require(request, actor, Action.VIEW_CITY, REGION, "compliance")
+def city_compliance(request: Request, actor: _Compliance, page: str = "1") -> Response:
     paging = web.paging(request, page)
     with unit_of_work(web.engine_of(request)) as session:
         year, rows = yearly_compliance(request, session)
-    shown = [r.as_dict() for r in rows[paging.offset : paging.offset + paging.size]]
-    context = ComplianceAll(
-        year=year, rows=shown, page=paging.number, pages=paging.pages(len(rows)), total=len(rows)
-    )
+    shown = [r.as_dict() for r in paging.slice(rows)]
+    context = CompliancePage(year=year, rows=shown, **paging.fields(len(rows)))
     return web.render(request, "compliance.html", context)
 
 
@@ -160,31 +152,24 @@ class EscalationRow(BaseModel):
     waiting_days: int
 
 
-class EscalationPage(web.ListPage):
-    items: list[EscalationRow]
+_Escalations = Annotated[Actor, Depends(web.allowed(Action.VIEW_ESCALATIONS, "escalations"))]
 
 
 @router.get("/city/escalations", response_class=HTMLResponse)
-def escalations(
-    request: Request, page: str = "1", actor: Actor = Depends(web.signed_in)
-) -> Response:
-    web.require(request, actor, Action.VIEW_ESCALATIONS, REGION, "escalations")
-    settings = web.settings_of(request)
+def escalations(request: Request, actor: _Escalations, page: str = "1") -> Response:
     paging = web.paging(request, page)
-    size, number = paging.size, paging.number
     now = dt.datetime.now(dt.UTC)
-    before = now - dt.timedelta(days=settings.escalate_after_days)
-    where = (GateRequest.status == GateStatus.OPEN, GateRequest.opened_at < before)
+    where = _escalated(request, now)
     with unit_of_work(web.engine_of(request)) as session:
         total = session.scalar(select(func.count(GateRequest.id)).where(*where)) or 0
         rows = session.execute(
-            select(GateRequest, Innovation.code, Innovation.title, Unit.code)
-            .join(Innovation, Innovation.id == GateRequest.innovation_id)
-            .join(Unit, Unit.id == Innovation.unit_id)
-            .where(*where)
-            .order_by(GateRequest.opened_at)
-            .limit(size)
-            .offset(paging.offset)
+            paging.window(
+                select(GateRequest, Innovation.code, Innovation.title, Unit.code)
+                .join(Innovation, Innovation.id == GateRequest.innovation_id)
+                .join(Unit, Unit.id == Innovation.unit_id)
+                .where(*where)
+                .order_by(GateRequest.opened_at)
+            )
         ).all()
     items = [
         EscalationRow(code=c, title=ti, unit=u, stage=g.stage, opened_at=g.opened_at,
@@ -194,7 +179,7 @@ def escalations(
     return web.render(
         request,
         "escalations.html",
-        EscalationPage(items=items, page=number, pages=paging.pages(total)),
+        web.Listing[EscalationRow](items=items, **paging.fields(total)),
     )
 
 
@@ -207,23 +192,19 @@ class UnitRowView(BaseModel):
     active: bool
 
 
-class UnitsPage(web.ListPage):
-    items: list[UnitRowView]
+class UnitsPage(web.Listing[UnitRowView]):
     manage: bool = False  # a Brida operator: links to add and edit units
 
 
+_Units = Annotated[Actor, Depends(web.allowed(Action.VIEW_CITY, "units"))]
+
+
 @router.get("/units", response_class=HTMLResponse)
-def units(request: Request, page: str = "1", actor: Actor = Depends(web.signed_in)) -> Response:
-    web.require(request, actor, Action.VIEW_CITY, REGION, "units")
+def units(request: Request, actor: _Units, page: str = "1") -> Response:
     paging = web.paging(request, page)
-    size, number = paging.size, paging.number
     with unit_of_work(web.engine_of(request)) as session:
         total = session.scalar(select(func.count(Unit.id))) or 0
-        listed = (
-            session.execute(select(Unit).order_by(Unit.code).limit(size).offset(paging.offset))
-            .scalars()
-            .all()
-        )
+        listed = session.scalars(paging.window(select(Unit).order_by(Unit.code))).all()
         ids = [u.id for u in listed]
         counts = dict(
             session.execute(
@@ -250,9 +231,7 @@ def units(request: Request, page: str = "1", actor: Actor = Depends(web.signed_i
         "units.html",
         UnitsPage(
             items=items,
-            page=number,
-            pages=paging.pages(total),
-            total=total,
+            **paging.fields(total),
             manage=can(actor, Action.MANAGE_REGISTRY, REGION),
         ),
     )
@@ -265,17 +244,17 @@ REPORT_FILES = {
 }
 
 
+_Report = Annotated[Actor, Depends(web.allowed(Action.VIEW_CITY, "report"))]
+
+
 @router.get("/city/report/{name}")
-def report_file(
-    request: Request, name: str, year: str | None = None, actor: Actor = Depends(web.signed_in)
-) -> Response:
-    web.require(request, actor, Action.VIEW_CITY, REGION, "report")
+def report_file(request: Request, name: str, actor: _Report, year: str | None = None) -> Response:
     if name not in REPORT_FILES:
         raise NotFoundError(code="report.file_unknown", name=name)
     from kinanti.reports import build_report
 
     settings = web.settings_of(request)
-    tmp = tempfile.TemporaryDirectory(dir=_tmp_root(settings.home))
+    tmp = tempfile.TemporaryDirectory(dir=incoming(settings.home))
     with unit_of_work(web.engine_of(request)) as session:
         files = build_report(
             session,
@@ -291,9 +270,3 @@ def report_file(
         filename=f"kinanti-{_year(year)}-{name}",
         background=BackgroundTask(tmp.cleanup),
     )
-
-
-def _tmp_root(home: Path) -> Path:
-    root = home / "incoming"
-    root.mkdir(parents=True, exist_ok=True)
-    return root

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from domain import klinik
@@ -24,13 +25,12 @@ from domain.access import (
     follow_up_scope,
     unit_scope,
 )
-from domain.changes import ChangeResult, Committed
+from domain.changes import ChangeResult
 from domain.enums import ConsultationStatus, FollowUpStatus, Stage
-from domain.errors import KinantiError
 from domain.models import Consultation, Innovation, Person, Unit, utcnow
 from kinanti.db import unit_of_work
 from kinanti.portal import web
-from kinanti.portal.delivery import hand_off
+from kinanti.portal.actions import Created, act
 from kinanti.portal.forms import (
     AttendeesForm,
     BookForm,
@@ -40,9 +40,9 @@ from kinanti.portal.forms import (
     FollowUpForm,
     RescheduleForm,
     SessionForm,
-    domain_errors,
-    parse,
 )
+from kinanti.portal.pages.common import UnitOption, unit_options, units_for
+from kinanti.portal.web import S
 
 router = APIRouter()
 
@@ -57,32 +57,20 @@ class ConsultationRow(BaseModel):
     status: ConsultationStatus
 
 
-class ConsultationsPage(web.ListPage):
-    items: list[ConsultationRow]
+class ConsultationsPage(web.Listing[ConsultationRow]):
     can_book: bool = False
 
 
 @router.get("/consultations", response_class=HTMLResponse)
-def consultations(
-    request: Request, page: str = "1", actor: Actor = Depends(web.signed_in)
-) -> Response:
+def consultations(request: Request, actor: web.SignedIn, page: str = "1") -> Response:
     """The consultations ``actor`` may see, newest first."""
     paging = web.paging(request, page)
-    stmt = (
-        select(Consultation, Unit.code, Innovation.code)
-        .join(Unit, Unit.id == Consultation.unit_id)
-        .outerjoin(Innovation, Innovation.id == Consultation.innovation_id)
-    )
-    if not actor.has(*BRIDA_ROLES):
-        mine = [Consultation.mentor_id == actor.person_id]
-        if actor.unit_id is not None:
-            mine += [Unit.id == actor.unit_id, Unit.parent_id == actor.unit_id]
-        stmt = stmt.where(or_(*mine))
+    stmt = klinik_visible(
+        select(Consultation, Unit.code, Innovation.code), actor,
+        unit_id=Consultation.unit_id, person_id=Consultation.mentor_id,
+    ).outerjoin(Innovation, Innovation.id == Consultation.innovation_id)  # fmt: skip
     with unit_of_work(web.engine_of(request)) as session:
-        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        rows = session.execute(
-            stmt.order_by(Consultation.scheduled_at.desc()).limit(paging.size).offset(paging.offset)
-        ).all()
+        total, rows = paging.rows(session, stmt, Consultation.scheduled_at.desc())
         shown = [
             (c, unit, code)
             for c, unit, code in rows
@@ -94,18 +82,24 @@ def consultations(
                         innovation=code, stage=c.stage, status=c.status)
         for c, unit, code in shown
     ]  # fmt: skip
-    context = ConsultationsPage(
-        items=items, page=paging.number, pages=paging.pages(total), total=total, can_book=can_book
-    )
+    context = ConsultationsPage(items=items, can_book=can_book, **paging.fields(total))
     return web.render(request, "consultations.html", context)
 
 
+def klinik_visible(stmt: S, actor: Actor, *, unit_id: Any, person_id: Any) -> S:
+    """``stmt`` joined with the unit its rows are at (``unit_id``), cut to those ``actor`` may
+    list: every one for Brida, else their own (``person_id``, the innovator or the mentor)
+    and those at their unit (or at one of its UPTDs)."""
+    stmt = stmt.join(Unit, Unit.id == unit_id)
+    if actor.has(*BRIDA_ROLES):
+        return stmt
+    mine = [person_id == actor.person_id]
+    if actor.unit_id is not None:
+        mine += [Unit.id == actor.unit_id, Unit.parent_id == actor.unit_id]
+    return stmt.where(or_(*mine))
+
+
 # ---------------------------------------------------------------- booking
-
-
-class UnitOption(BaseModel):
-    code: str
-    name: str
 
 
 class BookPage(BaseModel):
@@ -116,25 +110,15 @@ class BookPage(BaseModel):
 
 
 def _bookable_units(session: Session, actor: Actor) -> list[UnitOption]:
-    units = session.execute(
-        select(Unit.id, Unit.code, Unit.name).where(Unit.active.is_(True)).order_by(Unit.code)
-    ).all()
-    return [
-        UnitOption(code=code, name=name)
-        for uid, code, name in units
-        if can(actor, Action.BOOK_CONSULTATION, unit_scope(session, uid))
-    ]
+    return unit_options(
+        session, lambda uid: can(actor, Action.BOOK_CONSULTATION, unit_scope(session, uid))
+    )
 
 
 def _book_page(
     request: Request, actor: Actor, values: dict[str, Any], errors: list[FieldError]
 ) -> Response:
-    with unit_of_work(web.engine_of(request)) as session:
-        units = _bookable_units(session, actor)
-    if not units:
-        from kinanti.portal.pages.innovations import unit_scope_none
-
-        web.require(request, actor, Action.BOOK_CONSULTATION, unit_scope_none(), "booking")
+    units = units_for(request, actor, Action.BOOK_CONSULTATION, "booking", _bookable_units)
     page = BookPage(
         values=values, errors=errors, units=units, zone=web.settings_of(request).timezone
     )
@@ -142,7 +126,7 @@ def _book_page(
 
 
 @router.get("/consultations/new", response_class=HTMLResponse)
-def book_page(request: Request, actor: Actor = Depends(web.signed_in)) -> Response:
+def book_page(request: Request, actor: web.SignedIn) -> Response:
     values: dict[str, Any] = {}
     if request.query_params.get("innovation"):
         values["innovation"] = request.query_params["innovation"]
@@ -150,41 +134,34 @@ def book_page(request: Request, actor: Actor = Depends(web.signed_in)) -> Respon
 
 
 @router.post("/consultations/new", response_class=HTMLResponse)
-def book(
-    request: Request,
-    actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
-) -> Response:
+def book(request: Request, actor: web.SignedIn, post: web.Posted) -> Response:
     """Book: the same domain change as ``kinanti klinik book``, in one transaction."""
-    form, errors = parse(BookForm, post.data, post.lang)
-    if form is None:
-        return _book_page(request, actor, dict(post.data), errors)
     zone = web.settings_of(request).zone
-    try:
-        with unit_of_work(web.engine_of(request)) as session:
-            unit = session.scalar(select(Unit.id).where(Unit.code == form.unit.upper()))
-            if unit is not None:
-                web.require(
-                    request, actor, Action.BOOK_CONSULTATION, unit_scope(session, unit), form.unit
-                )
-            consultation, result = klinik.book_consultation(
-                session,
-                actor,
-                scheduled_at=klinik.local_datetime(form.local(), zone),
-                topic=form.topic,
-                unit_code=form.unit,
-                innovation_code=form.innovation,
-                adoption_id=form.adoption,
-                mentor_email=form.mentor,
-                place=form.place,
-                attendees=form.attendees,
+
+    def change(session: Session, form: BookForm) -> Created:
+        unit = session.scalar(select(Unit.id).where(Unit.code == form.unit.upper()))
+        if unit is not None:
+            web.require(
+                request, actor, Action.BOOK_CONSULTATION, unit_scope(session, unit), form.unit
             )
-            cid, committed = consultation.id, result.committed(session)
-    except KinantiError as exc:
-        errors = domain_errors(exc, BookForm, web.language_of(request))
-        return _book_page(request, actor, dict(post.data), errors)
-    hand_off(request, committed)
-    return RedirectResponse(f"/consultations/{cid}?booked=1", status_code=303)
+        consultation, result = klinik.book_consultation(
+            session,
+            actor,
+            scheduled_at=klinik.local_datetime(form.local(), zone),
+            topic=form.topic,
+            unit_code=form.unit,
+            innovation_code=form.innovation,
+            adoption_id=form.adoption,
+            mentor_email=form.mentor,
+            place=form.place,
+            attendees=form.attendees,
+        )
+        return Created(result, f"/consultations/{consultation.id}?booked=1")
+
+    return act(
+        request, post, BookForm, change,
+        again=lambda errors, values: _book_page(request, actor, values, errors),
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------- one consultation
@@ -307,130 +284,97 @@ def _page(
 
 
 @router.get("/consultations/{cid}", response_class=HTMLResponse)
-def consultation_page(
-    request: Request, cid: int, actor: Actor = Depends(web.signed_in)
-) -> Response:
+def consultation_page(request: Request, cid: int, actor: web.SignedIn) -> Response:
     return _page(request, actor, cid)
 
 
-Change = Callable[[Session, Any], ChangeResult]
+@dataclass(frozen=True)
+class On:
+    """A consultation a management form is posted to, and by whom."""
+
+    request: Request
+    actor: Actor
+    cid: int
 
 
-def act(
-    request: Request,
-    actor: Actor,
-    post: web.Post,
-    form_class: type[Any],
-    change: Change,
-    *,
-    again: Callable[[list[FieldError], dict[str, Any]], Response],
-    done: str,
-) -> Response:
-    """Parse the posted form, apply ``change`` in one transaction, publish it; on any
-    error show ``again`` with the errors (nothing was written)."""
-    form, errors = parse(form_class, post.data, post.lang)
-    if form is None:
-        return again(errors, dict(post.data))
-    try:
-        with unit_of_work(web.engine_of(request)) as session:
-            committed: Committed = change(session, form).committed(session)
-    except web.Refused:
-        raise
-    except KinantiError as exc:
-        return again(domain_errors(exc, form_class, web.language_of(request)), dict(post.data))
-    hand_off(request, committed)
-    return RedirectResponse(done, status_code=303)
+Manage = Callable[[On, Session, Any], ChangeResult]
 
 
-def _consultation_action(
-    request: Request, actor: Actor, cid: int, post: web.Post, name: str,
-    form_class: type[Any], change: Change,
-) -> Response:  # fmt: skip
-    with unit_of_work(web.engine_of(request)) as session:
-        c = klinik.get_consultation(session, cid)
-        web.require(
-            request, actor, Action.MANAGE_CONSULTATION, consultation_scope(session, c),
-            f"consultation {cid}",
-        )  # fmt: skip
-    return act(
-        request, actor, post, form_class, change,
-        again=lambda errors, values: _page(request, actor, cid, errors=errors, form=name,
-                                           values=values),
-        done=f"/consultations/{cid}?done={name}",
-    )  # fmt: skip
+def _manage(path: str, name: str, form_class: type[BaseModel]) -> Callable[[Manage], Manage]:
+    """Route ``POST /consultations/{cid}/<path>`` to the decorated change: whoever manages
+    the consultation applies it with the posted ``form_class``; its errors are shown on the
+    consultation's page at the form ``name``."""
+
+    def route(change: Manage) -> Manage:
+        def post_form(
+            request: Request, cid: int, actor: web.SignedIn, post: web.Posted
+        ) -> Response:
+            web.require_in(
+                request, actor, Action.MANAGE_CONSULTATION,
+                lambda s: consultation_scope(s, klinik.get_consultation(s, cid)),
+                f"consultation {cid}",
+            )  # fmt: skip
+            on = On(request, actor, cid)
+            return act(
+                request, post, form_class, lambda session, form: change(on, session, form),
+                again=lambda errors, values: _page(request, actor, cid, errors=errors,
+                                                   form=name, values=values),
+                done=f"/consultations/{cid}?done={name}",
+            )  # fmt: skip
+
+        router.post(
+            f"/consultations/{{cid}}/{path}", response_class=HTMLResponse, name=change.__name__
+        )(post_form)
+        return change
+
+    return route
 
 
-@router.post("/consultations/{cid}/reschedule", response_class=HTMLResponse)
-def reschedule(
-    request: Request, cid: int, actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
-) -> Response:  # fmt: skip
-    zone = web.settings_of(request).zone
-
-    def change(session: Session, form: RescheduleForm) -> ChangeResult:
-        when = klinik.local_datetime(form.local(), zone)
-        return klinik.reschedule_consultation(
-            session, actor, cid, scheduled_at=when, place=form.place
-        )
-
-    return _consultation_action(request, actor, cid, post, "reschedule", RescheduleForm, change)
+@_manage("reschedule", "reschedule", RescheduleForm)
+def reschedule(on: On, session: Session, form: RescheduleForm) -> ChangeResult:
+    when = klinik.local_datetime(form.local(), web.settings_of(on.request).zone)
+    return klinik.reschedule_consultation(
+        session, on.actor, on.cid, scheduled_at=when, place=form.place
+    )
 
 
-@router.post("/consultations/{cid}/cancel", response_class=HTMLResponse)
-def cancel(
-    request: Request, cid: int, actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
-) -> Response:  # fmt: skip
-    def change(session: Session, form: CancelForm) -> ChangeResult:
-        return klinik.cancel_consultation(session, actor, cid, reason=form.reason)
-
-    return _consultation_action(request, actor, cid, post, "cancel", CancelForm, change)
+@_manage("cancel", "cancel", CancelForm)
+def cancel(on: On, session: Session, form: CancelForm) -> ChangeResult:
+    return klinik.cancel_consultation(session, on.actor, on.cid, reason=form.reason)
 
 
-@router.post("/consultations/{cid}/attendees", response_class=HTMLResponse)
-def invite(
-    request: Request, cid: int, actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
-) -> Response:  # fmt: skip
-    def change(session: Session, form: AttendeesForm) -> ChangeResult:
-        return klinik.add_attendees(session, actor, cid, form.attendees)
-
-    return _consultation_action(request, actor, cid, post, "attendees", AttendeesForm, change)
+@_manage("attendees", "attendees", AttendeesForm)
+def invite(on: On, session: Session, form: AttendeesForm) -> ChangeResult:
+    return klinik.add_attendees(session, on.actor, on.cid, form.attendees)
 
 
-@router.post("/consultations/{cid}/session", response_class=HTMLResponse)
-def record_session(
-    request: Request, cid: int, actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
-) -> Response:  # fmt: skip
-    def change(session: Session, form: SessionForm) -> ChangeResult:
-        return klinik.record_session(session, actor, cid, notes=form.notes, present=form.present)
-
-    return _consultation_action(request, actor, cid, post, "session", SessionForm, change)
+@_manage("session", "session", SessionForm)
+def record_session(on: On, session: Session, form: SessionForm) -> ChangeResult:
+    return klinik.record_session(session, on.actor, on.cid, notes=form.notes, present=form.present)
 
 
-@router.post("/consultations/{cid}/follow-ups", response_class=HTMLResponse)
-def add_follow_up(
-    request: Request, cid: int, actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
-) -> Response:  # fmt: skip
+@_manage("follow-ups", "follow_up", FollowUpForm)
+def add_follow_up(on: On, session: Session, form: FollowUpForm) -> ChangeResult:
+    return new_follow_up(session, on.request, on.actor, form, consultation_id=on.cid)
+
+
+def new_follow_up(
+    session: Session, request: Request, actor: Actor, form: FollowUpForm, *,
+    consultation_id: int | None = None, visit_id: int | None = None,
+) -> ChangeResult:  # fmt: skip
+    """Add the posted follow-up to its consultation or its visit."""
     today = utcnow().astimezone(web.settings_of(request).zone).date()
-
-    def change(session: Session, form: FollowUpForm) -> ChangeResult:
-        _follow_up, result = klinik.add_follow_up(
-            session, actor, text=form.text, owner_email=form.owner, due_on=form.due_on,
-            today=today, consultation_id=cid,
-        )  # fmt: skip
-        return result
-
-    return _consultation_action(request, actor, cid, post, "follow_up", FollowUpForm, change)
+    _follow_up, result = klinik.add_follow_up(
+        session, actor, text=form.text, owner_email=form.owner, due_on=form.due_on, today=today,
+        consultation_id=consultation_id, visit_id=visit_id,
+    )  # fmt: skip
+    return result
 
 
 @router.post("/follow-ups/{fid}/complete", response_class=HTMLResponse)
 def complete_follow_up(
-    request: Request, fid: int, actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
-) -> Response:  # fmt: skip
+    request: Request, fid: int, actor: web.SignedIn, post: web.Posted
+) -> Response:
     """Done (or closed with a reason) by its owner, or whoever manages its parent."""
     with unit_of_work(web.engine_of(request)) as session:
         follow_up = klinik.get_follow_up(session, fid)
@@ -454,6 +398,4 @@ def complete_follow_up(
             session, actor, fid, close=form.outcome == "closed", note=form.note
         )
 
-    return act(
-        request, actor, post, CompleteForm, change, again=again, done=f"{back}?done=follow_up_done"
-    )
+    return act(request, post, CompleteForm, change, again=again, done=f"{back}?done=follow_up_done")

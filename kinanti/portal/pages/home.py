@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 
-from domain.access import Action, Actor, can
+from domain.access import Action, can
 from domain.enums import Role
 from kinanti.portal import web
 
@@ -19,7 +19,7 @@ class HomePage(BaseModel):
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, actor: Actor = Depends(web.signed_in)) -> Response:
+def home(request: Request, actor: web.SignedIn) -> Response:
     tasks: list[tuple[str, str]] = []
     if actor.unit_id is not None and not can(actor, Action.REVIEW_GATES):
         tasks += [("/innovations", "home.my_innovations"), ("/innovations/new", "home.propose"),
@@ -37,6 +37,6 @@ def home(request: Request, actor: Actor = Depends(web.signed_in)) -> Response:
 
 
 @router.get("/help", response_class=HTMLResponse)
-def help_page(request: Request, actor: Actor = Depends(web.signed_in)) -> Response:
+def help_page(request: Request, actor: web.SignedIn) -> Response:
     """A signed-in page with constant content (also the benchmark's floor)."""
     return web.render(request, "help.html")

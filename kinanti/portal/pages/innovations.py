@@ -4,25 +4,21 @@ indicator evidence, my unit's compliance."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path, PurePath
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from starlette.datastructures import UploadFile
 
 from domain import compliance, lifecycle
 from domain.access import Action, Actor, can, innovation_scope, unit_scope
 from domain.enums import GateStatus, Stage
 from domain.errors import KinantiError
-from domain.evidence import EvidenceStore, claim_indicator, list_claims, verify_claim
+from domain.evidence import claim_indicator, list_claims, verify_claim
 from domain.iid.catalogue import catalogue_for_year
 from domain.lifecycle import STAGE_ORDER
 from domain.models import GateRequest, Innovation, Unit
@@ -41,7 +37,9 @@ from kinanti.portal.forms import (
     errors_of,
     parse,
 )
+from kinanti.portal.pages.common import NO_UNIT, UnitOption, unit_options, units_for
 from kinanti.portal.texts import t
+from kinanti.portal.uploads import file_or_link, received, uploaded
 from kinanti.views import InnovationDetail, innovation_detail
 from notifications.render import Labels
 
@@ -102,15 +100,13 @@ class InnovationItem(BaseModel):
     next: NextStep
 
 
-class InnovationList(web.ListPage):
-    items: list[InnovationItem]
+class InnovationList(web.Listing[InnovationItem]):
     can_propose: bool
 
 
 @router.get("/innovations", response_class=HTMLResponse)
-def list_page(request: Request, page: str = "1", actor: Actor = Depends(web.signed_in)) -> Response:
+def list_page(request: Request, actor: web.SignedIn, page: str = "1") -> Response:
     paging = web.paging(request, page)
-    size, number = paging.size, paging.number
     with unit_of_work(web.engine_of(request)) as session:
         units = owned_unit_ids(session, actor)
         stmt = select(Innovation, Unit.code).join(Unit, Unit.id == Innovation.unit_id)
@@ -120,9 +116,7 @@ def list_page(request: Request, page: str = "1", actor: Actor = Depends(web.sign
             count = count.where(Innovation.unit_id.in_(units))
         total = session.scalar(count) or 0
         rows = session.execute(
-            stmt.order_by(Innovation.updated_at.desc(), Innovation.id.desc())
-            .limit(size)
-            .offset(paging.offset)
+            paging.window(stmt.order_by(Innovation.updated_at.desc(), Innovation.id.desc()))
         ).all()
         gates = _open_gates(session, [i.id for i, _ in rows])
         items = [
@@ -139,12 +133,8 @@ def list_page(request: Request, page: str = "1", actor: Actor = Depends(web.sign
         can_propose = actor.unit_id is not None and can(
             actor, Action.PROPOSE, unit_scope(session, actor.unit_id)
         )
-    pages = paging.pages(total)
-    return web.render(
-        request,
-        "innovations.html",
-        InnovationList(items=items, page=number, pages=pages, total=total, can_propose=can_propose),
-    )
+    page_ = InnovationList(items=items, can_propose=can_propose, **paging.fields(total))
+    return web.render(request, "innovations.html", page_)
 
 
 def _open_gates(session: Session, innovation_ids: list[int]) -> dict[int, GateRequest]:
@@ -212,12 +202,12 @@ def _innovation_for(
 
 
 @router.get("/innovations/new", response_class=HTMLResponse)
-def new_page(request: Request, actor: Actor = Depends(web.signed_in)) -> Response:
+def new_page(request: Request, actor: web.SignedIn) -> Response:
     return _proposal_form(request, actor, {}, [])
 
 
 @router.get("/innovations/{code}", response_class=HTMLResponse)
-def innovation_page(request: Request, code: str, actor: Actor = Depends(web.signed_in)) -> Response:
+def innovation_page(request: Request, code: str, actor: web.SignedIn) -> Response:
     lang = web.language_of(request)
     with unit_of_work(web.engine_of(request)) as session:
         innovation = _innovation_for(request, session, actor, code, Action.VIEW_INNOVATION)
@@ -247,15 +237,10 @@ def innovation_page(request: Request, code: str, actor: Actor = Depends(web.sign
 # ---------------------------------------------------------------- new proposal
 
 
-class UnitChoice(BaseModel):
-    code: str
-    name: str
-
-
 class ProposalPage(BaseModel):
     values: dict[str, str]
     errors: list[FieldError]
-    units: list[UnitChoice]
+    units: list[UnitOption]
     design_words: int
     action: str
     revise_reason: str | None = None
@@ -269,23 +254,17 @@ class CheckPage(BaseModel):
     problems: list[str]
 
 
-def _unit_choices(session: Session, actor: Actor) -> list[UnitChoice]:
+def _unit_choices(session: Session, actor: Actor) -> list[UnitOption]:
     units = owned_unit_ids(session, actor)
-    stmt = select(Unit.code, Unit.name).where(Unit.active.is_(True)).order_by(Unit.code)
     if units is not None:
-        stmt = stmt.where(Unit.id.in_(units))
-    elif not can(actor, Action.MANAGE_REGISTRY):
-        return []
-    return [UnitChoice(code=c, name=n) for c, n in session.execute(stmt)]
+        return unit_options(session, set(units).__contains__)
+    return unit_options(session) if can(actor, Action.MANAGE_REGISTRY) else []
 
 
 def _proposal_form(
     request: Request, actor: Actor, values: dict[str, str], errors: list[FieldError]
 ) -> Response:
-    with unit_of_work(web.engine_of(request)) as session:
-        units = _unit_choices(session, actor)
-    if not units:
-        web.require(request, actor, Action.PROPOSE, unit_scope_none(), "new proposal")
+    units = units_for(request, actor, Action.PROPOSE, "new proposal", _unit_choices)
     defaults = {"year": str(dt.date.today().year), "unit": units[0].code if units else ""}
     page = ProposalPage(
         values={**defaults, **values},
@@ -295,12 +274,6 @@ def _proposal_form(
         action="/innovations/new",
     )
     return web.render(request, "proposal.html", page, status=400 if errors else 200)
-
-
-def unit_scope_none() -> Any:
-    from domain.access import UnitScope
-
-    return UnitScope(unit_id=-1)
 
 
 @dataclass
@@ -339,11 +312,7 @@ def _check_proposal(
 
 
 @router.post("/innovations/new", response_class=HTMLResponse)
-def check_answers(
-    request: Request,
-    actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
-) -> Response:
+def check_answers(request: Request, actor: web.SignedIn, post: web.Posted) -> Response:
     """The answers, checked, on one page before submitting (GOV.UK "check your answers")."""
     lang = web.language_of(request)
     with unit_of_work(web.engine_of(request)) as session:
@@ -365,21 +334,13 @@ _PROBLEM_FIELDS = {"title", "design", "goals", "benefits", "budget", "urusan_mai
 
 
 @router.post("/innovations/new/edit", response_class=HTMLResponse)
-def change_answers(
-    request: Request,
-    actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
-) -> Response:
+def change_answers(request: Request, actor: web.SignedIn, post: web.Posted) -> Response:
     """Back from "check your answers" to the form, with the answers kept."""
     return _proposal_form(request, actor, dict(post.data), [])
 
 
 @router.post("/innovations/new/confirm", response_class=HTMLResponse)
-def submit_proposal(
-    request: Request,
-    actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
-) -> Response:
+def submit_proposal(request: Request, actor: web.SignedIn, post: web.Posted) -> Response:
     """Submit the checked proposal: the domain's submission, in one transaction."""
     with unit_of_work(web.engine_of(request)) as session:
         checked = _check_proposal(request, session, actor, dict(post.data))
@@ -423,7 +384,7 @@ def _revise_page(
     page = ProposalPage(
         values=values,
         errors=errors,
-        units=[UnitChoice(code=detail.unit, name=detail.unit_name)],
+        units=[UnitOption(code=detail.unit, name=detail.unit_name)],
         design_words=len(values.get("design", "").split()),
         action=f"/innovations/{detail.code}/revise",
         revise_reason=_latest_revise_reason(detail),
@@ -433,7 +394,7 @@ def _revise_page(
 
 
 @router.get("/innovations/{code}/revise", response_class=HTMLResponse)
-def revise_page(request: Request, code: str, actor: Actor = Depends(web.signed_in)) -> Response:
+def revise_page(request: Request, code: str, actor: web.SignedIn) -> Response:
     with unit_of_work(web.engine_of(request)) as session:
         innovation = _innovation_for(request, session, actor, code, Action.EDIT_INNOVATION)
         code = innovation.code
@@ -441,12 +402,7 @@ def revise_page(request: Request, code: str, actor: Actor = Depends(web.signed_i
 
 
 @router.post("/innovations/{code}/revise", response_class=HTMLResponse)
-def revise(
-    request: Request,
-    code: str,
-    actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
-) -> Response:
+def revise(request: Request, code: str, actor: web.SignedIn, post: web.Posted) -> Response:
     data, lang = dict(post.data), post.lang
     with unit_of_work(web.engine_of(request)) as session:
         innovation = _innovation_for(request, session, actor, code, Action.EDIT_INNOVATION)
@@ -531,7 +487,7 @@ def _evidence_page(
             values=values,
             can_claim=can(actor, Action.CLAIM_EVIDENCE, scope),
             can_verify=can(actor, Action.VERIFY_EVIDENCE, scope),
-            max_mb=round(web.settings_of(request).evidence_max_bytes / 1_048_576, 1),
+            max_mb=web.megabytes(web.settings_of(request).evidence_max_bytes),
             done=done,
         )
     return web.render(request, "evidence.html", page, status=400 if errors else 200)
@@ -539,18 +495,9 @@ def _evidence_page(
 
 @router.get("/innovations/{code}/evidence", response_class=HTMLResponse)
 def evidence_page(
-    request: Request, code: str, done: str | None = None, actor: Actor = Depends(web.signed_in)
+    request: Request, code: str, actor: web.SignedIn, done: str | None = None
 ) -> Response:
     return _evidence_page(request, actor, code, [], {}, done)
-
-
-def _save_upload(upload: UploadFile, folder: Path) -> Path:
-    """Copy the upload to ``folder`` under its own (sanitised) name for the evidence store."""
-    name = PurePath(upload.filename or "upload").name.replace("\x00", "")[:200] or "upload"
-    path = folder / name
-    with path.open("wb") as out:
-        shutil.copyfileobj(upload.file, out, 1024 * 1024)
-    return path
 
 
 def _checked_code(request: Request, actor: Actor, code: str, action: Action) -> str:
@@ -589,27 +536,16 @@ def _change_evidence(
 
 
 @router.post("/innovations/{code}/evidence", response_class=HTMLResponse)
-def claim(
-    request: Request,
-    code: str,
-    actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
-) -> Response:
+def claim(request: Request, code: str, actor: web.SignedIn, post: web.Posted) -> Response:
     """Claim a level with a file (through the evidence store's checks) or a link."""
-    upload = post.raw.get("file")
-    has_file = isinstance(upload, UploadFile) and bool(upload.filename)
+    upload = uploaded(post, "file")
     code = _checked_code(request, actor, code, Action.CLAIM_EVIDENCE)
     form, errors = parse(EvidenceForm, post.data, post.lang)
-    if form is not None and has_file == bool(form.link):
-        errors = [FieldError("file", t("err.file_or_link", post.lang))]
+    if form is not None:
+        errors = file_or_link(upload, form.link, "file", post.lang)
     if form is None or errors:
         return _evidence_page(request, actor, code, errors, dict(post.data))
-    settings = web.settings_of(request)
-    store = EvidenceStore(settings.resolved_evidence_dir, settings.evidence_max_bytes)
-    incoming = settings.home / "incoming"
-    incoming.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=incoming) as tmp:
-        path = _save_upload(upload, Path(tmp)) if has_file else None  # type: ignore[arg-type]
+    with received(request, upload) as (store, path):
         change = EvidenceChange(
             apply=lambda session: claim_indicator(
                 session, store, code=code, indicator=form.indicator, level=form.level,
@@ -617,7 +553,7 @@ def claim(
             ),
             event=audit.EVIDENCE_CLAIMED,
             target=f"{code}/{form.indicator}",
-            field="file" if has_file else "link",
+            field="file" if upload else "link",
             message="err.evidence_refused",
             detail={"level": form.level},
         )  # fmt: skip
@@ -626,11 +562,7 @@ def claim(
 
 @router.post("/innovations/{code}/evidence/{indicator}/verify", response_class=HTMLResponse)
 def verify(
-    request: Request,
-    code: str,
-    indicator: str,
-    actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
+    request: Request, code: str, indicator: str, actor: web.SignedIn, post: web.Posted
 ) -> Response:
     """Accept or reject a claim with a note (the domain's verification)."""
     code = _checked_code(request, actor, code, Action.VERIFY_EVIDENCE)
@@ -660,11 +592,11 @@ class CompliancePage(web.ListPage):
 
 
 @router.get("/compliance", response_class=HTMLResponse)
-def my_compliance(request: Request, actor: Actor = Depends(web.signed_in)) -> Response:
+def my_compliance(request: Request, actor: web.SignedIn) -> Response:
     """My unit's (and its UPTDs') yearly obligation and what would make it compliant."""
     with unit_of_work(web.engine_of(request)) as session:
         units = owned_unit_ids(session, actor)
-        scope = unit_scope(session, actor.unit_id) if actor.unit_id else unit_scope_none()
+        scope = unit_scope(session, actor.unit_id) if actor.unit_id else NO_UNIT
         web.require(request, actor, Action.VIEW_UNIT, scope, "compliance")
         year, rows = yearly_compliance(request, session)
         codes = set(session.scalars(select(Unit.code).where(Unit.id.in_(units or []))))

@@ -12,7 +12,8 @@ audit row, or not at all.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
@@ -24,10 +25,11 @@ from domain import klinik
 from domain.access import REGION, Action, Actor
 from domain.changes import ChangeResult
 from domain.enums import Bentuk, Jenis, PublicRequestKind, PublicRequestStatus
-from domain.models import Innovation, PublicRequest, Unit, utcnow
+from domain.models import Innovation, PublicRequest, utcnow
 from kinanti import audit
 from kinanti.db import unit_of_work
 from kinanti.portal import web
+from kinanti.portal.actions import act
 from kinanti.portal.delivery import hand_off
 from kinanti.portal.forms import (
     FieldError,
@@ -36,10 +38,11 @@ from kinanti.portal.forms import (
     TriageProposalForm,
     parse,
 )
-from kinanti.portal.pages.consultations import act
+from kinanti.portal.pages.common import UnitOption, unit_options
 from kinanti.portal.texts import t
 
 router = APIRouter()
+
 
 #: The hidden field people never see (nor fill); bots that fill every field do.
 HONEYPOT = "website"
@@ -82,7 +85,7 @@ def _throttled(request: Request, client: str) -> bool:
 
 
 @router.post("/klinik/public", response_class=HTMLResponse)
-def submit_public(request: Request, post: web.Post = Depends(web.posted)) -> Response:
+def submit_public(request: Request, post: web.Posted) -> Response:
     """Refused past the client's limit (429), silently dropped when the honeypot is filled,
     shown again with its errors when invalid (400); else recorded and acknowledged."""
     client, lang, engine = web.client_of(request), post.lang, web.engine_of(request)
@@ -129,38 +132,25 @@ class RequestRow(BaseModel):
     created_at: dt.datetime
 
 
-class RequestsPage(web.ListPage):
-    items: list[RequestRow]
+_Triage = Annotated[Actor, Depends(web.allowed(Action.TRIAGE_PUBLIC, "public requests"))]
 
 
 @router.get("/klinik/requests", response_class=HTMLResponse)
-def requests_page(
-    request: Request, page: str = "1", actor: Actor = Depends(web.signed_in)
-) -> Response:
+def requests_page(request: Request, actor: _Triage, page: str = "1") -> Response:
     """New requests first, then the handled ones, newest first."""
-    web.require(request, actor, Action.TRIAGE_PUBLIC, REGION, "public requests")
     paging = web.paging(request, page)
     newest = case((PublicRequest.status == PublicRequestStatus.NEW, 0), else_=1)
     with unit_of_work(web.engine_of(request)) as session:
         total = session.scalar(select(func.count(PublicRequest.id))) or 0
-        rows = session.scalars(
-            select(PublicRequest)
-            .order_by(newest, PublicRequest.created_at.desc(), PublicRequest.id.desc())
-            .limit(paging.size)
-            .offset(paging.offset)
-        ).all()
+        order = (newest, PublicRequest.created_at.desc(), PublicRequest.id.desc())
+        rows = session.scalars(paging.window(select(PublicRequest).order_by(*order))).all()
         items = [
             RequestRow(reference=r.reference, kind=r.kind, name=r.name, subject=r.subject,
                        status=r.status, created_at=r.created_at)
             for r in rows
         ]  # fmt: skip
-    context = RequestsPage(items=items, page=paging.number, pages=paging.pages(total), total=total)
+    context = web.Listing[RequestRow](items=items, **paging.fields(total))
     return web.render(request, "public_requests.html", context)
-
-
-class UnitOption(BaseModel):
-    code: str
-    name: str
 
 
 class RequestPage(BaseModel):
@@ -192,12 +182,7 @@ def _request_page(
     with unit_of_work(web.engine_of(request)) as session:
         r = klinik.get_public_request(session, reference)
         innovation = session.get(Innovation, r.innovation_id) if r.innovation_id else None
-        units = [
-            UnitOption(code=code, name=name)
-            for code, name in session.execute(
-                select(Unit.code, Unit.name).where(Unit.active.is_(True)).order_by(Unit.code)
-            )
-        ]
+        units = unit_options(session)
         defaults = {"title": r.subject, "year": str(utcnow().year)}
         page = RequestPage(
             reference=r.reference, kind=r.kind, name=r.name, community=r.community,
@@ -211,26 +196,25 @@ def _request_page(
 
 
 @router.get("/klinik/requests/{reference}", response_class=HTMLResponse)
-def request_page(
-    request: Request, reference: str, actor: Actor = Depends(web.signed_in)
-) -> Response:
+def request_page(request: Request, reference: str, actor: web.SignedIn) -> Response:
     return _request_page(request, actor, reference)
 
 
 def _triage(
     request: Request, actor: Actor, reference: str, post: web.Post, name: str,
-    form_class: type[Any], change: Any,
+    form_class: type[BaseModel], change: Callable[[Session, Any], ChangeResult],
 ) -> Response:  # fmt: skip
+    """Apply a triage ``change`` with its audit row (outcome ``name``) in one transaction."""
     web.require(request, actor, Action.TRIAGE_PUBLIC, REGION, f"public request {reference}")
 
     def audited(session: Session, form: Any) -> ChangeResult:
-        result: ChangeResult = change(session, form)
+        result = change(session, form)
         audit.add(session, audit.PUBLIC_TRIAGED, actor=actor.email, client=web.client_of(request),
                   target=reference, outcome=name)  # fmt: skip
         return result
 
     return act(
-        request, actor, post, form_class, audited,
+        request, post, form_class, audited,
         again=lambda errors, values: _request_page(request, actor, reference, errors=errors,
                                                    form=name, values=values),
         done=f"/klinik/requests/{reference}?done={name}",
@@ -239,9 +223,8 @@ def _triage(
 
 @router.post("/klinik/requests/{reference}/proposal", response_class=HTMLResponse)
 def to_proposal(
-    request: Request, reference: str, actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
-) -> Response:  # fmt: skip
+    request: Request, reference: str, actor: web.SignedIn, post: web.Posted
+) -> Response:
     """Into a proposal owned by a unit (initiator Masyarakat)."""
 
     def change(session: Session, form: TriageProposalForm) -> ChangeResult:
@@ -256,10 +239,7 @@ def to_proposal(
 
 
 @router.post("/klinik/requests/{reference}/close", response_class=HTMLResponse)
-def close(
-    request: Request, reference: str, actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
-) -> Response:  # fmt: skip
+def close(request: Request, reference: str, actor: web.SignedIn, post: web.Posted) -> Response:
     """Closed with a reply (emailed to the citizen when an address was given)."""
 
     def change(session: Session, form: ReplyForm) -> ChangeResult:

@@ -6,8 +6,6 @@ decision path as ``kinanti replication decide``: rules checked, one-time proof, 
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -15,13 +13,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.datastructures import UploadFile
 
 from domain import replication as rep
-from domain.access import Action, Actor, UnitScope, adoption_scope, can, unit_scope
+from domain.access import REGION, Action, Actor, UnitScope, adoption_scope, can, unit_scope
 from domain.enums import AdoptionModel, AdoptionStatus, GateDecisionKind, Language, UnitKind
 from domain.errors import ConflictError, KinantiError
-from domain.evidence import EvidenceStore
 from domain.matching import suggest_adopters
 from domain.models import Adoption, Innovation, ReplicationOffer, Unit
 from domain.queries import get_innovation
@@ -30,8 +26,9 @@ from kinanti.db import unit_of_work
 from kinanti.portal import web
 from kinanti.portal.delivery import hand_off
 from kinanti.portal.forms import FieldError, Opt, Reason, _Form, parse
-from kinanti.portal.pages.innovations import _save_upload
+from kinanti.portal.pages.common import NO_UNIT
 from kinanti.portal.texts import t
+from kinanti.portal.uploads import file_or_link, received, uploaded
 
 router = APIRouter()
 
@@ -61,8 +58,7 @@ class MyAdoption(BaseModel):
     may_decide: bool
 
 
-class CataloguePage(web.ListPage):
-    items: list[CatalogueRow]
+class CataloguePage(web.Listing[CatalogueRow]):
     mine: list[MyAdoption] = []
     urusan: str = ""
     kind: str = ""
@@ -70,16 +66,14 @@ class CataloguePage(web.ListPage):
     kind_options: list[str] = []
 
 
+_Catalogue = Annotated[Actor, Depends(web.allowed(Action.VIEW_CATALOGUE, "replication"))]
+
+
 @router.get("/replication", response_class=HTMLResponse)
 def catalogue(
-    request: Request,
-    urusan: str = "",
-    kind: str = "",
-    page: str = "1",
-    actor: Actor = Depends(web.signed_in),
+    request: Request, actor: _Catalogue, urusan: str = "", kind: str = "", page: str = "1"
 ) -> Response:
     """Active offers, filtered by urusan and by the owner's kind of unit (OPD / UPTD)."""
-    web.require(request, actor, Action.VIEW_CATALOGUE, _region(), "replication")
     paging = web.paging(request, page)
     with unit_of_work(web.engine_of(request)) as session:
         entries = rep.catalogue(session)
@@ -97,9 +91,8 @@ def catalogue(
     chosen = [
         r for r in rows if (not urusan or r.urusan == urusan) and (not kind or r.owner_kind == kind)
     ]
-    shown = chosen[paging.offset : paging.offset + paging.size]
     context = CataloguePage(
-        items=shown, page=paging.number, pages=paging.pages(len(chosen)), total=len(chosen),
+        items=paging.slice(chosen), **paging.fields(len(chosen)),
         urusan=urusan if urusan in options else "", kind=kind if kind in _KINDS else "",
         urusan_options=options, kind_options=list(_KINDS), mine=mine,
     )  # fmt: skip
@@ -108,6 +101,18 @@ def catalogue(
 
 _KINDS = [k.value for k in UnitKind]
 MY_ADOPTIONS = 20
+
+
+def _adopter(session: Session, adoption: Adoption) -> str:
+    """Who replicates: the adopting unit, or the other region."""
+    if adoption.adopter_unit_id:
+        return session.get_one(Unit, adoption.adopter_unit_id).name
+    return f"{adoption.region_name} ({adoption.region_code})"
+
+
+def _gate_open(adoption: Adoption) -> bool:
+    """Whether the adoption waits at its gate for Brida's decision."""
+    return adoption.status is AdoptionStatus.INTERESTED and bool(adoption.gate_opened_at)
 
 
 def _my_adoptions(session: Session, actor: Actor) -> list[MyAdoption]:
@@ -124,15 +129,11 @@ def _my_adoptions(session: Session, actor: Actor) -> list[MyAdoption]:
     found: list[MyAdoption] = []
     for adoption, origin in rows:
         scope = adoption_scope(session, adoption, origin)
-        gate_open = adoption.status is AdoptionStatus.INTERESTED and bool(adoption.gate_opened_at)
+        gate_open = _gate_open(adoption)
         may_decide = gate_open and can(actor, Action.DECIDE_ADOPTION, scope)
         if not may_decide and actor.unit_id not in scope.side_ids:
             continue
-        adopter = (
-            session.get_one(Unit, adoption.adopter_unit_id).name
-            if adoption.adopter_unit_id
-            else f"{adoption.region_name} ({adoption.region_code})"
-        )
+        adopter = _adopter(session, adoption)
         found.append(
             MyAdoption(
                 id=adoption.id, code=origin.code, title=origin.title, adopter=adopter,
@@ -142,12 +143,6 @@ def _my_adoptions(session: Session, actor: Actor) -> list[MyAdoption]:
         if len(found) == MY_ADOPTIONS:
             break
     return found
-
-
-def _region() -> Any:
-    from domain.access import REGION
-
-    return REGION
 
 
 class AdoptionRow(BaseModel):
@@ -204,12 +199,8 @@ def _offer_context(
         select(Adoption).where(Adoption.offer_id == offer.id).order_by(Adoption.id)
     ):
         scope = adoption_scope(session, adoption, innovation)
-        adopter = (
-            session.get_one(Unit, adoption.adopter_unit_id).name
-            if adoption.adopter_unit_id
-            else f"{adoption.region_name} ({adoption.region_code})"
-        )
-        gate_open = adoption.status is AdoptionStatus.INTERESTED and bool(adoption.gate_opened_at)
+        adopter = _adopter(session, adoption)
+        gate_open = _gate_open(adoption)
         adoptions.append(
             AdoptionRow(
                 id=adoption.id, adopter=adopter, model=adoption.model,
@@ -236,7 +227,7 @@ def _offer_context(
             for s in found
         ],
         adoptions=adoptions, units=units, models=[m.value for m in AdoptionModel],
-        max_mb=round(settings.evidence_max_bytes / 1_048_576, 1),
+        max_mb=web.megabytes(settings.evidence_max_bytes),
     )  # fmt: skip
 
 
@@ -248,7 +239,7 @@ def _offer_page(
     values: dict[str, Any] | None = None,
     done: str | None = None,
 ) -> Response:
-    web.require(request, actor, Action.VIEW_CATALOGUE, _region(), code)
+    web.require(request, actor, Action.VIEW_CATALOGUE, REGION, code)
     lang = web.language_of(request)
     with unit_of_work(web.engine_of(request)) as session:
         page = _offer_context(request, session, actor, code, lang)
@@ -259,7 +250,7 @@ def _offer_page(
 
 @router.get("/replication/{code}", response_class=HTMLResponse)
 def offer_page(
-    request: Request, code: str, done: str | None = None, actor: Actor = Depends(web.signed_in)
+    request: Request, code: str, actor: web.SignedIn, done: str | None = None
 ) -> Response:
     return _offer_page(request, actor, code, done=done)
 
@@ -272,33 +263,24 @@ class InterestForm(_Form):
 
 @router.post("/replication/{code}/interest", response_class=HTMLResponse)
 def register_interest(
-    request: Request,
-    code: str,
-    actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
+    request: Request, code: str, actor: web.SignedIn, post: web.Posted
 ) -> Response:
     """A unit asks to replicate ``code`` with its request letter (a file, checked and stored
     by the evidence store, or a link)."""
     lang = post.lang
     form, errors = parse(InterestForm, post.data, lang)
-    upload = post.raw.get("letter")
-    has_file = isinstance(upload, UploadFile) and bool(upload.filename)
-    if form is not None and has_file == bool(form.letter_link):
-        errors = [FieldError("letter", t("err.file_or_link", lang))]
+    upload = uploaded(post, "letter")
+    if form is not None:
+        errors = file_or_link(upload, form.letter_link, "letter", lang)
     if form is None or errors:
         return _offer_page(request, actor, code, errors, dict(post.data))
     with unit_of_work(web.engine_of(request)) as session:
         unit = session.scalar(select(Unit).where(Unit.code == form.adopter_unit.upper()))
         scope = unit_scope(session, unit.id) if unit else None
     if scope is None or not can(actor, Action.REGISTER_INTEREST, scope):
-        web.require(request, actor, Action.REGISTER_INTEREST, scope or _no_unit(), code)
-    settings = web.settings_of(request)
-    store = EvidenceStore(settings.resolved_evidence_dir, settings.evidence_max_bytes)
-    incoming = settings.home / "incoming"
-    incoming.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=incoming) as tmp:
-        path = _save_upload(upload, Path(tmp)) if has_file else None  # type: ignore[arg-type]
-        letter = rep.EvidenceIn(file=path, link=None if has_file else form.letter_link)
+        web.require(request, actor, Action.REGISTER_INTEREST, scope or NO_UNIT, code)
+    with received(request, upload) as (store, path):
+        letter = rep.EvidenceIn(file=path, link=None if upload else form.letter_link)
         try:
             with unit_of_work(web.engine_of(request)) as session:
                 adoption, result = rep.register_interest(
@@ -315,10 +297,6 @@ def register_interest(
                                dict(post.data))  # fmt: skip
     hand_off(request, committed)
     return RedirectResponse(f"/replication/{code.upper()}?done=interest", status_code=303)
-
-
-def _no_unit() -> UnitScope:
-    return UnitScope(0)
 
 
 # ---------------------------------------------------------------- the adoption's gate
@@ -370,11 +348,7 @@ def _adoption_gate_page(
     with unit_of_work(web.engine_of(request)) as session:
         adoption = rep.get_adoption(session, adoption_id)
         origin = get_innovation(session, code)
-        adopter = (
-            session.get_one(Unit, adoption.adopter_unit_id).name
-            if adoption.adopter_unit_id
-            else f"{adoption.region_name} ({adoption.region_code})"
-        )
+        adopter = _adopter(session, adoption)
         page = AdoptionGatePage(
             id=adoption.id, code=origin.code, title=origin.title, adopter=adopter,
             model=adoption.model,
@@ -385,18 +359,13 @@ def _adoption_gate_page(
 
 
 @router.get("/replication/adoptions/{adoption_id}", response_class=HTMLResponse)
-def adoption_gate(
-    request: Request, adoption_id: int, actor: Actor = Depends(web.signed_in)
-) -> Response:
+def adoption_gate(request: Request, adoption_id: int, actor: web.SignedIn) -> Response:
     return _adoption_gate_page(request, actor, adoption_id)
 
 
 @router.post("/replication/adoptions/{adoption_id}", response_class=HTMLResponse)
 def decide_adoption(
-    request: Request,
-    adoption_id: int,
-    actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
+    request: Request, adoption_id: int, actor: web.SignedIn, post: web.Posted
 ) -> Response:
     """The signed-in reviewer decides the adoption's gate: the rules are checked, a one-time
     proof is issued to them and the waiting adoption run is resumed with it."""

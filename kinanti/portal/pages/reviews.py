@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from domain.access import Action, Actor, GateScope, can, gate_scope
@@ -60,8 +60,7 @@ class InboxItem(BaseModel):
     can_claim: bool = False
 
 
-class InboxPage(web.ListPage):
-    items: list[InboxItem]
+class InboxPage(web.Listing[InboxItem]):
     done: str | None = None
 
 
@@ -94,25 +93,18 @@ def open_gates_for(actor: Actor) -> Any:
     return stmt
 
 
+_Inbox = Annotated[Actor, Depends(web.allowed(Action.REVIEW_GATES, "inbox"))]
+
+
 @router.get("/gates", response_class=HTMLResponse)
-def inbox(
-    request: Request,
-    page: str = "1",
-    done: str | None = None,
-    actor: Actor = Depends(web.signed_in),
-) -> Response:
-    web.require(request, actor, Action.REVIEW_GATES, _region(), "inbox")
+def inbox(request: Request, actor: _Inbox, page: str = "1", done: str | None = None) -> Response:
     settings = web.settings_of(request)
     paging = web.paging(request, page)
-    size, number = paging.size, paging.number
     escalate = dt.timedelta(days=settings.escalate_after_days)
     now = dt.datetime.now(dt.UTC)
     stmt = open_gates_for(actor)
     with unit_of_work(web.engine_of(request)) as session:
-        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        rows = session.execute(
-            stmt.order_by(GateRequest.opened_at, GateRequest.id).limit(size).offset(paging.offset)
-        ).all()
+        total, rows = paging.rows(session, stmt, GateRequest.opened_at, GateRequest.id)
         unit_ids = {
             iid: (uid, parent)
             for iid, uid, parent in session.execute(
@@ -138,8 +130,7 @@ def inbox(
         )
         for g, code, title, unit, assignee in rows
     ]
-    pages = paging.pages(total)
-    inbox_page = InboxPage(items=items, page=number, pages=pages, total=total, done=_done(done))
+    inbox_page = InboxPage(items=items, done=_done(done), **paging.fields(total))
     return web.render(request, "inbox.html", inbox_page)
 
 
@@ -154,12 +145,6 @@ def _done(value: str | None) -> str | None:
 
 
 _DONE = ("claimed", "handed_back", "reassigned")
-
-
-def _region() -> Any:
-    from domain.access import REGION
-
-    return REGION
 
 
 class GatePage(BaseModel):
@@ -307,7 +292,7 @@ def _gate_context(
 
 @router.get("/gates/{code}", response_class=HTMLResponse)
 def gate_page(
-    request: Request, code: str, done: str | None = None, actor: Actor = Depends(web.signed_in)
+    request: Request, code: str, actor: web.SignedIn, done: str | None = None
 ) -> Response:
     return _gate_page(request, actor, code, done=done)
 
@@ -316,24 +301,14 @@ def gate_page(
 
 
 @router.post("/gates/{code}/claim", response_class=HTMLResponse)
-def claim(
-    request: Request,
-    code: str,
-    actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
-) -> Response:
+def claim(request: Request, code: str, actor: web.SignedIn, post: web.Posted) -> Response:
     """The signed-in reviewer takes an unassigned gate."""
     return _assignment(request, actor, code, post, "claimed",
                        lambda s, by: claim_gate(s, code, by))  # fmt: skip
 
 
 @router.post("/gates/{code}/hand-back", response_class=HTMLResponse)
-def hand_back(
-    request: Request,
-    code: str,
-    actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
-) -> Response:
+def hand_back(request: Request, code: str, actor: web.SignedIn, post: web.Posted) -> Response:
     """The signed-in assignee gives the gate back to the role's queue."""
     note = _note(post)
     return _assignment(request, actor, code, post, "handed_back",
@@ -341,12 +316,7 @@ def hand_back(
 
 
 @router.post("/gates/{code}/assign", response_class=HTMLResponse)
-def assign(
-    request: Request,
-    code: str,
-    actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
-) -> Response:
+def assign(request: Request, code: str, actor: web.SignedIn, post: web.Posted) -> Response:
     """A Brida operator reassigns the gate to an eligible reviewer."""
     to, note = str(post.data.get("to") or ""), _note(post)
     if not to.strip():
@@ -395,12 +365,7 @@ def _assignment(
 
 
 @router.post("/gates/{code}", response_class=HTMLResponse)
-def decide_gate(
-    request: Request,
-    code: str,
-    actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
-) -> Response:
+def decide_gate(request: Request, code: str, actor: web.SignedIn, post: web.Posted) -> Response:
     """The signed-in reviewer's decision: approve, revise or reject with a reason."""
     code = _gate_code(request, actor, code)
     data, lang = dict(post.data), post.lang

@@ -6,23 +6,27 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain import klinik
-from domain.access import BRIDA_ROLES, Action, Actor, can, visit_scope
+from domain.access import Action, Actor, can, visit_scope
 from domain.changes import ChangeResult
 from domain.enums import Role
-from domain.errors import KinantiError
 from domain.models import Innovation, MentoringVisit, Person, Unit, utcnow
 from kinanti.db import unit_of_work
 from kinanti.portal import web
-from kinanti.portal.delivery import hand_off
-from kinanti.portal.forms import FieldError, FollowUpForm, VisitForm, domain_errors, parse
-from kinanti.portal.pages.consultations import FollowUpRow, act, follow_up_rows
+from kinanti.portal.actions import Created, act
+from kinanti.portal.forms import FieldError, FollowUpForm, VisitForm
+from kinanti.portal.pages.consultations import (
+    FollowUpRow,
+    follow_up_rows,
+    klinik_visible,
+    new_follow_up,
+)
 
 router = APIRouter()
 
@@ -37,8 +41,7 @@ class VisitRow(BaseModel):
     outcome: str | None
 
 
-class VisitsPage(web.ListPage):
-    items: list[VisitRow]
+class VisitsPage(web.Listing[VisitRow]):
     can_record: bool
     values: dict[str, Any] = {}
     errors: list[FieldError] = []
@@ -46,20 +49,6 @@ class VisitsPage(web.ListPage):
 
 def _today(request: Request) -> dt.date:
     return utcnow().astimezone(web.settings_of(request).zone).date()
-
-
-def _visible(actor: Actor) -> Any:
-    stmt = (
-        select(MentoringVisit, Person.name, Unit.code)
-        .join(Person, Person.id == MentoringVisit.innovator_id)
-        .join(Unit, Unit.id == MentoringVisit.unit_id)
-    )
-    if not actor.has(*BRIDA_ROLES):
-        mine = [MentoringVisit.innovator_id == actor.person_id]
-        if actor.unit_id is not None:
-            mine += [Unit.id == actor.unit_id, Unit.parent_id == actor.unit_id]
-        stmt = stmt.where(or_(*mine))
-    return stmt
 
 
 def _list(
@@ -70,14 +59,17 @@ def _list(
     errors: list[FieldError] | None = None,
 ) -> Response:
     paging = web.paging(request, page)
-    stmt = _visible(actor)
+    stmt = klinik_visible(
+        select(MentoringVisit, Person.name, Unit.code).join(
+            Person, Person.id == MentoringVisit.innovator_id
+        ),
+        actor,
+        unit_id=MentoringVisit.unit_id,
+        person_id=MentoringVisit.innovator_id,
+    )
     with unit_of_work(web.engine_of(request)) as session:
-        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        rows = session.execute(
-            stmt.order_by(MentoringVisit.visited_on.desc(), MentoringVisit.id.desc())
-            .limit(paging.size)
-            .offset(paging.offset)
-        ).all()
+        order = (MentoringVisit.visited_on.desc(), MentoringVisit.id.desc())
+        total, rows = paging.rows(session, stmt, *order)
         items = [
             VisitRow(id=v.id, visited_on=v.visited_on, innovator=name, unit=code, place=v.place,
                      purpose=v.purpose, outcome=v.outcome)
@@ -86,9 +78,7 @@ def _list(
         ]  # fmt: skip
     context = VisitsPage(
         items=items,
-        page=paging.number,
-        pages=paging.pages(total),
-        total=total,
+        **paging.fields(total),
         can_record=actor.has(Role.INNOVATOR, Role.BRIDA_OPERATOR),
         values=values or {"visited_on": _today(request).isoformat()},
         errors=errors or [],
@@ -97,33 +87,28 @@ def _list(
 
 
 @router.get("/visits", response_class=HTMLResponse)
-def visits(request: Request, page: str = "1", actor: Actor = Depends(web.signed_in)) -> Response:
+def visits(request: Request, actor: web.SignedIn, page: str = "1") -> Response:
     return _list(request, actor, page)
 
 
 @router.post("/visits", response_class=HTMLResponse)
-def record_visit(
-    request: Request, actor: Actor = Depends(web.signed_in), post: web.Post = Depends(web.posted)
-) -> Response:
+def record_visit(request: Request, actor: web.SignedIn, post: web.Posted) -> Response:
     """Record a visit (the innovator's own; an operator may name the innovator)."""
-    form, errors = parse(VisitForm, post.data, post.lang)
-    if form is None:
-        return _list(request, actor, values=dict(post.data), errors=errors)
     today = _today(request)
-    try:
-        with unit_of_work(web.engine_of(request)) as session:
-            visit, result = klinik.record_visit(
-                session, actor, unit_code=form.unit, visited_on=form.visited_on,
-                place=form.place, purpose=form.purpose, outcome=form.outcome, today=today,
-                innovator_email=form.innovator if actor.has(Role.BRIDA_OPERATOR) else None,
-                innovation_code=form.innovation,
-            )  # fmt: skip
-            vid, committed = visit.id, result.committed(session)
-    except KinantiError as exc:
-        errors = domain_errors(exc, VisitForm, post.lang)
-        return _list(request, actor, values=dict(post.data), errors=errors)
-    hand_off(request, committed)
-    return RedirectResponse(f"/visits/{vid}?done=visit", status_code=303)
+
+    def change(session: Session, form: VisitForm) -> Created:
+        visit, result = klinik.record_visit(
+            session, actor, unit_code=form.unit, visited_on=form.visited_on,
+            place=form.place, purpose=form.purpose, outcome=form.outcome, today=today,
+            innovator_email=form.innovator if actor.has(Role.BRIDA_OPERATOR) else None,
+            innovation_code=form.innovation,
+        )  # fmt: skip
+        return Created(result, f"/visits/{visit.id}?done=visit")
+
+    return act(
+        request, post, VisitForm, change,
+        again=lambda errors, values: _list(request, actor, values=values, errors=errors),
+    )  # fmt: skip
 
 
 class VisitPage(BaseModel):
@@ -169,31 +154,22 @@ def visit_page_response(
 
 
 @router.get("/visits/{vid}", response_class=HTMLResponse)
-def visit_page(request: Request, vid: int, actor: Actor = Depends(web.signed_in)) -> Response:
+def visit_page(request: Request, vid: int, actor: web.SignedIn) -> Response:
     return visit_page_response(request, actor, vid)
 
 
 @router.post("/visits/{vid}/follow-ups", response_class=HTMLResponse)
-def add_follow_up(
-    request: Request, vid: int, actor: Actor = Depends(web.signed_in),
-    post: web.Post = Depends(web.posted),
-) -> Response:  # fmt: skip
-    with unit_of_work(web.engine_of(request)) as session:
-        visit = klinik.get_visit(session, vid)
-        web.require(
-            request, actor, Action.RECORD_VISIT, visit_scope(session, visit), f"visit {vid}"
-        )
-    today = _today(request)
+def add_follow_up(request: Request, vid: int, actor: web.SignedIn, post: web.Posted) -> Response:
+    web.require_in(
+        request, actor, Action.RECORD_VISIT, lambda s: visit_scope(s, klinik.get_visit(s, vid)),
+        f"visit {vid}",
+    )  # fmt: skip
 
     def change(session: Session, form: FollowUpForm) -> ChangeResult:
-        _follow_up, result = klinik.add_follow_up(
-            session, actor, text=form.text, owner_email=form.owner, due_on=form.due_on,
-            today=today, visit_id=vid,
-        )  # fmt: skip
-        return result
+        return new_follow_up(session, request, actor, form, visit_id=vid)
 
     return act(
-        request, actor, post, FollowUpForm, change,
+        request, post, FollowUpForm, change,
         again=lambda errors, values: visit_page_response(request, actor, vid, errors=errors,
                                                          values=values),
         done=f"/visits/{vid}?done=follow_up",

@@ -14,7 +14,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
@@ -22,7 +22,7 @@ from domain import reminders
 from domain.assignment import QueuedGate, queues
 from domain.changes import innovation_context
 from domain.klinik import FOLLOW_UP_TEMPLATE, follow_up_context
-from domain.models import GateRequest, Person, utcnow
+from domain.models import FollowUp, GateRequest, Person, utcnow
 from domain.outbox import Recipient, enqueue, people_with_roles, unit_recipients
 
 
@@ -143,31 +143,13 @@ def queue_reminders(
         assert follow_up.due_on is not None
         overdue = reminders.overdue_days(follow_up.due_on, now, policy.zone)
         if due_follow_up.nudges.remind:
-            add(
-                [Recipient(owner.email, owner.name, owner.language)],
-                _Item(
-                    f"follow-up-reminder:{follow_up.id}",
-                    FOLLOW_UP_TEMPLATE,
-                    follow_up_context(
-                        session, follow_up, owner, kind="reminder", overdue_days=overdue
-                    ),
-                    None,
-                ),
-            )
+            to_owner = [Recipient(owner.email, owner.name, owner.language)]
+            add(to_owner, _follow_up_item(session, follow_up, owner, "reminder", overdue))
             follow_up.reminded_at = now
             summary.follow_up_reminders += 1
         if due_follow_up.nudges.escalate:
-            add(
-                people_with_roles(session, reminders.ESCALATION_ROLES),
-                _Item(
-                    f"follow-up-escalation:{follow_up.id}",
-                    FOLLOW_UP_TEMPLATE,
-                    follow_up_context(
-                        session, follow_up, owner, kind="escalation", overdue_days=overdue
-                    ),
-                    None,
-                ),
-            )
+            to_heads = people_with_roles(session, reminders.ESCALATION_ROLES)
+            add(to_heads, _follow_up_item(session, follow_up, owner, "escalation", overdue))
             follow_up.escalated_at = now
             summary.follow_up_escalations += 1
 
@@ -202,6 +184,22 @@ def queue_reminders(
         session.flush()
         summary.outbox_ids.extend(r.id for r in rows)
     return summary
+
+
+def _follow_up_item(
+    session: Session,
+    follow_up: FollowUp,
+    owner: Person,
+    kind: Literal["reminder", "escalation"],
+    overdue_days: int,
+) -> _Item:
+    """The ``kind`` email of an overdue Klinik Kinanti follow-up (once each: its key)."""
+    return _Item(
+        f"follow-up-{kind}:{follow_up.id}",
+        FOLLOW_UP_TEMPLATE,
+        follow_up_context(session, follow_up, owner, kind=kind, overdue_days=overdue_days),
+        None,
+    )
 
 
 def queue_queue_digests(session: Session, *, today: dt.date) -> list[int]:

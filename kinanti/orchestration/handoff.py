@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar, Unpack
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, Select, select, update
 
@@ -27,7 +27,7 @@ ADOPTION_DEPLOYMENT = f"{ADOPTION_FLOW}/adoption"
 
 log = logging.getLogger(__name__)
 
-_Select = TypeVar("_Select", bound=Select[Unpack[tuple[Any, ...]]])
+_Select = TypeVar("_Select", bound=Select[*tuple[Any, ...]])
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """What the lifecycle's and the adoptions' flows share: waiting at a gate for a human
-decision, and stage flows that each have a function of their own.
+decision, stage flows that each have a function of their own, and publishing what a task
+committed.
 
 A gate waits with ``suspend_flow_run(wait_for_input=...)``: no process is kept while a
 human decides. On resume Prefect re-executes the flow body from the top, so a suspension
@@ -12,15 +13,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
 from prefect import Flow, get_run_logger
 from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
 from pydantic import Field
+from sqlalchemy.orm import Session
 
+from domain.changes import Committed
+from kinanti.db import get_engine, unit_of_work
 from kinanti.orchestration.runs import recover_decision
 from kinanti.settings import get_settings
+from tasks.lifecycle import publish_change
 
 #: Text without control characters (``domain.schemas.CONTROL_CHARACTERS``): in the form's
 #: JSON schema, so Prefect's API refuses such a resume before the run sees it.
@@ -49,24 +54,39 @@ DecisionProofCode = Annotated[
 ]
 
 
+class WaitingGate(Protocol):
+    """Where a gate stands, as the database says (``domain.progress.Step``,
+    ``domain.adoptions.AdoptionStep``): its decision attempts so far, the run waiting there."""
+
+    @property
+    def gate_attempts(self) -> int: ...
+
+    @property
+    def gate_flow_run_id(self) -> str | None: ...
+
+
 def wait_for_decision(
     form: type[DecisionForm],
-    *,
-    key: str,
+    gate: str,
+    step: WaitingGate,
     run_id: str,
-    waiting_run_id: str | None,
-    claim: Callable[[], None],
+    *,
+    claim: Callable[[Session], None],
     describe: Callable[[], str],
 ) -> DecisionForm:
     """Suspend at a gate until a decision arrives (or take the one a dead run was given).
 
-    ``key`` names the gate and its decision attempts; ``waiting_run_id`` is the run the
-    database says waits at the gate; ``claim`` records this run there; ``describe`` gives
-    the form's markdown. The wait is the installation's gate timeout.
+    The suspension's key is ``gate`` (which gate) and ``step``'s decision attempts;
+    ``step.gate_flow_run_id`` is the run the database says waits at the gate; ``claim``
+    records this run there (in a transaction of its own); ``describe`` gives the form's
+    markdown. The wait is the installation's gate timeout.
     """
+    key = f"{gate}-{step.gate_attempts}"
+    waiting_run_id = step.gate_flow_run_id
     previous = waiting_run_id if waiting_run_id != run_id else None
     recovered = recover_decision(previous, key) if previous else None
-    claim()
+    with unit_of_work(get_engine()) as session:
+        claim(session)
     if recovered is not None:
         get_run_logger().warning("Keputusan yang diberikan ke flow run %s dipulihkan", previous)
         return form.model_validate(recovered)
@@ -76,6 +96,12 @@ def wait_for_decision(
         key=key,
         timeout=int(dt.timedelta(days=get_settings().gate_timeout_days).total_seconds()),
     )
+
+
+def publish(committed: Committed) -> None:
+    """Publish what a task committed (the ``publish-change`` task), if it committed anything."""
+    if committed:
+        publish_change(committed)
 
 
 class StageFlow(Flow[..., dict[str, Any]]):

@@ -22,19 +22,19 @@ from prefect.runtime import flow_run
 from pydantic import Field
 
 from domain import progress
-from domain.changes import Committed
 from domain.enums import GateDecisionKind, Stage
 from flows.forms import (
     DecisionProofCode,
     DecisionReason,
     StageFlow,
+    publish,
     stage_flow,
     wait_for_decision,
 )
 from kinanti.db import get_engine, unit_of_work
 from kinanti.orchestration.gates import describe_gate
 from kinanti.orchestration.runs import gate_waits_elsewhere, tag_flow_run
-from tasks.lifecycle import apply_gate_decision, complete_stage_work, publish_change
+from tasks.lifecycle import apply_gate_decision, complete_stage_work
 
 MAX_TURNS = 40
 
@@ -63,11 +63,6 @@ class GateDecision(RunInput):
         return None
 
 
-def _publish(committed: Committed) -> None:
-    if committed:
-        publish_change(committed)
-
-
 def run_stage(
     innovation_code: str, round_: int, lifecycle_run_id: str, unit_code: str, title: str
 ) -> dict[str, Any]:
@@ -77,7 +72,7 @@ def run_stage(
     stage = flow_run.flow_name
     tag_flow_run(str(flow_run.id), ["kinanti", f"unit:{unit_code}", f"stage:{stage}"])
     done = complete_stage_work(innovation_code, round_, lifecycle_run_id)
-    _publish(done.committed)
+    publish(done.committed)
     logger = get_run_logger()
     if done.auto_revised:
         logger.warning(
@@ -173,7 +168,7 @@ def innovation_lifecycle(innovation_code: str) -> dict[str, Any]:
             run_id,
             decision.scorecard(),
         )
-        _publish(decided.committed)
+        publish(decided.committed)
         if decided.accepted:
             logger.info(
                 "Gerbang %s: %s oleh %s", step.stage.value, decision.decision.value, decided.decider
@@ -193,16 +188,11 @@ def _wait_at_gate(step: progress.Step, run_id: str) -> GateDecision:
     """
     gate_id = step.gate_id
     assert gate_id is not None
-
-    def claim() -> None:
-        with unit_of_work(get_engine()) as session:
-            progress.claim_gate(session, gate_id, run_id)
-
     return wait_for_decision(
         GateDecision,
-        key=f"gate-{gate_id}-{step.gate_attempts}",
-        run_id=run_id,
-        waiting_run_id=step.gate_flow_run_id,
-        claim=claim,
+        f"gate-{gate_id}",
+        step,
+        run_id,
+        claim=lambda session: progress.claim_gate(session, gate_id, run_id),
         describe=lambda: describe_gate(get_engine(), gate_id),
     )

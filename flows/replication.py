@@ -24,18 +24,17 @@ from prefect.runtime import flow_run
 from pydantic import Field
 
 from domain import adoptions
-from domain.changes import Committed
 from domain.enums import Language, ReplicationStage
 from flows.forms import (
     DecisionProofCode,
     DecisionReason,
     StageFlow,
+    publish,
     stage_flow,
     wait_for_decision,
 )
 from kinanti.db import get_engine, unit_of_work
 from kinanti.orchestration.runs import gate_waits_elsewhere, tag_flow_run
-from tasks.lifecycle import publish_change
 from tasks.replication import (
     apply_adoption_decision,
     complete_adoption_step_work,
@@ -54,17 +53,12 @@ class AdoptionDecision(RunInput):
     proof: DecisionProofCode = ""
 
 
-def _publish(committed: Committed) -> None:
-    if committed:
-        publish_change(committed)
-
-
 def run_adoption_step(adoption_id: int, adoption_run_id: str, adopter: str) -> dict[str, Any]:
     """One replication step's work (the domain's table ``ADOPTION_STEP_WORK``): do it, mark
     it done, publish (persiapan ends by opening the gate)."""
     tag_flow_run(str(flow_run.id), ["kinanti", f"unit:{adopter}", f"step:{flow_run.flow_name}"])
     done = complete_adoption_step_work(adoption_id, adoption_run_id)
-    _publish(done.committed)
+    publish(done.committed)
     get_run_logger().info("Adopsi #%s: langkah %s selesai", adoption_id, done.step.value)
     return {"step": done.step.value, "summary": done.summary, "already_done": done.already_done}
 
@@ -129,7 +123,7 @@ def adoption(adoption_id: int) -> dict[str, Any]:
         decided = apply_adoption_decision(
             adoption_id, decision.decision, decision.reason, decision.proof, run_id
         )
-        _publish(decided.committed)
+        publish(decided.committed)
         if decided.accepted:
             logger.info("Gerbang adopsi #%s: %s oleh %s", adoption_id, decision.decision,
                         decided.decider)  # fmt: skip
@@ -143,20 +137,16 @@ def adoption(adoption_id: int) -> dict[str, Any]:
 def _wait_at_gate(step: adoptions.AdoptionStep, run_id: str) -> AdoptionDecision:
     adoption_id = step.adoption_id
 
-    def claim() -> None:
-        with unit_of_work(get_engine()) as session:
-            adoptions.claim_adoption_gate(session, adoption_id, run_id)
-
     def describe() -> str:
         with unit_of_work(get_engine()) as session:
             return adoptions.describe_adoption_gate(session, adoption_id, Language.ID)
 
     return wait_for_decision(
         AdoptionDecision,
-        key=f"adoption-{adoption_id}-{step.gate_attempts}",
-        run_id=run_id,
-        waiting_run_id=step.gate_flow_run_id,
-        claim=claim,
+        f"adoption-{adoption_id}",
+        step,
+        run_id,
+        claim=lambda session: adoptions.claim_adoption_gate(session, adoption_id, run_id),
         describe=describe,
     )
 
@@ -167,6 +157,6 @@ def klinik_digest(month: str | None = None) -> dict[str, Any]:
     of an offered innovation, saying why (``domain.matching``). Safe to run twice a month:
     each unit's email is keyed by the month."""
     queued = queue_klinik_digest(month)
-    _publish(queued["committed"])
+    publish(queued["committed"])
     get_run_logger().info("Digest Klinik Kinanti %s: %d email", queued["month"], queued["emails"])
     return {"month": queued["month"], "emails": queued["emails"]}

@@ -9,11 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from domain.enums import NATIONAL_STAGE, Stage
 from domain.errors import NotFoundError, ValidationError
@@ -259,6 +259,23 @@ def list_innovations(
     return [InnovationRow.model_validate(_row(i, u)) for i, u in session.execute(stmt)]
 
 
+_OfInnovation = TypeVar("_OfInnovation", StageHistory, GateRequest, Evaluation)
+
+
+def _of_innovation(
+    session: Session,
+    model: type[_OfInnovation],
+    innovation_id: int,
+    when: InstrumentedAttribute[dt.datetime],
+) -> list[_OfInnovation]:
+    """The innovation's rows of ``model`` in the order of ``when`` (ties: in id order)."""
+    return list(
+        session.scalars(
+            select(model).where(model.innovation_id == innovation_id).order_by(when, model.id)
+        )
+    )
+
+
 def innovation_detail(session: Session, code: str) -> InnovationDetail:
     """Everything known about one innovation (``NotFoundError`` if the code is unknown)."""
     innovation = get_innovation(session, code)
@@ -277,19 +294,9 @@ def innovation_detail(session: Session, code: str) -> InnovationDetail:
     )
     history = [
         HistoryRow.model_validate(h)
-        for h in session.scalars(
-            select(StageHistory)
-            .where(StageHistory.innovation_id == innovation.id)
-            .order_by(StageHistory.occurred_at, StageHistory.id)
-        )
+        for h in _of_innovation(session, StageHistory, innovation.id, StageHistory.occurred_at)
     ]
-    gates = list(
-        session.scalars(
-            select(GateRequest)
-            .where(GateRequest.innovation_id == innovation.id)
-            .order_by(GateRequest.opened_at, GateRequest.id)
-        )
-    )
+    gates = _of_innovation(session, GateRequest, innovation.id, GateRequest.opened_at)
     decisions: dict[int, list[DecisionRow]] = defaultdict(list)
     if gates:
         for d in session.scalars(
@@ -300,11 +307,7 @@ def innovation_detail(session: Session, code: str) -> InnovationDetail:
             decisions[d.gate_id].append(DecisionRow.model_validate(d))
     evaluations = [
         EvaluationRow.model_validate(e)
-        for e in session.scalars(
-            select(Evaluation)
-            .where(Evaluation.innovation_id == innovation.id)
-            .order_by(Evaluation.created_at, Evaluation.id)
-        )
+        for e in _of_innovation(session, Evaluation, innovation.id, Evaluation.created_at)
     ]
     return InnovationDetail.model_validate(
         {

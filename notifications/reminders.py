@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections import defaultdict
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
@@ -21,7 +22,7 @@ from domain import reminders
 from domain.assignment import QueuedGate, queues
 from domain.changes import innovation_context
 from domain.klinik import FOLLOW_UP_TEMPLATE, follow_up_context
-from domain.models import GateRequest, Person, utcnow
+from domain.models import FollowUp, GateRequest, Person, utcnow
 from domain.outbox import Recipient, enqueue, people_with_roles, unit_recipients
 
 
@@ -38,15 +39,9 @@ class ReminderSummary:
     outbox_ids: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "reminders": self.reminders,
-            "escalations": self.escalations,
-            "revision_reminders": self.revision_reminders,
-            "follow_up_reminders": self.follow_up_reminders,
-            "follow_up_escalations": self.follow_up_escalations,
-            "digests": self.digests,
-            "emails": len(self.outbox_ids),
-        }
+        """The counts, and the emails written in place of their outbox ids."""
+        counts = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "outbox_ids"}
+        return {**counts, "emails": len(self.outbox_ids)}
 
 
 @dataclass(frozen=True)
@@ -76,11 +71,12 @@ def queue_reminders(
     recipients_of: dict[str, Recipient] = {}
     items_of: dict[str, list[_Item]] = defaultdict(list)
 
-    def add(recipient: Recipient, item: _Item) -> None:
-        email = recipient.email.lower()
-        recipients_of.setdefault(email, recipient)
-        if all(i.event_key != item.event_key for i in items_of[email]):
-            items_of[email].append(item)
+    def add(recipients: Iterable[Recipient], item: _Item) -> None:
+        for recipient in recipients:
+            email = recipient.email.lower()
+            recipients_of.setdefault(email, recipient)
+            if all(i.event_key != item.event_key for i in items_of[email]):
+                items_of[email].append(item)
 
     for due in reminders.due_gates(session, policy, now):
         gate, innovation = due.gate, due.innovation
@@ -95,51 +91,50 @@ def queue_reminders(
         )
         reviewers = _reviewers(session, gate)
         if due.nudges.remind:
-            item = _Item(
-                f"gate-reminder:{gate.id}",
-                "reminder",
-                {**base, "kind": "gate_waiting"},
-                innovation.id,
+            add(
+                reviewers,
+                _Item(
+                    f"gate-reminder:{gate.id}",
+                    "reminder",
+                    {**base, "kind": "gate_waiting"},
+                    innovation.id,
+                ),
             )
-            for r in reviewers:
-                add(r, item)
             gate.reminded_at = now
             summary.reminders += 1
         if due.nudges.escalate:
-            item = _Item(
-                f"gate-escalation:{gate.id}",
-                "escalation",
-                {
-                    **base,
-                    "opened_on": gate.opened_at.date().isoformat(),
-                    "reviewers": [r.name or r.email for r in reviewers],
-                },
-                innovation.id,
+            add(
+                people_with_roles(session, reminders.ESCALATION_ROLES),
+                _Item(
+                    f"gate-escalation:{gate.id}",
+                    "escalation",
+                    {
+                        **base,
+                        "opened_on": gate.opened_at.date().isoformat(),
+                        "reviewers": [r.name or r.email for r in reviewers],
+                    },
+                    innovation.id,
+                ),
             )
-            for r in people_with_roles(session, reminders.ESCALATION_ROLES):
-                add(r, item)
             gate.escalated_at = now
             summary.escalations += 1
 
     for revision in reminders.due_revisions(session, policy, now):
         gate, innovation = revision.gate, revision.innovation
         assert gate.decided_at is not None
-        item = _Item(
-            f"revision-reminder:{gate.id}",
-            "reminder",
-            innovation_context(
-                innovation,
-                revision.unit,
-                kind="revision",
-                gate_id=gate.id,
-                flow_run_id=gate.flow_run_id,
-                waiting_days=reminders.waiting_days(gate.decided_at, now),
-                reason=gate.reason,
-            ),
-            innovation.id,
+        context = innovation_context(
+            innovation,
+            revision.unit,
+            kind="revision",
+            gate_id=gate.id,
+            flow_run_id=gate.flow_run_id,
+            waiting_days=reminders.waiting_days(gate.decided_at, now),
+            reason=gate.reason,
         )
-        for r in unit_recipients(session, revision.unit):
-            add(r, item)
+        add(
+            unit_recipients(session, revision.unit),
+            _Item(f"revision-reminder:{gate.id}", "reminder", context, innovation.id),
+        )
         gate.reminded_at = now
         summary.revision_reminders += 1
 
@@ -148,26 +143,13 @@ def queue_reminders(
         assert follow_up.due_on is not None
         overdue = reminders.overdue_days(follow_up.due_on, now, policy.zone)
         if due_follow_up.nudges.remind:
-            item = _Item(
-                f"follow-up-reminder:{follow_up.id}",
-                FOLLOW_UP_TEMPLATE,
-                follow_up_context(session, follow_up, owner, kind="reminder", overdue_days=overdue),
-                None,
-            )
-            add(Recipient(owner.email, owner.name, owner.language), item)
+            to_owner = [Recipient(owner.email, owner.name, owner.language)]
+            add(to_owner, _follow_up_item(session, follow_up, owner, "reminder", overdue))
             follow_up.reminded_at = now
             summary.follow_up_reminders += 1
         if due_follow_up.nudges.escalate:
-            item = _Item(
-                f"follow-up-escalation:{follow_up.id}",
-                FOLLOW_UP_TEMPLATE,
-                follow_up_context(
-                    session, follow_up, owner, kind="escalation", overdue_days=overdue
-                ),
-                None,
-            )
-            for r in people_with_roles(session, reminders.ESCALATION_ROLES):
-                add(r, item)
+            to_heads = people_with_roles(session, reminders.ESCALATION_ROLES)
+            add(to_heads, _follow_up_item(session, follow_up, owner, "escalation", overdue))
             follow_up.escalated_at = now
             summary.follow_up_escalations += 1
 
@@ -202,6 +184,22 @@ def queue_reminders(
         session.flush()
         summary.outbox_ids.extend(r.id for r in rows)
     return summary
+
+
+def _follow_up_item(
+    session: Session,
+    follow_up: FollowUp,
+    owner: Person,
+    kind: Literal["reminder", "escalation"],
+    overdue_days: int,
+) -> _Item:
+    """The ``kind`` email of an overdue Klinik Kinanti follow-up (once each: its key)."""
+    return _Item(
+        f"follow-up-{kind}:{follow_up.id}",
+        FOLLOW_UP_TEMPLATE,
+        follow_up_context(session, follow_up, owner, kind=kind, overdue_days=overdue_days),
+        None,
+    )
 
 
 def queue_queue_digests(session: Session, *, today: dt.date) -> list[int]:

@@ -7,21 +7,25 @@ Tasks use ``NO_CACHE``: the database decides what is done, never Prefect's cache
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Self
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from sqlalchemy.orm import Session
 
 from domain import gates, queries
 from domain.changes import Committed
 from domain.enums import GateDecisionKind, Language, Stage
-from domain.errors import GateNotOpenError
+from domain.errors import GateNotOpenError, KinantiError
 from domain.schemas import ScorecardIn
 from domain.stages import StageParams, complete_stage
 from kinanti.db import get_engine, unit_of_work
 from kinanti.publish import PublishReport, publish
 from kinanti.settings import get_settings
+
+if TYPE_CHECKING:
+    from domain.adoptions import AdoptionDecisionOutcome
 
 
 @dataclass(frozen=True)
@@ -38,16 +42,47 @@ class StageDone:
 
 
 @dataclass(frozen=True)
-class GateDecided:
-    """What ``decide-gate`` did: accepted, refused (with its typed reason), or stale."""
+class Decided:
+    """What a decision task did at its gate: accepted, refused (with its typed reason), or
+    stale (decided meanwhile through another channel: nothing changed)."""
 
     accepted: bool
     stale: bool
-    decision: GateDecisionKind
     decider: str
     committed: Committed
     refusal: str | None = None
     refusal_code: str | None = None
+
+    @classmethod
+    def stale_by(cls, exc: KinantiError, **extra: Any) -> Self:
+        """The gate was decided meanwhile (``exc`` says so): nothing done here."""
+        return cls(False, True, "-", Committed(), exc.message(Language.ID), exc.code, **extra)
+
+    @classmethod
+    def of(
+        cls,
+        outcome: gates.DecisionOutcome | AdoptionDecisionOutcome,
+        session: Session,
+        **extra: Any,
+    ) -> Self:
+        """What the domain's ``outcome`` (accepted and applied, or refused) did in ``session``."""
+        refusal = outcome.refusal
+        return cls(
+            accepted=outcome.accepted,
+            stale=False,
+            decider=outcome.decider,
+            committed=outcome.result.committed(session),
+            refusal=refusal.message(Language.ID) if refusal else None,
+            refusal_code=refusal.code if refusal else None,
+            **extra,
+        )
+
+
+@dataclass(frozen=True)
+class GateDecided(Decided):
+    """What ``decide-gate`` did (``Decided``), and the decision it was given."""
+
+    decision: GateDecisionKind = field(kw_only=True)
 
 
 def stage_params(flow_run_id: str | None) -> StageParams:
@@ -103,18 +138,8 @@ def apply_gate_decision(
         try:
             outcome = gates.decide_gate(session, gate_id, command)
         except GateNotOpenError as exc:  # decided meanwhile (another channel): stale
-            return GateDecided(
-                False, True, decision, "-", Committed(), exc.message(Language.ID), exc.code
-            )
-        return GateDecided(
-            accepted=outcome.accepted,
-            stale=False,
-            decision=decision,
-            decider=outcome.decider,
-            committed=outcome.result.committed(session),
-            refusal=outcome.refusal.message(Language.ID) if outcome.refusal else None,
-            refusal_code=outcome.refusal_code,
-        )
+            return GateDecided.stale_by(exc, decision=decision)
+        return GateDecided.of(outcome, session, decision=decision)
 
 
 @task(name="publish-change", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 10, 30])

@@ -14,10 +14,10 @@ from prefect.cache_policies import NO_CACHE
 
 from domain import adoptions, gates
 from domain.changes import Committed
-from domain.enums import GateDecisionKind, Language, ReplicationStage
+from domain.enums import GateDecisionKind, ReplicationStage
 from domain.errors import ConflictError
 from kinanti.db import get_engine, unit_of_work
-from tasks.lifecycle import stage_params
+from tasks.lifecycle import Decided, stage_params
 
 
 @dataclass(frozen=True)
@@ -31,15 +31,8 @@ class AdoptionStepResult:
 
 
 @dataclass(frozen=True)
-class AdoptionDecided:
+class AdoptionDecided(Decided):
     """What the adoption's gate did with a decision: accepted, refused (typed), or stale."""
-
-    accepted: bool
-    stale: bool
-    decider: str
-    committed: Committed
-    refusal: str | None = None
-    refusal_code: str | None = None
 
 
 @task(name="adoption-step", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
@@ -69,16 +62,8 @@ def apply_adoption_decision(
         try:
             outcome = adoptions.decide_adoption_gate(session, adoption_id, command)
         except ConflictError as exc:  # decided meanwhile (another channel): stale
-            refusal = exc.message(Language.ID)
-            return AdoptionDecided(False, True, "-", Committed(), refusal, exc.code)
-        return AdoptionDecided(
-            accepted=outcome.accepted,
-            stale=False,
-            decider=outcome.decider,
-            committed=outcome.result.committed(session),
-            refusal=outcome.refusal.message(Language.ID) if outcome.refusal else None,
-            refusal_code=outcome.refusal.code if outcome.refusal else None,
-        )
+            return AdoptionDecided.stale_by(exc)
+        return AdoptionDecided.of(outcome, session)
 
 
 @task(name="klinik-digest", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30])

@@ -8,7 +8,7 @@ import json
 import signal
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy import select
@@ -22,6 +22,7 @@ from domain.errors import KinantiError
 from domain.models import GateRequest, Innovation, Person, Unit
 from domain.schemas import ScorecardIn
 from kinanti import db
+from kinanti.cli.options import Actor, JsonOutput
 from kinanti.cli.writes import cli_write, os_user, record_cli_write
 from kinanti.db import get_engine, unit_of_work
 from kinanti.i18n import t
@@ -71,9 +72,8 @@ def after_commit(committed: Committed, *, sweep: Sweep | None = None) -> None:
 
 
 #: The arguments of the commands that end an innovation (withdraw, discontinue).
-_CODE = typer.Argument(...)
-_REASON = typer.Option(..., "--reason", "-r")
-_ACTOR = typer.Option(..., "--as")
+_Code = Annotated[str, typer.Argument()]
+_Reason = Annotated[str, typer.Option("--reason", "-r")]
 
 
 def register(app: typer.Typer) -> None:
@@ -244,12 +244,12 @@ def register(app: typer.Typer) -> None:
         after_commit(committed)
 
     @app.command("withdraw")
-    def withdraw(code: str = _CODE, reason: str = _REASON, actor: str = _ACTOR) -> None:
+    def withdraw(code: _Code, reason: _Reason, actor: Actor) -> None:
         """Withdraw an innovation (by its unit); a waiting gate run is cancelled."""
         _end(code, Outcome.WITHDRAWN, reason, actor)
 
     @app.command("discontinue")
-    def discontinue(code: str = _CODE, reason: str = _REASON, actor: str = _ACTOR) -> None:
+    def discontinue(code: _Code, reason: _Reason, actor: Actor) -> None:
         """Mark an implemented innovation as discontinued (it stopped running)."""
         _end(code, Outcome.DISCONTINUED, reason, actor)
 
@@ -258,7 +258,7 @@ def register(app: typer.Typer) -> None:
     @gates_app.callback(invoke_without_command=True)
     def gates_list(
         ctx: typer.Context,
-        as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
+        as_json: JsonOutput = False,
     ) -> None:
         """List open gates (oldest first) with how long they have waited."""
         if ctx.invoked_subcommand:

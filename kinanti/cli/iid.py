@@ -13,6 +13,7 @@ import typer
 
 from domain.errors import ValidationError
 from domain.iid.scoring import Gain, RegionScore, display
+from kinanti.cli.options import JsonOutput
 from kinanti.i18n import t
 from kinanti.reports.readiness import explanation_lines
 
@@ -108,7 +109,6 @@ def register(app: typer.Typer) -> None:
 
 
 _YEAR_THIS = typer.Option(None, "--year", help="Year (default: this year)")
-_JSON = typer.Option(False, "--json", help="Print JSON")
 
 # ---------------------------------------------------------------- iid
 
@@ -120,7 +120,7 @@ def _register_iid(app: typer.Typer) -> None:
     def current(
         ctx: typer.Context,
         year: int = _YEAR_THIS,
-        as_json: bool = _JSON,
+        as_json: JsonOutput = False,
         top: int = typer.Option(3, "--top", help="Largest gains shown per innovation"),
     ) -> None:
         """Show the city's current IID (claimed and verified), band, and the indicators
@@ -186,7 +186,7 @@ def _register_iid(app: typer.Typer) -> None:
     def score(
         file: Path = typer.Argument(..., help="Region file (.yaml/.json)"),
         year: int = typer.Option(None, "--year", help="Catalogue year (or 'year:' in the file)"),
-        as_json: bool = _JSON,
+        as_json: JsonOutput = False,
     ) -> None:
         """Score a region described in a YAML/JSON file, without the database."""
         from domain.iid.scorefile import load_region_file, score_region_file
@@ -223,7 +223,7 @@ def _register_iid(app: typer.Typer) -> None:
             _print_wrapped(f"{i.code:<16} SID {i.sid_verified} / {i.sid_claimed}{missing}")
 
     @group.command("urusan")
-    def urusan(as_json: bool = _JSON) -> None:
+    def urusan(as_json: JsonOutput = False) -> None:
         """The official urusan pemerintahan (UU 23/2014 art. 12) with their accepted
         aliases; * marks the six basic-service affairs the count term looks for."""
         from domain.iid.urusan import urusan_list
@@ -362,7 +362,7 @@ def _register_evidence(app: typer.Typer) -> None:
         code: str = typer.Argument(None, help="Innovation code (omit with --spd)"),
         spd: bool = typer.Option(False, "--spd", help="List the region's SPD claims"),
         year: int = typer.Option(None, "--year"),
-        as_json: bool = _JSON,
+        as_json: JsonOutput = False,
     ) -> None:
         """List an innovation's claims (or the region's SPD claims) with their status."""
         from domain.evidence import list_claims
@@ -432,7 +432,7 @@ def _register_compliance(app: typer.Typer) -> None:
     group = typer.Typer(help="Yearly obligation: at least one innovation per unit.")
 
     @group.callback(invoke_without_command=True)
-    def listing(ctx: typer.Context, year: int = _YEAR_THIS, as_json: bool = _JSON) -> None:
+    def listing(ctx: typer.Context, year: int = _YEAR_THIS, as_json: JsonOutput = False) -> None:
         """List every active unit with its compliance status for the year."""
         if ctx.invoked_subcommand is not None:
             return

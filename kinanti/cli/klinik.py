@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Annotated
 
 import typer
 
 from domain.changes import ChangeResult
+from kinanti.cli.options import Actor, JsonOutput
 from kinanti.settings import get_settings
 
 
@@ -74,9 +76,9 @@ def register(app: typer.Typer) -> None:
 
     @group.command("book")
     def book_cmd(
-        at: str = typer.Option(..., "--at", help="Local time, e.g. '2026-03-10 09:30'"),
-        topic: str = typer.Option(..., "--topic"),
-        actor: str = typer.Option(..., "--as"),
+        at: Annotated[str, typer.Option("--at", help="Local time, e.g. '2026-03-10 09:30'")],
+        topic: Annotated[str, typer.Option("--topic")],
+        actor: Actor,
         unit: str | None = typer.Option(None, "--unit"),
         innovation: str | None = typer.Option(None, "--innovation"),
         adoption: int | None = typer.Option(None, "--adoption"),
@@ -98,8 +100,8 @@ def register(app: typer.Typer) -> None:
     @group.command("reschedule")
     def reschedule_cmd(
         consultation: int,
-        at: str = typer.Option(..., "--at"),
-        actor: str = typer.Option(..., "--as"),
+        at: Annotated[str, typer.Option("--at")],
+        actor: Actor,
         place: str | None = typer.Option(None, "--place"),
     ) -> None:
         """Move a booked consultation."""
@@ -112,8 +114,8 @@ def register(app: typer.Typer) -> None:
     @group.command("cancel")
     def cancel_cmd(
         consultation: int,
-        reason: str = typer.Option(..., "--reason"),
-        actor: str = typer.Option(..., "--as"),
+        reason: Annotated[str, typer.Option("--reason")],
+        actor: Actor,
     ) -> None:
         """Cancel a booked consultation."""
         from domain import klinik
@@ -125,8 +127,8 @@ def register(app: typer.Typer) -> None:
     @group.command("invite")
     def invite_cmd(
         consultation: int,
-        attendee: list[str] = typer.Option(..., "--attendee"),
-        actor: str = typer.Option(..., "--as"),
+        attendee: Annotated[list[str], typer.Option("--attendee")],
+        actor: Actor,
     ) -> None:
         """Invite more attendees."""
         from domain import klinik
@@ -138,7 +140,7 @@ def register(app: typer.Typer) -> None:
     @group.command("record")
     def record_cmd(
         consultation: int,
-        actor: str = typer.Option(..., "--as"),
+        actor: Actor,
         notes: str | None = typer.Option(None, "--notes"),
         present: list[str] = typer.Option([], "--present"),
     ) -> None:
@@ -151,10 +153,10 @@ def register(app: typer.Typer) -> None:
 
     @group.command("follow-up")
     def follow_up_cmd(
-        text: str = typer.Option(..., "--text"),
-        owner: str = typer.Option(..., "--owner"),
-        due: dt.datetime = typer.Option(..., "--due", formats=["%Y-%m-%d"]),
-        actor: str = typer.Option(..., "--as"),
+        text: Annotated[str, typer.Option("--text")],
+        owner: Annotated[str, typer.Option("--owner")],
+        due: Annotated[dt.datetime, typer.Option("--due", formats=["%Y-%m-%d"])],
+        actor: Actor,
         consultation: int | None = typer.Option(None, "--consultation"),
         visit: int | None = typer.Option(None, "--visit"),
     ) -> None:
@@ -171,7 +173,7 @@ def register(app: typer.Typer) -> None:
     @group.command("done")
     def done_cmd(
         follow_up: int,
-        actor: str = typer.Option(..., "--as"),
+        actor: Actor,
         close: bool = typer.Option(False, "--close", help="Closed without being done"),
         note: str | None = typer.Option(None, "--note"),
     ) -> None:
@@ -184,11 +186,11 @@ def register(app: typer.Typer) -> None:
 
     @group.command("visit")
     def visit_cmd(
-        unit: str = typer.Option(..., "--unit"),
-        on: dt.datetime = typer.Option(..., "--on", formats=["%Y-%m-%d"]),
-        place: str = typer.Option(..., "--place"),
-        purpose: str = typer.Option(..., "--purpose"),
-        actor: str = typer.Option(..., "--as"),
+        unit: Annotated[str, typer.Option("--unit")],
+        on: Annotated[dt.datetime, typer.Option("--on", formats=["%Y-%m-%d"])],
+        place: Annotated[str, typer.Option("--place")],
+        purpose: Annotated[str, typer.Option("--purpose")],
+        actor: Actor,
         outcome: str | None = typer.Option(None, "--outcome"),
         innovator: str | None = typer.Option(None, "--innovator"),
         innovation: str | None = typer.Option(None, "--innovation"),
@@ -204,7 +206,7 @@ def register(app: typer.Typer) -> None:
         _say("cli.klinik.visit_recorded", visit=vid)
 
     @group.command("list")
-    def list_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
+    def list_cmd(as_json: JsonOutput = False) -> None:
         """Consultations, newest first, with their attendees and open follow-ups."""
         from sqlalchemy import select
 
@@ -236,7 +238,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"#{r['id']} {r['at']} {r['unit']} [{r['status']}] {r['topic']}")
 
     @group.command("requests")
-    def requests_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
+    def requests_cmd(as_json: JsonOutput = False) -> None:
         """The public form's requests, new first."""
         from sqlalchemy import select
 
@@ -263,12 +265,12 @@ def register(app: typer.Typer) -> None:
     @group.command("triage")
     def triage_cmd(
         reference: str,
-        unit: str = typer.Option(..., "--unit"),
-        code: str = typer.Option(..., "--code"),
-        jenis: str = typer.Option(..., "--jenis"),
-        bentuk: str = typer.Option(..., "--bentuk"),
-        urusan: str = typer.Option(..., "--urusan"),
-        actor: str = typer.Option(..., "--as"),
+        unit: Annotated[str, typer.Option("--unit")],
+        code: Annotated[str, typer.Option("--code")],
+        jenis: Annotated[str, typer.Option("--jenis")],
+        bentuk: Annotated[str, typer.Option("--bentuk")],
+        urusan: Annotated[str, typer.Option("--urusan")],
+        actor: Actor,
         year: int | None = typer.Option(None, "--year"),
         title: str | None = typer.Option(None, "--title"),
     ) -> None:
@@ -285,8 +287,8 @@ def register(app: typer.Typer) -> None:
     @group.command("close")
     def close_cmd(
         reference: str,
-        reply: str = typer.Option(..., "--reply"),
-        actor: str = typer.Option(..., "--as"),
+        reply: Annotated[str, typer.Option("--reply")],
+        actor: Actor,
     ) -> None:
         """Close a public request with a reply (emailed to the citizen)."""
         from domain import klinik

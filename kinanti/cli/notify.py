@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from domain.enums import OutboxStatus
 from domain.models import OutboxMessage
+from kinanti.cli.options import JsonOutput
 from kinanti.db import get_engine, session_factory
 from kinanti.i18n import t
 from kinanti.settings import get_settings
@@ -20,7 +21,6 @@ StatusOption = Annotated[
     OutboxStatus | None,
     typer.Option("--status", "-s", help="Only rows with this status (pending, sent, failed)"),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")]
 LimitOption = Annotated[int, typer.Option("--limit", "-n", help="At most this many rows")]
 
 
@@ -85,7 +85,7 @@ def register(app: typer.Typer) -> None:
     def outbox(
         ctx: typer.Context,
         status: StatusOption = None,
-        as_json: JsonOption = False,
+        as_json: JsonOutput = False,
         limit: LimitOption = 200,
     ) -> None:
         """List outbox emails (newest first) when no subcommand is given."""
@@ -94,7 +94,7 @@ def register(app: typer.Typer) -> None:
 
     @group.command("list")
     def list_(
-        status: StatusOption = None, as_json: JsonOption = False, limit: LimitOption = 200
+        status: StatusOption = None, as_json: JsonOutput = False, limit: LimitOption = 200
     ) -> None:
         """List outbox emails, newest first."""
         _show(status, as_json, limit)

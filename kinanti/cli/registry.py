@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import typer
 from pydantic import BaseModel, TypeAdapter
 from rich.table import Table
 from rich.text import Text
+from sqlalchemy.orm import Session
 
 from domain.changes import SYSTEM_ACTOR
 from domain.enums import Language
 from domain.errors import ValidationError, message_of
 from kinanti import views
+from kinanti.cli.options import JsonOutput
 from kinanti.cli.writes import cli_write
 from kinanti.db import unit_of_work
 from kinanti.i18n import history_reason, rupiah, t
@@ -125,13 +128,16 @@ def _cols(lang: Language, *names: str) -> list[str]:
     return [t(f"registry.col.{n}", lang) for n in names]
 
 
-def _print_listing(
-    rows: Sequence[RowT],
-    as_json: bool,
-    title_key: str,
-    columns: Sequence[str],
-    cells: Callable[[RowT, Language], Sequence[str]],
-) -> None:
+@dataclass(frozen=True)
+class _Listing(Generic[RowT]):
+    """How a listing prints as a table: its title, its columns, the cells of one row."""
+
+    title_key: str
+    columns: Sequence[str]
+    cells: Callable[[RowT, Language], Sequence[str]]
+
+
+def _print_listing(rows: Sequence[RowT], as_json: bool, listing: _Listing[RowT]) -> None:
     """Print a listing as JSON, or as a table with one row of ``cells`` per item."""
     from kinanti.cli import console
 
@@ -142,9 +148,9 @@ def _print_listing(
     if not rows:
         console.print(t("registry.empty", lang))
         return
-    table = _table(t(title_key, lang, count=len(rows)), _cols(lang, *columns))
+    table = _table(t(listing.title_key, lang, count=len(rows)), _cols(lang, *listing.columns))
     for row in rows:
-        _add(table, *cells(row, lang))
+        _add(table, *listing.cells(row, lang))
     console.print(table)
 
 
@@ -189,6 +195,43 @@ def _innovation_cells(i: views.InnovationRow, lang: Language) -> Sequence[str]:
     )
 
 
+_UNITS = _Listing(
+    "registry.units_title",
+    ("code", "name", "kind", "parent", "head", "officer", "language"),
+    _unit_cells,
+)
+_PEOPLE = _Listing(
+    "registry.people_title", ("email", "name", "unit", "roles", "language"), _person_cells
+)
+_INNOVATIONS = _Listing(
+    "registry.innovations_title",
+    ("code", "title", "unit", "year", "stage", "outcome", "jenis"),
+    _innovation_cells,
+)
+
+
+def _import_and_list(
+    group: typer.Typer,
+    kind: RecordKind,
+    file_help: str,
+    import_help: str,
+    list_help: str,
+    read: Callable[[Session], Sequence[RowT]],
+    listing: _Listing[RowT],
+) -> None:
+    """The ``import FILE`` and ``list`` commands of a registry of ``kind``."""
+
+    @group.command("import", help=import_help)
+    def import_command(file: Path = typer.Argument(..., help=file_help)) -> None:
+        _import(kind, file)
+
+    @group.command("list", help=list_help)
+    def list_command(as_json: JsonOutput = False) -> None:
+        with unit_of_work() as session:
+            rows = read(session)
+        _print_listing(rows, as_json, listing)
+
+
 def register(app: typer.Typer) -> None:
     units = typer.Typer(help="Units: OPD and UPTD (unit kerja).", no_args_is_help=True)
     people = typer.Typer(help="People: Brida staff, reviewers, innovators.", no_args_is_help=True)
@@ -196,47 +239,24 @@ def register(app: typer.Typer) -> None:
         help="Innovation proposals and their lifecycle.", no_args_is_help=True
     )
 
-    json_option = typer.Option(False, "--json", help="Print JSON instead of a table.")
-
-    @units.command("import")
-    def units_import(
-        file: Path = typer.Argument(..., help="units.yaml, units.json or units.csv"),
-    ) -> None:
-        """Create or update units from a file (all records or none)."""
-        _import("units", file)
-
-    @units.command("list")
-    def units_list(as_json: bool = json_option) -> None:
-        """List the registered units."""
-        with unit_of_work() as session:
-            rows = views.list_units(session)
-        _print_listing(
-            rows,
-            as_json,
-            "registry.units_title",
-            ("code", "name", "kind", "parent", "head", "officer", "language"),
-            _unit_cells,
-        )
-
-    @people.command("import")
-    def people_import(
-        file: Path = typer.Argument(..., help="people.yaml, people.json or people.csv"),
-    ) -> None:
-        """Create or update people and their roles from a file (all records or none)."""
-        _import("people", file)
-
-    @people.command("list")
-    def people_list(as_json: bool = json_option) -> None:
-        """List the registered people and their roles."""
-        with unit_of_work() as session:
-            rows = views.list_people(session)
-        _print_listing(
-            rows,
-            as_json,
-            "registry.people_title",
-            ("email", "name", "unit", "roles", "language"),
-            _person_cells,
-        )
+    _import_and_list(
+        units,
+        "units",
+        "units.yaml, units.json or units.csv",
+        "Create or update units from a file (all records or none).",
+        "List the registered units.",
+        views.list_units,
+        _UNITS,
+    )
+    _import_and_list(
+        people,
+        "people",
+        "people.yaml, people.json or people.csv",
+        "Create or update people and their roles from a file (all records or none).",
+        "List the registered people and their roles.",
+        views.list_people,
+        _PEOPLE,
+    )
 
     @innovations.command("submit")
     def innovations_submit(
@@ -250,7 +270,7 @@ def register(app: typer.Typer) -> None:
 
     @innovations.command("list")
     def innovations_list(
-        as_json: bool = json_option,
+        as_json: JsonOutput = False,
         unit: str | None = typer.Option(None, "--unit", help="Only this unit's code"),
         stage: str | None = typer.Option(
             None, "--stage", help="planning, development, deployment, reporting, replication"
@@ -261,18 +281,12 @@ def register(app: typer.Typer) -> None:
         stage_value = views.parse_stage(stage)
         with unit_of_work() as session:
             rows = views.list_innovations(session, unit=unit, stage=stage_value, year=year)
-        _print_listing(
-            rows,
-            as_json,
-            "registry.innovations_title",
-            ("code", "title", "unit", "year", "stage", "outcome", "jenis"),
-            _innovation_cells,
-        )
+        _print_listing(rows, as_json, _INNOVATIONS)
 
     @innovations.command("show")
     def innovations_show(
         code: str = typer.Argument(..., help="Innovation code"),
-        as_json: bool = json_option,
+        as_json: JsonOutput = False,
     ) -> None:
         """Show one innovation: profile, stage, history, gates and evaluations."""
         with unit_of_work() as session:

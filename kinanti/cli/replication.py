@@ -7,13 +7,18 @@ emails, hand-offs such as a replica's planning run).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
+from typing import Annotated
 
 import typer
+from sqlalchemy.orm import Session
 
+from domain.changes import ChangeResult
 from domain.enums import AdoptionModel, GateDecisionKind, Language
 from domain.replication import LineageNode
+from kinanti.cli.options import Actor, JsonOutput
 from kinanti.i18n import t
 from kinanti.settings import get_settings
 
@@ -46,6 +51,23 @@ def _publish(committed: object) -> None:
     from kinanti.cli.engine import after_commit
 
     after_commit(committed)  # type: ignore[arg-type]
+
+
+def _change_adoption(
+    command: str,
+    adoption_id: int,
+    actor: str,
+    status: str,
+    change: Callable[[Session], ChangeResult],
+) -> None:
+    """Run ``change`` on the adoption in one transaction with the CLI's audit row
+    (``replication <command>``), say its new ``status``, publish what it did."""
+    from kinanti.cli.writes import cli_write
+
+    with cli_write(f"replication {command}", actor, f"adoption/{adoption_id}") as session:
+        committed = change(session).committed(session)
+    typer.echo(t("replication.decided", _lang(), adoption=adoption_id, status=status))
+    _publish(committed)
 
 
 def reason_text(code: str, values: dict[str, object], lang: Language) -> str:
@@ -88,7 +110,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(group, name="replication")
 
     @group.command("catalogue")
-    def catalogue_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
+    def catalogue_cmd(as_json: JsonOutput = False) -> None:
         """Offers with their SID score, benefits, owner, replicas so far and suggested
         adopters (with why)."""
         from domain import replication as rep
@@ -116,7 +138,7 @@ def register(app: typer.Typer) -> None:
                 typer.echo(t("replication.suggestion_row", lang, **item))
 
     @group.command("suggest")
-    def suggest_cmd(code: str, as_json: bool = typer.Option(False, "--json")) -> None:
+    def suggest_cmd(code: str, as_json: JsonOutput = False) -> None:
         """Units that could adopt CODE, and why: of the same kind or urusan and running
         nothing similar, or at risk of missing the yearly obligation."""
         from kinanti.db import unit_of_work
@@ -135,8 +157,8 @@ def register(app: typer.Typer) -> None:
     @group.command("offer")
     def offer_cmd(
         code: str,
-        file: Path = typer.Option(..., "--file"),
-        actor: str = typer.Option(..., "--as"),
+        file: Annotated[Path, typer.Option("--file")],
+        actor: Actor,
     ) -> None:
         """Offer an innovation that passed reporting for replication."""
         from domain import replication as rep
@@ -160,8 +182,8 @@ def register(app: typer.Typer) -> None:
     @group.command("interest")
     def interest_cmd(
         code: str,
-        model: AdoptionModel = typer.Option(..., "--model"),
-        actor: str = typer.Option(..., "--as"),
+        model: Annotated[AdoptionModel, typer.Option("--model")],
+        actor: Actor,
         adopter: str | None = typer.Option(None, "--adopter"),
         region_name: str | None = typer.Option(None, "--region-name"),
         region_code: str | None = typer.Option(None, "--region-code"),
@@ -193,7 +215,7 @@ def register(app: typer.Typer) -> None:
     def decide_cmd(
         adoption_id: int,
         decision: GateDecisionKind,
-        actor: str = typer.Option(..., "--as", help="Your email (a Brida reviewer)"),
+        actor: Annotated[str, typer.Option("--as", help="Your email (a Brida reviewer)")],
         reason: str = typer.Option("", "--reason"),
         wait: float = typer.Option(30.0, help="Seconds to wait for the flow run to record it"),
     ) -> None:
@@ -229,24 +251,22 @@ def register(app: typer.Typer) -> None:
     @group.command("agreement")
     def agreement_cmd(
         adoption_id: int,
-        actor: str = typer.Option(..., "--as"),
+        actor: Actor,
         file: Path | None = typer.Option(None, "--file"),
         link: str | None = typer.Option(None, "--link"),
     ) -> None:
         """Record a kerja sama adoption's agreement (Nota Kesepakatan / PKS)."""
         from domain import replication as rep
-        from kinanti.cli.writes import cli_write
 
-        with cli_write("replication agreement", actor, f"adoption/{adoption_id}") as session:
-            result = rep.attach_agreement(
+        def change(session: Session) -> ChangeResult:
+            return rep.attach_agreement(
                 session, _store(), adoption_id, _evidence(file, link), actor=actor,  # type: ignore[arg-type]
             )  # fmt: skip
-            committed = result.committed(session)
-        typer.echo(t("replication.decided", _lang(), adoption=adoption_id, status="agreement"))
-        _publish(committed)
+
+        _change_adoption("agreement", adoption_id, actor, "agreement", change)
 
     @group.command("advance")
-    def advance_cmd(adoption_id: int, actor: str = typer.Option(..., "--as")) -> None:
+    def advance_cmd(adoption_id: int, actor: Actor) -> None:
         """The adopter starts carrying out the replication (perencanaan -> replikasi)."""
         from domain import replication as rep
         from kinanti.db import unit_of_work
@@ -260,44 +280,41 @@ def register(app: typer.Typer) -> None:
     @group.command("complete")
     def complete_cmd(
         adoption_id: int,
-        actor: str = typer.Option(..., "--as"),
+        actor: Actor,
         evidence: Path | None = typer.Option(None, "--evidence"),
         evidence_link: str | None = typer.Option(None, "--evidence-link"),
     ) -> None:
         """Evaluasi done: record the implementation evidence (a verifier checks it)."""
         from domain import replication as rep
-        from kinanti.cli.writes import cli_write
 
-        with cli_write("replication complete", actor, f"adoption/{adoption_id}") as session:
-            result = rep.complete_adoption(
+        def change(session: Session) -> ChangeResult:
+            return rep.complete_adoption(
                 session, _store(), adoption_id,  # type: ignore[arg-type]
                 evidence=_evidence(evidence, evidence_link), actor=actor,  # type: ignore[arg-type]
             )  # fmt: skip
-            committed = result.committed(session)
-        typer.echo(t("replication.decided", _lang(), adoption=adoption_id, status="completed"))
-        _publish(committed)
+
+        _change_adoption("complete", adoption_id, actor, "completed", change)
 
     @group.command("verify")
     def verify_cmd(
         adoption_id: int,
-        decision: str = typer.Argument(..., help="accept | reject"),
-        actor: str = typer.Option(..., "--as"),
+        decision: Annotated[str, typer.Argument(help="accept | reject")],
+        actor: Actor,
         reason: str | None = typer.Option(None, "--reason"),
     ) -> None:
         """A Brida verifier accepts or rejects a completed adoption's evidence."""
         from domain import replication as rep
         from domain.errors import ValidationError
-        from kinanti.cli.writes import cli_write
 
         if decision not in ("accept", "reject"):
             raise ValidationError(code="replication.decision_invalid", decision=decision)
-        with cli_write("replication verify", actor, f"adoption/{adoption_id}") as session:
-            result = rep.verify_adoption_evidence(
+
+        def change(session: Session) -> ChangeResult:
+            return rep.verify_adoption_evidence(
                 session, adoption_id, accept=decision == "accept", actor=actor, reason=reason
             )
-            committed = result.committed(session)
-        typer.echo(t("replication.decided", _lang(), adoption=adoption_id, status=decision))
-        _publish(committed)
+
+        _change_adoption("verify", adoption_id, actor, decision, change)
 
     @group.command("import")
     def import_cmd(

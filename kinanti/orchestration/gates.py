@@ -107,19 +107,28 @@ def describe_gate(engine: Engine, gate_id: int) -> str:
         return "\n".join(lines)
 
 
-@dataclass(frozen=True)
-class DecisionReceipt:
-    """What ``decide`` did. ``via`` is "resume" (the waiting flow run recorded it) or
-    "database" (the run was gone: recorded here and handed off)."""
+@dataclass(frozen=True, kw_only=True)
+class GateReceipt:
+    """What a decision sent to a gate did. ``via`` is "resume" (the run waiting there
+    recorded it; ``flow_run_id``) or "database" (no run waited: recorded here and
+    published); ``recorded``: the resumed run recorded it within the wait, or (database)
+    it was accepted; ``refusal`` is why it was refused, if it was."""
 
-    innovation_code: str
-    stage: Stage
     decision: GateDecisionKind
     flow_run_id: str | None
     via: str
     recorded: bool
     refusal: str | None = None
     refusal_code: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DecisionReceipt(GateReceipt):
+    """What ``decide`` did at an innovation's gate (``GateReceipt``); ``new_stage`` is the
+    innovation's stage afterwards."""
+
+    innovation_code: str
+    stage: Stage
     new_stage: Stage | None = None
     refusal_params: dict[str, Any] | None = None
 
@@ -170,16 +179,16 @@ def decide(
     if run_id and _resume(run_id, run_input):
         recorded, last, new_stage = _wait_for_record(engine, gate_id, attempts, wait_seconds)
         return DecisionReceipt(
-            code,
-            stage,
-            decision,
-            run_id,
-            "resume",
-            recorded,
-            last.refusal if last else None,
-            last.refusal_code if last else None,
-            new_stage,
-            last.refusal_params if last else None,
+            innovation_code=code,
+            stage=stage,
+            decision=decision,
+            flow_run_id=run_id,
+            via="resume",
+            recorded=recorded,
+            refusal=last.refusal if last else None,
+            refusal_code=last.refusal_code if last else None,
+            new_stage=new_stage,
+            refusal_params=last.refusal_params if last else None,
         )
     return _decide_in_database(engine, code, gate_id, command)
 
@@ -256,16 +265,16 @@ def _decide_in_database(
         refusal = outcome.refusal
     publish(committed, engine=engine)
     return DecisionReceipt(
-        code,
-        stage,
-        command.decision,
-        None,
-        "database",
-        outcome.accepted,
-        str(refusal) if refusal else None,
-        refusal.code if refusal else None,
-        new_stage,
-        refusal.stored_params() if refusal else None,
+        innovation_code=code,
+        stage=stage,
+        decision=command.decision,
+        flow_run_id=None,
+        via="database",
+        recorded=outcome.accepted,
+        refusal=str(refusal) if refusal else None,
+        refusal_code=refusal.code if refusal else None,
+        new_stage=new_stage,
+        refusal_params=refusal.stored_params() if refusal else None,
     )
 
 
@@ -290,20 +299,14 @@ def reopen(engine: Engine, code: str) -> str:
 # --- the adoption's gate (issue 10): the same path, for a replication's decision -------
 
 
-@dataclass(frozen=True)
-class AdoptionReceipt:
-    """What ``decide_adoption`` did: ``via`` "resume" (the waiting run recorded it) or
-    "database" (no run waited: recorded here); ``status`` is the adoption's afterwards."""
+@dataclass(frozen=True, kw_only=True)
+class AdoptionReceipt(GateReceipt):
+    """What ``decide_adoption`` did at an adoption's gate (``GateReceipt``); ``status`` is
+    the adoption's afterwards, ``replica`` the replica's code if one was made."""
 
     adoption_id: int
-    decision: GateDecisionKind
-    flow_run_id: str | None
-    via: str
-    recorded: bool
     status: str | None = None
     replica: str | None = None
-    refusal: str | None = None
-    refusal_code: str | None = None
 
 
 def decide_adoption(
@@ -348,9 +351,18 @@ def decide_adoption(
             return found.status.value, replica.code if replica else None, *refusal
 
         seen = _poll(engine, read, wait_seconds)
-        if seen is None:
-            return AdoptionReceipt(adoption_id, decision, run_id, "resume", False)
-        return AdoptionReceipt(adoption_id, decision, run_id, "resume", True, *seen)
+        status, replica_code, refused, refused_code = seen or (None, None, None, None)
+        return AdoptionReceipt(
+            adoption_id=adoption_id,
+            decision=decision,
+            flow_run_id=run_id,
+            via="resume",
+            recorded=seen is not None,
+            status=status,
+            replica=replica_code,
+            refusal=refused,
+            refusal_code=refused_code,
+        )
     with unit_of_work(engine) as session:
         outcome = adoptions.decide_adoption_gate(
             session, adoption_id, replace(command, proof=proof), continue_in_run=False
@@ -362,15 +374,15 @@ def decide_adoption(
     publish(committed, engine=engine)
     refusal = outcome.refusal
     return AdoptionReceipt(
-        adoption_id,
-        decision,
-        None,
-        "database",
-        outcome.accepted,
-        status,
-        replica_code,
-        refusal.message(Language.ID) if refusal else None,
-        refusal.code if refusal else None,
+        adoption_id=adoption_id,
+        decision=decision,
+        flow_run_id=None,
+        via="database",
+        recorded=outcome.accepted,
+        status=status,
+        replica=replica_code,
+        refusal=refusal.message(Language.ID) if refusal else None,
+        refusal_code=refusal.code if refusal else None,
     )
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, Select, select, update
 
 from domain.enums import StageStartStatus
 from domain.models import Adoption, AdoptionStart, Innovation, StageStart, Unit, utcnow
@@ -25,6 +26,8 @@ ADOPTION_FLOW = "adoption"
 ADOPTION_DEPLOYMENT = f"{ADOPTION_FLOW}/adoption"
 
 log = logging.getLogger(__name__)
+
+_Select = TypeVar("_Select", bound=Select[*tuple[Any, ...]])
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,20 @@ def run_tags(unit_code: str, stage: str) -> list[str]:
     return ["kinanti", f"unit:{unit_code}", f"stage:{stage}"]
 
 
+def _pending_rows(
+    stmt: _Select,
+    model: type[StageStart] | type[AdoptionStart],
+    ids: Iterable[int] | None,
+    limit: int,
+) -> _Select:
+    """``stmt`` narrowed to the pending rows of ``model`` (those of ``ids`` when given),
+    oldest first, at most ``limit``."""
+    stmt = stmt.where(model.status == StageStartStatus.PENDING)
+    if ids is not None:
+        stmt = stmt.where(model.id.in_(list(ids)))
+    return stmt.order_by(model.id).limit(limit)
+
+
 def start_pending(
     engine: Engine,
     *,
@@ -89,18 +106,16 @@ def start_pending(
     pending: list[_Pending] = []
     with unit_of_work(engine) as session:
         if sweep or codes is not None or ids is not None:
-            stmt = (
+            stmt = _pending_rows(
                 select(StageStart, Innovation.code, Innovation.title, Unit.code)
                 .join(Innovation, Innovation.id == StageStart.innovation_id)
-                .join(Unit, Unit.id == Innovation.unit_id)
-                .where(StageStart.status == StageStartStatus.PENDING)
-                .order_by(StageStart.id)
-                .limit(limit)
+                .join(Unit, Unit.id == Innovation.unit_id),
+                StageStart,
+                ids,
+                limit,
             )
             if codes is not None:
                 stmt = stmt.where(Innovation.code.in_(list(codes)))
-            if ids is not None:
-                stmt = stmt.where(StageStart.id.in_(list(ids)))
             pending += [
                 _Pending(StageStart, start.id, LIFECYCLE_DEPLOYMENT, {"innovation_code": code},
                          code, title, unit_code, start.stage.value, start.attempt,
@@ -108,15 +123,14 @@ def start_pending(
                 for start, code, title, unit_code in session.execute(stmt)
             ]  # fmt: skip
         if sweep or adoption_ids is not None:
-            astmt = (
-                select(AdoptionStart, Adoption)
-                .join(Adoption, Adoption.id == AdoptionStart.adoption_id)
-                .where(AdoptionStart.status == StageStartStatus.PENDING)
-                .order_by(AdoptionStart.id)
-                .limit(limit)
+            astmt = _pending_rows(
+                select(AdoptionStart, Adoption).join(
+                    Adoption, Adoption.id == AdoptionStart.adoption_id
+                ),
+                AdoptionStart,
+                adoption_ids,
+                limit,
             )
-            if adoption_ids is not None:
-                astmt = astmt.where(AdoptionStart.id.in_(list(adoption_ids)))
             for start, adoption in session.execute(astmt):
                 label = adoption_label(adoption.id)
                 unit = session.get(Unit, adoption.adopter_unit_id or 0)

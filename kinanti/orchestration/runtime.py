@@ -41,7 +41,8 @@ def _port_free(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (the system picks it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -226,23 +227,13 @@ def start_local_server(settings: Settings, port: int | None = None) -> LocalServ
     env = base_env(settings)
     prefect_home = Path(env["PREFECT_HOME"])
     prefect_home.mkdir(parents=True, exist_ok=True)
-    port = port or (DEFAULT_PORT if _port_free(DEFAULT_PORT) else _free_port())
+    port = port or (DEFAULT_PORT if _port_free(DEFAULT_PORT) else free_port())
     api_url = f"http://127.0.0.1:{port}/api"
     env.pop("PREFECT_API_URL", None)
     log_path = settings.home.resolve() / "prefect-server.log"
     log = log_path.open("ab")
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "prefect",
-            "server",
-            "start",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
+        server_command(port),
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -250,15 +241,42 @@ def start_local_server(settings: Settings, port: int | None = None) -> LocalServ
         preexec_fn=_die_with_parent(os.getpid()),
     )
     server = LocalServer(process, api_url, log_path)
-    deadline = time.monotonic() + 90
+    try:
+        wait_until_healthy(process, api_url, log_path, timeout=90)
+    except RuntimeError:
+        server.stop()
+        raise
+    return server
+
+
+def server_command(port: int) -> list[str]:
+    """``prefect server start`` on ``127.0.0.1:port``, with this interpreter."""
+    return [
+        sys.executable,
+        "-m",
+        "prefect",
+        "server",
+        "start",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+
+
+def wait_until_healthy(
+    process: subprocess.Popen[bytes], api_url: str, log_path: Path, *, timeout: float
+) -> None:
+    """Wait until the server ``process`` answers ``<api_url>/health``; ``RuntimeError``
+    (naming its log) if it exits first or does not answer within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"Prefect server exited early; see {log_path}")
         if api_healthy(api_url):
-            return server
+            return
         time.sleep(0.3)
-    server.stop()
-    raise RuntimeError(f"Prefect server did not become healthy in 90 s; see {log_path}")
+    raise RuntimeError(f"Prefect server did not become healthy in {timeout:g} s; see {log_path}")
 
 
 @contextlib.contextmanager
@@ -280,7 +298,7 @@ def owned_server(settings: Settings, *, fixed_port: bool) -> Iterator[str]:
     if not _port_free(port):
         if fixed_port:
             raise ServerConflictError(code="engine.port_taken", port=port)
-        port = _free_port()
+        port = free_port()
     server = start_local_server(settings, port)
     me = os.getpid()
     pid = server.process.pid

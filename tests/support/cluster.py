@@ -29,18 +29,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kinanti.orchestration.runtime import api_healthy
+from kinanti.orchestration.runtime import free_port, server_command, wait_until_healthy
 from tests.support import postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 POOL = "kinanti"
 REDIS_BIN = shutil.which("redis-server")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, wait: float = 20) -> None:
@@ -137,28 +131,8 @@ class Cluster:
 
     # --- Prefect server ----------------------------------------------------------------
     def start_server(self) -> None:
-        self.server = self._spawn(
-            [
-                sys.executable,
-                "-m",
-                "prefect",
-                "server",
-                "start",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.server_port),
-            ],
-            "prefect-server.log",
-        )
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.server.poll() is not None:
-                raise RuntimeError(f"Prefect server exited; see {self.home}/prefect-server.log")
-            if api_healthy(self.api_url):
-                return
-            time.sleep(0.3)
-        raise RuntimeError(f"Prefect server not healthy; see {self.home}/prefect-server.log")
+        self.server = self._spawn(server_command(self.server_port), "prefect-server.log")
+        wait_until_healthy(self.server, self.api_url, self.home / "prefect-server.log", timeout=120)
 
     def stop_server(self, sig: int = signal.SIGTERM) -> None:
         if self.server is not None:

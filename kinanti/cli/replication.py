@@ -269,13 +269,11 @@ def register(app: typer.Typer) -> None:
     def advance_cmd(adoption_id: int, actor: Actor) -> None:
         """The adopter starts carrying out the replication (perencanaan -> replikasi)."""
         from domain import replication as rep
-        from kinanti.db import unit_of_work
 
-        with unit_of_work() as session:
-            result = rep.advance_adoption(session, adoption_id, actor=actor)
-            committed = result.committed(session)
-        typer.echo(t("replication.decided", _lang(), adoption=adoption_id, status="replikasi"))
-        _publish(committed)
+        def change(session: Session) -> ChangeResult:
+            return rep.advance_adoption(session, adoption_id, actor=actor)
+
+        _change_adoption("advance", adoption_id, actor, "replikasi", change)
 
     @group.command("complete")
     def complete_cmd(

@@ -30,6 +30,7 @@ if os.environ.get("KINANTI_TEST_BACKENDS"):
     BACKENDS = os.environ["KINANTI_TEST_BACKENDS"].split(",")
 
 _pg_state: Path | None = None
+_session = contextlib.ExitStack()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -39,6 +40,8 @@ def pytest_configure(config: pytest.Config) -> None:
     when a test first needs it (``tests/support/postgres.py``).
     """
     global _pg_state
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        _session.enter_context(snapshots.session_folder())  # templates the workers share
     if (
         "postgresql" not in BACKENDS
         or os.environ.get(postgres.URL_VARIABLE)
@@ -58,6 +61,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     global _pg_state
+    _session.close()
     if _pg_state is not None:
         postgres.stop_server(_pg_state)
         shutil.rmtree(_pg_state, ignore_errors=True)

@@ -74,7 +74,11 @@ def _build_world(url: str, home: Path) -> tuple[str, dict[str, str]]:
 @pytest.fixture
 def world(empty_database_url: str, tmp_path: Path) -> Iterator[World]:
     code, emails = snapshots.shared().restore(
-        "portal-assignment", empty_database_url, tmp_path, _build_world
+        "portal-assignment",
+        empty_database_url,
+        tmp_path,
+        _build_world,
+        per_process=True,  # the innovation's code comes from the factories' counter
     )
     engine = make_engine(empty_database_url)
     settings = Settings(

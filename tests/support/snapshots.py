@@ -10,6 +10,12 @@ folder of its own) and then copies it into the test's own, still empty, database
 - PostgreSQL: the test's database is recreated ``TEMPLATE`` the template database (nobody
   but that statement ever connects to a template after it is built).
 
+SQLite templates of worlds whose rows name themselves (no identifier from the factories'
+per-process counter, ``tests/support/factories.py``) are built once per test session, by the
+first process that needs them (under a file lock in the session's folder, ``SESSION_VARIABLE``,
+made by the starting process), and shared by the pytest-xdist workers; PostgreSQL templates
+and the others stay per process.
+
 Each test writes only its own copy, so tests stay as isolated as when each built its world.
 Paths into the template's home stored in the database (a sent email's .eml file) are
 rewritten to the test's home in the copy, for the columns the caller names (``home_paths``);
@@ -22,6 +28,9 @@ from __future__ import annotations
 import atexit
 import contextlib
 import copy
+import fcntl
+import os
+import pickle
 import shutil
 import sqlite3
 import tempfile
@@ -38,6 +47,7 @@ from tests.support import postgres
 
 T = TypeVar("T")
 SQLITE_PREFIX = "sqlite:///"
+SESSION_VARIABLE = "KINANTI_TEST_SESSION_DIR"
 
 
 def backend_of(url: str) -> str:
@@ -100,17 +110,24 @@ class Snapshots:
         build: Callable[[str, Path], T],
         *,
         home_paths: tuple[str, ...] = (),
+        per_process: bool = False,
     ) -> T:
         """Fill the empty database ``url`` and the folder ``home`` with the world ``key``
         (``build(template_url, template_home)`` makes it, once per backend); returns a copy
         of what ``build`` returned.
 
         ``home_paths`` names the ``table.column`` that hold paths of files in the home (a
-        sent email's .eml): in the copy they name the copied file in ``home``."""
+        sent email's .eml): in the copy they name the copied file in ``home``. A world with
+        rows named by the factories' per-process counter must say ``per_process``: another
+        process's tests would make the same names."""
         backend = backend_of(url)
         snapshot = self.built.get((key, backend))
         if snapshot is None:
-            snapshot = self._build(key, backend, build, home_paths)
+            session = os.environ.get(SESSION_VARIABLE)
+            if backend == "sqlite" and session and not per_process:
+                snapshot = _session_built(Path(session), key, build, home_paths)
+            else:
+                snapshot = self._build(key, backend, build, home_paths)
             self.built[key, backend] = snapshot
         if home is not None:
             home.mkdir(parents=True, exist_ok=True)
@@ -143,19 +160,10 @@ class Snapshots:
         self, key: str, backend: str, build: Callable[[str, Path], T], home_paths: tuple[str, ...]
     ) -> Snapshot:
         folder = Path(tempfile.mkdtemp(prefix=f"{key}-{backend}-", dir=self.root))
+        if backend == "sqlite":
+            return _build_sqlite(folder, key, build, home_paths)
         home = folder / "home"
         home.mkdir()
-        if backend == "sqlite":
-            url = f"{SQLITE_PREFIX}{folder / 'template.db'}"
-            value = build(url, home)
-            allowed = tuple(f'INSERT INTO "{p.partition(".")[0]}"' for p in home_paths)
-            for line in _sqlite_dump(_sqlite_path(url)):
-                if str(folder) in line and not line.startswith(allowed):
-                    raise RuntimeError(
-                        f"world {key!r} stores a path into its template folder that the "
-                        f"copy would not rewrite (home_paths): {line[:300]}"
-                    )
-            return Snapshot(url, home, value)
         name = f"kinanti_tpl_{uuid.uuid4().hex[:10]}"
         _pg_admin([f'CREATE DATABASE "{name}"'])
         self.stack.callback(_pg_admin, [f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'])
@@ -169,6 +177,45 @@ class Snapshots:
             ]
         )
         return Snapshot(url, home, value)
+
+
+def _build_sqlite(
+    folder: Path, key: str, build: Callable[[str, Path], T], home_paths: tuple[str, ...]
+) -> Snapshot:
+    home = folder / "home"
+    home.mkdir()
+    url = f"{SQLITE_PREFIX}{folder / 'template.db'}"
+    value = build(url, home)
+    allowed = tuple(f'INSERT INTO "{p.partition(".")[0]}"' for p in home_paths)
+    for line in _sqlite_dump(_sqlite_path(url)):
+        if str(folder) in line and not line.startswith(allowed):
+            raise RuntimeError(
+                f"world {key!r} stores a path into its template folder that the "
+                f"copy would not rewrite (home_paths): {line[:300]}"
+            )
+    return Snapshot(url, home, value)
+
+
+def _session_built(
+    session: Path, key: str, build: Callable[[str, Path], T], home_paths: tuple[str, ...]
+) -> Snapshot:
+    """The session's SQLite template of ``key``: built here unless another process did."""
+    folder = session / f"{key}-sqlite"
+    with (session / f"{key}-sqlite.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            done = folder / "snapshot.pickle"
+            if done.exists():
+                snapshot: Snapshot = pickle.loads(done.read_bytes())
+                return snapshot
+            shutil.rmtree(folder, ignore_errors=True)  # a build that failed half way
+            folder.mkdir()
+            snapshot = _build_sqlite(folder, key, build, home_paths)
+            (folder / "snapshot.partial").write_bytes(pickle.dumps(snapshot))
+            (folder / "snapshot.partial").rename(done)
+            return snapshot
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _rewrite_paths(url: str, columns: tuple[str, ...], old: str, new: str) -> None:
@@ -211,6 +258,22 @@ def shared() -> Snapshots:
         _shared = Snapshots(Path(tempfile.mkdtemp(prefix="kinanti-snapshots-")))
         atexit.register(_shared.close)
     return _shared
+
+
+@contextlib.contextmanager
+def session_folder() -> Iterator[None]:
+    """The session's folder for shared templates (tests/conftest.py: in the starting process;
+    pytest-xdist workers inherit the variable), removed at the end."""
+    if os.environ.get(SESSION_VARIABLE):
+        yield
+        return
+    folder = tempfile.mkdtemp(prefix="kinanti-test-session-")
+    os.environ[SESSION_VARIABLE] = folder
+    try:
+        yield
+    finally:
+        os.environ.pop(SESSION_VARIABLE, None)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def close_shared() -> None:

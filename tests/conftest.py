@@ -20,14 +20,17 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from kinanti.db import make_engine, upgrade
-from tests.support import postgres
+from kinanti.portal import security
+from tests.support import postgres, snapshots
 from tests.support.chromium import require_chromium
+from tests.support.passwords import cheapest_hasher
 
 BACKENDS = ["sqlite", "postgresql"]
 if os.environ.get("KINANTI_TEST_BACKENDS"):
     BACKENDS = os.environ["KINANTI_TEST_BACKENDS"].split(",")
 
 _pg_state: Path | None = None
+_session = contextlib.ExitStack()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -37,6 +40,8 @@ def pytest_configure(config: pytest.Config) -> None:
     when a test first needs it (``tests/support/postgres.py``).
     """
     global _pg_state
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        _session.enter_context(snapshots.session_folder())  # templates the workers share
     if (
         "postgresql" not in BACKENDS
         or os.environ.get(postgres.URL_VARIABLE)
@@ -50,8 +55,13 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ[postgres.STATE_VARIABLE] = str(_pg_state)
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    snapshots.close_shared()  # in every process, before the PostgreSQL server stops
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     global _pg_state
+    _session.close()
     if _pg_state is not None:
         postgres.stop_server(_pg_state)
         shutil.rmtree(_pg_state, ignore_errors=True)
@@ -92,6 +102,19 @@ def database_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
         if "postgresql" in BACKENDS:
             urls["postgresql"] = stack.enter_context(postgres.temporary_database())
         yield urls
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    """argon2 at its cheapest in this process's tests (a portal world hashes a few passwords
+    and every sign-in verifies one: at the production cost, a quarter of a second each).
+    Production's parameters stay as they are; ``tests/unit/test_password_hashing.py`` checks
+    them. Commands run as separate processes hash at the production cost."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(security, "_hasher", cheapest_hasher)
+        security._dummy_hash.cache_clear()
+        yield
+    security._dummy_hash.cache_clear()
 
 
 _engines: dict[str, Engine] = {}

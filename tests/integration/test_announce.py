@@ -17,9 +17,10 @@ import pytest
 from sqlalchemy import Engine, select, update
 
 from domain.models import DomainEventRecord
-from kinanti.db import make_engine, unit_of_work, upgrade
+from kinanti.db import make_engine, unit_of_work
 from kinanti.orchestration.announce import announce, event_uuid
 from kinanti.orchestration.api import using_api
+from tests.support import snapshots
 
 pytestmark = pytest.mark.prefect
 
@@ -34,7 +35,7 @@ def _dead_url() -> str:
 @pytest.fixture
 def engine(tmp_path: Path) -> Engine:
     url = f"sqlite:///{tmp_path / 'kinanti.db'}"
-    upgrade(url)
+    snapshots.shared().migrated(url)  # upgrade(url), by copy of a database migrated once
     return make_engine(url)
 
 

@@ -9,6 +9,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,9 @@ from domain.queries import get_person
 from kinanti.audit import CLI_WRITE
 from kinanti.cli.writes import os_user
 from kinanti.db import get_engine, unit_of_work
+from kinanti.settings import scoped_environment
 from tests.integration.test_cli_registry import _forget_engine, _in_process
+from tests.support import snapshots
 from tests.support.factories import Factory
 
 OPERATOR = "operator.klinik@brida.mataramkota.go.id"
@@ -65,17 +68,8 @@ class Desk:
         return (self.today + dt.timedelta(days=days)).isoformat()
 
 
-@pytest.fixture
-def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Desk]:
-    monkeypatch.setenv("KINANTI_TIMEZONE", ZONE)
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    cli = _in_process(monkeypatch, tmp_path, f"sqlite:///{tmp_path / 'k.db'}", "id")
-    from kinanti.cli import app
-
-    assert cli.invoke(app, ["db", "upgrade"]).exit_code == 0
-    from zoneinfo import ZoneInfo
-
-    today = utcnow().astimezone(ZoneInfo(ZONE)).date()
+def _seed_desk(today: dt.date) -> tuple[int, int, str]:
+    """Units, people, a booked consultation with a follow-up, a public request."""
     with unit_of_work() as session:
         make = Factory(session)
         dinkes = make.unit("DINKES", name="Dinas Kesehatan")
@@ -103,7 +97,39 @@ def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Desk]:
             ),
             client="198.51.100.7",
         )  # fmt: skip
-        made = Desk(cli, consultation.id, follow_up.id, request.reference, today)
+    return consultation.id, follow_up.id, request.reference
+
+
+def _build_desk(today: dt.date, url: str, home: Path) -> tuple[int, int, str]:
+    """The desk's world, through ``kinanti db upgrade`` and the domain (built once per process
+    and day in the region, copied for each test: tests/support/snapshots.py); returns the
+    consultation's and follow-up's ids and the public request's reference."""
+    from kinanti.cli import app
+
+    with scoped_environment({"KINANTI_HOME": str(home), "KINANTI_DATABASE_URL": url}):
+        get_engine.cache_clear()
+        try:
+            assert CliRunner().invoke(app, ["db", "upgrade"]).exit_code == 0
+            made = _seed_desk(today)
+            get_engine().dispose()
+        finally:
+            get_engine.cache_clear()
+    return made
+
+
+@pytest.fixture
+def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Desk]:
+    monkeypatch.setenv("KINANTI_TIMEZONE", ZONE)
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    cli = _in_process(monkeypatch, tmp_path, url, "id")
+    from zoneinfo import ZoneInfo
+
+    today = utcnow().astimezone(ZoneInfo(ZONE)).date()
+    consultation, follow_up, reference = snapshots.shared().restore(
+        f"cli-klinik-desk-{today.isoformat()}", url, tmp_path, partial(_build_desk, today)
+    )
+    made = Desk(cli, consultation, follow_up, reference, today)
     yield made
     _forget_engine()
 

@@ -22,7 +22,8 @@ from domain import gates
 from domain.enums import GateDecisionKind, Role, Stage
 from domain.errors import GateNotOpenError, KinantiError
 from domain.models import GateDecisionRecord, Innovation, OutboxMessage, StageHistory
-from kinanti.db import make_engine, unit_of_work, upgrade
+from kinanti.db import make_engine, unit_of_work
+from tests.support import snapshots
 from tests.support.factories import Factory
 
 REASON = "sesuai kriteria"
@@ -30,7 +31,7 @@ REASON = "sesuai kriteria"
 
 @pytest.fixture
 def race_engine(empty_database_url: str) -> Iterator[Engine]:
-    upgrade(empty_database_url)
+    snapshots.shared().migrated(empty_database_url)  # upgrade(), by copy of one migrated once
     engine = make_engine(empty_database_url)
     yield engine
     engine.dispose()

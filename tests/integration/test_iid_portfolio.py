@@ -24,9 +24,9 @@ from domain.iid.portfolio import (
 from domain.iid.scoring import Basis, InnovationLevels, region_score
 from domain.iid.urusan import basic_service_names
 from domain.models import IndicatorClaim, Innovation, RegionIndicator
-from kinanti.db import make_engine, upgrade
+from kinanti.db import make_engine
 from tests.conftest import BACKENDS
-from tests.support import postgres
+from tests.support import postgres, snapshots
 from tests.support.factories import Factory
 
 STATUSES = [VerificationStatus.ACCEPTED] * 3 + [
@@ -179,7 +179,7 @@ def fresh_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
             url = f"sqlite:///{tmp_path / 'kinanti.db'}"
         else:
             url = stack.enter_context(postgres.temporary_database())
-        upgrade(url)
+        snapshots.shared().migrated(url)  # upgrade(url), by copy of a database migrated once
         engine = make_engine(url)
         stack.callback(engine.dispose)
         yield engine

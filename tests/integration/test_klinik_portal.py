@@ -35,6 +35,7 @@ from kinanti.db import make_engine, unit_of_work, upgrade
 from kinanti.portal.accounts import set_demo_password
 from kinanti.portal.app import create_app
 from kinanti.settings import Settings
+from tests.support import snapshots
 from tests.support.factories import Factory
 
 OPERATOR = "operator.klinik@brida.mataramkota.go.id"
@@ -61,15 +62,10 @@ class World:
             return tuple(session.scalar(select(func.count()).select_from(m)) or 0 for m in models)
 
 
-def _world(tmp_path: Path, zone: str, **overrides: Any) -> World:
-    url = f"sqlite:///{tmp_path / 'kinanti.db'}"
+def _build_world(url: str, home: Path) -> dict[str, str]:
+    """The Klinik world's database (the same for every time zone); returns the passwords."""
     upgrade(url)
     engine = make_engine(url)
-    settings = Settings(
-        home=tmp_path, database_url=url, timezone=zone, language=Language.EN,
-        secret_key=secrets.token_urlsafe(40), outbox_dir=tmp_path / "outbox",
-        portal_url="http://testserver", **overrides,
-    )  # fmt: skip
     passwords = {e: secrets.token_urlsafe(12) for e in (OPERATOR, HEAD, INNOVATOR, OFFICER)}
     with unit_of_work(engine) as session:
         make = Factory(session)
@@ -83,6 +79,21 @@ def _world(tmp_path: Path, zone: str, **overrides: Any) -> World:
         make.innovation(dinkes, code="MAHARESTU", title="Maharestu")
         for email, password in passwords.items():
             set_demo_password(session, email, password)
+    engine.dispose()
+    return passwords
+
+
+def _world(tmp_path: Path, zone: str, **overrides: Any) -> World:
+    """The Klinik world in ``tmp_path``: built once per process, copied for each test
+    (tests/support/snapshots.py)."""
+    url = f"sqlite:///{tmp_path / 'kinanti.db'}"
+    passwords = snapshots.shared().restore("klinik-portal", url, tmp_path, _build_world)
+    engine = make_engine(url)
+    settings = Settings(
+        home=tmp_path, database_url=url, timezone=zone, language=Language.EN,
+        secret_key=secrets.token_urlsafe(40), outbox_dir=tmp_path / "outbox",
+        portal_url="http://testserver", **overrides,
+    )  # fmt: skip
     return World(engine, settings, passwords, tmp_path / "outbox")
 
 

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 from domain.enums import GateAssignment, GateStatus, Language, OutboxStatus, Role
 from domain.gates import open_gate
 from domain.models import GateRequest, Innovation, OutboxMessage, utcnow
-from kinanti.db import get_engine, make_engine, upgrade
+from kinanti.db import get_engine, make_engine
 from kinanti.settings import Settings, get_settings
 from notifications.reminders import queue_reminders
+from tests.support import snapshots
 from tests.support.factories import Factory
 
 NOW = utcnow()
@@ -172,7 +173,7 @@ def embedded_kinanti(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
     monkeypatch.setenv("KINANTI_EMAIL_BACKEND", "file")
     get_settings.cache_clear()
     get_engine.cache_clear()
-    upgrade(url)
+    snapshots.shared().migrated(url)  # upgrade(url), by copy of a database migrated once
     yield get_settings()
     get_engine(url).dispose()
     get_settings.cache_clear()

@@ -22,6 +22,7 @@ from kinanti.db import make_engine, unit_of_work, upgrade
 from kinanti.portal.accounts import set_demo_password
 from kinanti.portal.app import create_app
 from kinanti.settings import Settings
+from tests.support import snapshots
 from tests.support.factories import Factory
 
 PASSWORD = "kata-sandi-uji-123"
@@ -38,10 +39,12 @@ class World:
     officer: str
 
 
-@pytest.fixture
-def world(empty_database_url: str, tmp_path: Path) -> Iterator[World]:
-    upgrade(empty_database_url)
-    engine = make_engine(empty_database_url)
+def _build_world(url: str, home: Path) -> tuple[str, dict[str, str]]:
+    """Dinsos's innovation at its planning gate, two reviewers, an operator and an officer
+    with passwords (built once per process and backend, copied for each test:
+    tests/support/snapshots.py); returns the innovation's code and the people's emails."""
+    upgrade(url)
+    engine = make_engine(url)
     with unit_of_work(engine) as session:
         make = Factory(session)
         unit = make.unit("DINSOS")
@@ -63,10 +66,25 @@ def world(empty_database_url: str, tmp_path: Path) -> Iterator[World]:
         for person in people.values():
             set_demo_password(session, person.email, PASSWORD)
         code = innovation.code
+        emails = {k: p.email for k, p in people.items()}
+    engine.dispose()
+    return code, emails
+
+
+@pytest.fixture
+def world(empty_database_url: str, tmp_path: Path) -> Iterator[World]:
+    code, emails = snapshots.shared().restore(
+        "portal-assignment",
+        empty_database_url,
+        tmp_path,
+        _build_world,
+        per_process=True,  # the innovation's code comes from the factories' counter
+    )
+    engine = make_engine(empty_database_url)
     settings = Settings(
         home=tmp_path, database_url=empty_database_url, secret_key="s" * 40, email_backend="file"
     )
-    yield World(engine, settings, code, **{k: p.email for k, p in people.items()})
+    yield World(engine, settings, code, **emails)
     engine.dispose()
 
 

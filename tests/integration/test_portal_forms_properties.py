@@ -23,10 +23,11 @@ from sqlalchemy import Engine
 
 from domain.enums import Language, Role
 from domain.submission import submit_innovation
-from kinanti.db import make_engine, unit_of_work, upgrade
+from kinanti.db import make_engine, unit_of_work
 from kinanti.portal import forms
 from kinanti.portal.forms import FieldError, errors_of, parse
 from tests.integration.test_bad_input import attempt, counts
+from tests.support import snapshots
 from tests.support.factories import DESIGN_300, Factory
 
 FAST = settings(
@@ -146,7 +147,7 @@ def test_every_form_accepts_or_names_the_field_and_the_problem(form: type[BaseMo
 @pytest.fixture
 def proposal_engine(tmp_path: Path) -> Iterator[Engine]:
     url = f"sqlite:///{tmp_path / 'forms.db'}"
-    upgrade(url)
+    snapshots.shared().migrated(url)  # upgrade(url), by copy of a database migrated once
     engine = make_engine(url)
     with unit_of_work(engine) as session:
         make = Factory(session)

@@ -22,6 +22,7 @@ from kinanti.db import make_engine, unit_of_work, upgrade
 from kinanti.portal.accounts import set_demo_password
 from kinanti.portal.app import create_app
 from kinanti.settings import Settings
+from tests.support import snapshots
 from tests.support.factories import Factory
 
 PASSWORD = "kata-sandi-uji-123"
@@ -35,10 +36,11 @@ class World:
     officer: str
 
 
-@pytest.fixture
-def world(empty_database_url: str, tmp_path: Path) -> Iterator[World]:
-    upgrade(empty_database_url)
-    engine = make_engine(empty_database_url)
+def _build_world(url: str, home: Path) -> tuple[str, str]:
+    """Dinkes, an operator and an officer with passwords (built once per process and
+    backend, copied for each test: tests/support/snapshots.py); returns their emails."""
+    upgrade(url)
+    engine = make_engine(url)
     with unit_of_work(engine) as session:
         make = Factory(session)
         dinkes = make.unit("DINKES")
@@ -49,6 +51,16 @@ def world(empty_database_url: str, tmp_path: Path) -> Iterator[World]:
         for person in (operator, officer):
             set_demo_password(session, person.email, PASSWORD)
         emails = operator.email, officer.email
+    engine.dispose()
+    return emails
+
+
+@pytest.fixture
+def world(empty_database_url: str, tmp_path: Path) -> Iterator[World]:
+    emails = snapshots.shared().restore(
+        "portal-registry", empty_database_url, tmp_path, _build_world
+    )
+    engine = make_engine(empty_database_url)
     settings = Settings(
         home=tmp_path, database_url=empty_database_url, secret_key="s" * 40, email_backend="file"
     )

@@ -35,6 +35,7 @@ from kinanti.reports.export import neutralise
 from kinanti.reports.readiness import blocker_text
 from kinanti.settings import Settings, get_settings
 from kinanti.views import adopting_act_text
+from tests.support import snapshots
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "mataram"
 MANDATORY = (
@@ -189,14 +190,20 @@ def test_csv_values_that_start_a_formula_are_neutralised(value: str, safe: str) 
     assert neutralise(value) == safe
 
 
-@pytest.fixture
-def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path / 'k.db'}"
+def _build_city(url: str, home: Path) -> None:
+    """The example city (built once per process, copied for each test:
+    tests/support/snapshots.py)."""
     upgrade(url)
     engine = make_engine(url)
     for kind in ("units", "people", "innovations"):
         import_file(kind, EXAMPLES / f"{kind}.yaml", engine=engine, language="id")  # type: ignore[arg-type]
     engine.dispose()
+
+
+@pytest.fixture
+def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    snapshots.shared().restore("readiness-city", url, tmp_path, _build_city)
     monkeypatch.setenv("KINANTI_HOME", str(tmp_path))
     monkeypatch.setenv("KINANTI_DATABASE_URL", url)
     from kinanti.cli import console

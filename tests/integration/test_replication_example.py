@@ -15,8 +15,9 @@ from typer.testing import CliRunner
 from domain.models import Adoption, Innovation, ReplicationOffer
 from kinanti.db import get_engine, unit_of_work
 from kinanti.demo.run import EXAMPLES
-from kinanti.settings import get_settings
+from kinanti.settings import get_settings, scoped_environment
 from tests.integration.test_one_path import _callers
+from tests.support import snapshots
 
 REPLICATIONS = EXAMPLES / "replications.yaml"
 SIDAK = "Sidak Sehat (Deteksi Dini Penyakit Tidak Menular di Tempat Kerja)"
@@ -44,14 +45,34 @@ def _run(cli: CliRunner, *args: str) -> str:
     return result.output
 
 
+def _build_city(url: str, home: Path) -> None:
+    """The example city through the command line: units, people, innovations, then its
+    replications (in the ``cli`` fixture's environment, pointed at ``home`` and ``url``)."""
+    cli = CliRunner()
+    with scoped_environment({"KINANTI_HOME": str(home), "KINANTI_DATABASE_URL": url}):
+        get_engine.cache_clear()
+        try:
+            _run(cli, "db", "upgrade")
+            _run(cli, "units", "import", str(EXAMPLES / "units.yaml"))
+            _run(cli, "people", "import", str(EXAMPLES / "people.yaml"))
+            _run(cli, "innovations", "submit", str(EXAMPLES / "innovations.yaml"))
+            assert "5 baru" in _run(cli, "replication", "import", str(REPLICATIONS))
+            get_engine().dispose()
+        finally:
+            get_engine.cache_clear()
+
+
 @pytest.fixture
-def city(cli: CliRunner) -> CliRunner:
-    """The example city: units, people, innovations, then its replications."""
-    _run(cli, "db", "upgrade")
-    _run(cli, "units", "import", str(EXAMPLES / "units.yaml"))
-    _run(cli, "people", "import", str(EXAMPLES / "people.yaml"))
-    _run(cli, "innovations", "submit", str(EXAMPLES / "innovations.yaml"))
-    assert "5 baru" in _run(cli, "replication", "import", str(REPLICATIONS))
+def city(cli: CliRunner, tmp_path: Path) -> CliRunner:
+    """The example city: built once per process, copied into this test's home and database
+    (tests/support/snapshots.py)."""
+    snapshots.shared().restore(
+        "replication-example-city",
+        f"sqlite:///{tmp_path / 'k.db'}",
+        tmp_path,
+        _build_city,
+        home_paths=("outbox.delivered_to",),  # the sent emails' .eml files
+    )
     return cli
 
 

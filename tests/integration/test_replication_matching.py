@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -18,29 +20,66 @@ from domain.errors import NotFoundError
 from domain.evidence import EvidenceStore
 from domain.matching import enqueue_klinik_digest, suggest_adopters
 from domain.models import OutboxMessage, Unit
+from kinanti.db import make_engine, unit_of_work, upgrade
 from kinanti.demo.run import EXAMPLES
 from kinanti.importers import import_innovations, import_people, import_units, read_records
 from kinanti.importers.replications import import_replications, read_replications
 from notifications.render import Renderer
+from tests.conftest import BACKENDS
+from tests.support import postgres, snapshots
 from tests.support.factories import Factory
 
 TODAY = dt.date(2026, 12, 1)
 RULES = ComplianceRules(Stage.DEVELOPMENT, 10)
 
 
+def _build_city(url: str, home: Path) -> None:
+    """The example city with its replications (built once per process and backend, copied
+    for each test: tests/support/snapshots.py)."""
+    upgrade(url)
+    engine = make_engine(url)
+    with unit_of_work(engine) as session:
+        import_units(session, read_records(EXAMPLES / "units.yaml", "units"), "units.yaml")
+        import_people(session, read_records(EXAMPLES / "people.yaml", "people"), "people.yaml")
+        import_innovations(
+            session,
+            read_records(EXAMPLES / "innovations.yaml", "innovations"),
+            "innovations.yaml",
+            language="id",
+        )
+        doc = read_replications(EXAMPLES / "replications.yaml")
+        store = EvidenceStore(home / "evidence", max_bytes=1_000_000)
+        import_replications(session, doc, "replications.yaml", store)
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def session(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Session]:
+    """This module's ``session`` (in place of tests/conftest.py's): on a copy of the example
+    city of this test's own, inside a transaction rolled back after the test."""
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path / 'city.db'}"
+        else:
+            url = stack.enter_context(postgres.temporary_database("kinanti_city"))
+        snapshots.shared().restore("replication-matching-city", url, tmp_path, _build_city)
+        engine = make_engine(url)
+        stack.callback(engine.dispose)
+        connection = stack.enter_context(engine.connect())
+        transaction = connection.begin()
+        db = Session(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+        try:
+            yield db
+        finally:
+            db.close()
+            transaction.rollback()
+
+
 @pytest.fixture
-def city(session: Session, tmp_path: Path) -> Session:
-    import_units(session, read_records(EXAMPLES / "units.yaml", "units"), "units.yaml")
-    import_people(session, read_records(EXAMPLES / "people.yaml", "people"), "people.yaml")
-    import_innovations(
-        session,
-        read_records(EXAMPLES / "innovations.yaml", "innovations"),
-        "innovations.yaml",
-        language="id",
-    )
-    doc = read_replications(EXAMPLES / "replications.yaml")
-    store = EvidenceStore(tmp_path / "evidence", max_bytes=1_000_000)
-    import_replications(session, doc, "replications.yaml", store)
+def city(session: Session) -> Session:
+    """The example city and its replications (``session``'s copy)."""
     return session
 
 

@@ -19,14 +19,34 @@ from kinanti.db import get_engine, unit_of_work, upgrade
 from kinanti.demo.run import EXAMPLES
 from kinanti.importers import import_file, import_replications_file
 from kinanti.portal.accounts import set_demo_password
-from kinanti.settings import get_settings
+from kinanti.settings import get_settings, scoped_environment
 from tasks.lifecycle import stage_params
+from tests.support import snapshots
 
 PASSWORD = "kata-sandi-uji-yang-panjang-1"
 REVIEWER = "hendriani.brida@mataramkota.go.id"
 OFFICER = "inovasi.diskominfo@mataramkota.go.id"  # Diskominfo's officer
 AMPENAN = "inovasi.pkm.ampenan@mataramkota.go.id"
 PDF = b"%PDF-1.4\n% surat permohonan replikasi\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+
+
+def _build_city(url: str, home: Path) -> None:
+    """The example city with its replications and three accounts (built once per process,
+    copied for each test: tests/support/snapshots.py)."""
+    values = {"KINANTI_HOME": str(home), "KINANTI_DATABASE_URL": url, "KINANTI_LANGUAGE": "id"}
+    with scoped_environment(values):
+        get_engine.cache_clear()
+        try:
+            upgrade()
+            for kind in ("units", "people", "innovations"):
+                import_file(kind, EXAMPLES / f"{kind}.yaml")  # type: ignore[arg-type]
+            import_replications_file(EXAMPLES / "replications.yaml")
+            with unit_of_work() as session:
+                for email in (REVIEWER, OFFICER, AMPENAN):
+                    set_demo_password(session, email, PASSWORD)
+            get_engine().dispose()
+        finally:
+            get_engine.cache_clear()
 
 
 @pytest.fixture
@@ -41,13 +61,9 @@ def portal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClie
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     get_settings.cache_clear()
     get_engine.cache_clear()
-    upgrade()
-    for kind in ("units", "people", "innovations"):
-        import_file(kind, EXAMPLES / f"{kind}.yaml")  # type: ignore[arg-type]
-    import_replications_file(EXAMPLES / "replications.yaml")
-    with unit_of_work() as session:
-        for email in (REVIEWER, OFFICER, AMPENAN):
-            set_demo_password(session, email, PASSWORD)
+    snapshots.shared().restore(
+        "replication-portal", f"sqlite:///{tmp_path / 'k.db'}", tmp_path, _build_city
+    )
     from kinanti.portal.app import create_app
 
     with TestClient(create_app(get_settings(), get_engine())) as client:

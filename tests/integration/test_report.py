@@ -21,6 +21,7 @@ from domain.iid.catalogue import catalogue_for_year
 from domain.models import IndicatorClaim, OutboxMessage, StageHistory
 from kinanti.reports import build_report
 from kinanti.settings import Settings, get_settings
+from tests.support import snapshots
 from tests.support.factories import Factory
 
 YEAR = 2026
@@ -168,14 +169,14 @@ def test_report_renders_in_headless_chromium(
 @pytest.fixture
 def configured_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Point Kinanti's settings at a fresh migrated SQLite database (for flows)."""
-    from kinanti.db import get_engine, make_engine, upgrade
+    from kinanti.db import get_engine, make_engine
 
     url = f"sqlite:///{tmp_path / 'flow.db'}"
     monkeypatch.setenv("KINANTI_DATABASE_URL", url)
     monkeypatch.setenv("KINANTI_HOME", str(tmp_path / "home"))
     get_settings.cache_clear()
     get_engine.cache_clear()
-    upgrade(url)
+    snapshots.shared().migrated(url)  # upgrade(url), by copy of a database migrated once
     engine = make_engine(url)
     with Session(engine) as session, session.begin():
         populate(session, Factory(session))

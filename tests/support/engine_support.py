@@ -16,14 +16,13 @@ from domain.enums import Bentuk, Initiator, Jenis
 from domain.progress import Step, next_step
 from domain.schemas import InnovationIn
 from domain.submission import submit_innovation
-from kinanti import db
 from kinanti.db import get_engine, unit_of_work
 from kinanti.demo.actors import FULL_DESIGN_APPENDIX
 from kinanti.demo.run import EXAMPLES
 from kinanti.importers import import_file
 from kinanti.orchestration.runs import paused_runs
 from kinanti.settings import scoped_environment
-from tests.support import postgres
+from tests.support import postgres, snapshots
 
 REVIEWER = "hendriani.brida@mataramkota.go.id"
 REVIEWER_2 = "sahnan.brida@mataramkota.go.id"
@@ -36,12 +35,12 @@ def new_database(backend: str, folder: Path) -> Iterator[str]:
     """A fresh, migrated Kinanti database on ``backend`` (PostgreSQL: dropped afterwards)."""
     if backend == "sqlite":
         url = f"sqlite:///{folder / 'kinanti.db'}"
-        db.upgrade(url)
+        snapshots.shared().migrated(url)  # db.upgrade(url), by copy of one migrated once
         yield url
         return
     try:
         with postgres.temporary_database("kinanti_e2e") as url:
-            db.upgrade(url)
+            snapshots.shared().migrated(url)
             yield url
     finally:
         get_engine.cache_clear()

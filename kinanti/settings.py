@@ -114,6 +114,13 @@ class Settings(BaseSettings):
 
     web_host: str = Field("127.0.0.1", description="Address the portal listens on")
     web_port: int = Field(8000, ge=0, le=65535, description="Port the portal listens on")
+    web_threads: int = Field(
+        6,
+        ge=1,
+        le=200,
+        description="Requests one portal process works on at once (the rest wait their turn); "
+        "run more processes (replicas) for more",
+    )
     portal_url: str | None = Field(
         None,
         description="Public URL of the portal (emails link to it); default http://host:port. "

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
+import anyio.to_thread
 import jinja2
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -114,12 +118,24 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
 
     settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Pages are synchronous (SQLAlchemy sessions) and run in anyio's thread pool, 40
+        # threads by default. Twenty threads contending for one interpreter lock make every
+        # database round trip wait for the lock again, so a page with ten queries is slowed
+        # far more than one with two. A few threads keep each request quick; the others
+        # queue, and the queue is fair to every page.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.web_threads
+        yield
+
     app = FastAPI(
         title="Kinanti portal",
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
         dependencies=[Depends(check_csrf)],
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine or get_engine(settings.resolved_database_url)

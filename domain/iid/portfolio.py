@@ -241,10 +241,8 @@ def _affairs(session: Session, year: int) -> dict[int, list[list[str]]]:
 #: e.g. a transaction that committed after a later one; this bounds that case)
 FIGURES_MAX_AGE = 60.0
 _FIGURES_KEPT = 8
-_figures_cache: WeakKeyDictionary[
-    Engine, OrderedDict[tuple[Any, ...], tuple[float, PortfolioFigures]]
-]
-_figures_cache = WeakKeyDictionary()
+_Kept = OrderedDict[tuple[Any, ...], tuple[float, PortfolioFigures]]
+_figures_cache: WeakKeyDictionary[Engine, _Kept] = WeakKeyDictionary()
 _figures_lock = threading.Lock()
 
 
@@ -275,21 +273,21 @@ def portfolio_figures(session: Session, year: int) -> PortfolioFigures:
     revision older than the data they were computed from."""
     catalogue = _catalogue_synced(session, year)
     engine = session.get_bind()
+    if not isinstance(engine, Engine):  # a session on one connection (a test's transaction)
+        return _compute_figures(session, catalogue, year)
     revision = portfolio_revision(session, year)
     now = time.monotonic()
     with _figures_lock:
-        kept = _figures_cache.get(engine) if isinstance(engine, Engine) else None
-        hit = kept.get(revision) if kept is not None else None
+        hit = _figures_cache.get(engine, OrderedDict()).get(revision)
     if hit is not None and now - hit[0] <= FIGURES_MAX_AGE:
         return hit[1]
     figures = _compute_figures(session, catalogue, year)
-    if isinstance(engine, Engine):
-        with _figures_lock:
-            kept = _figures_cache.setdefault(engine, OrderedDict())
-            kept[revision] = (now, figures)
-            kept.move_to_end(revision)
-            while len(kept) > _FIGURES_KEPT:
-                kept.popitem(last=False)
+    with _figures_lock:
+        kept = _figures_cache.setdefault(engine, OrderedDict())
+        kept[revision] = (now, figures)
+        kept.move_to_end(revision)
+        while len(kept) > _FIGURES_KEPT:
+            kept.popitem(last=False)
     return figures
 
 

@@ -143,6 +143,15 @@ MESSAGES: dict[str, dict[Language, str]] = {
         Language.ID: "Kinanti berjalan. Prefect UI: {ui}  (Ctrl+C untuk berhenti)",
         Language.EN: "Kinanti is running. Prefect UI: {ui}  (Ctrl+C to stop)",
     },
+    "engine.stopping": {
+        Language.ID: "Menghentikan Kinanti...",
+        Language.EN: "Stopping Kinanti...",
+    },
+    "engine.stop_forced": {
+        Language.ID: "Kinanti belum berhenti setelah {seconds} detik; dihentikan paksa. "
+        "Jejak thread di bawah ini.",
+        Language.EN: "Kinanti did not stop within {seconds} s; forcing it. Thread stacks follow.",
+    },
     "web.serving": {
         Language.ID: "Portal Kinanti berjalan di {url}  (Ctrl+C untuk berhenti)",
         Language.EN: "The Kinanti portal is running at {url}  (Ctrl+C to stop)",

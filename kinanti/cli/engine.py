@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import signal
-import sys
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -89,33 +88,39 @@ def register(app: typer.Typer) -> None:
         """Run the whole engine on this machine: Prefect server (yours via PREFECT_API_URL,
         or a local one), every deployment served from one process, schedules on."""
         from kinanti.orchestration.api import api_url_file
-        from kinanti.orchestration.runtime import configure_prefect_env, prefect_api
+        from kinanti.orchestration.runtime import (
+            configure_prefect_env,
+            prefect_api,
+            stop_own_server,
+        )
 
         settings = get_settings()
         settings.home.mkdir(parents=True, exist_ok=True)
         db.upgrade()
-        # SIGINT stops serve like SIGTERM: until the runner starts, exit (stopping the
-        # server in `finally`); then the runner's own SIGTERM handler shuts it down cleanly
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        signal.signal(signal.SIGINT, lambda *_: signal.raise_signal(signal.SIGTERM))
+        from kinanti.orchestration import serve as serving
+
+        # SIGINT stops serve like SIGTERM: before the runner runs, unwind (`finally` stops
+        # what was started); then the runner's loop stops it (kinanti.orchestration.serve)
+        signal.signal(signal.SIGTERM, serving.request_stop)
+        signal.signal(signal.SIGINT, serving.request_stop)
         if runner_only:
             configure_prefect_env(settings)
-            from kinanti.orchestration.serve import serve_all
-
-            serve_all(settings, _names(only))
+            serving.serve_all(settings, _names(only))
             return
         api_url_file(settings).unlink(missing_ok=True)  # a serve killed before left it
         with prefect_api(settings, fixed_port=True) as url:
             api_url_file(settings).write_text(url)
+            serving.on_forced_stop(lambda: stop_own_server(settings))
+            serving.on_forced_stop(lambda: api_url_file(settings).unlink(missing_ok=True))
             ui = url.removesuffix("/api")
             _console().print(t("engine.serving", settings.language, ui=ui))
-            from kinanti.orchestration.serve import serve_all
             from kinanti.portal.process import start_portal, stop_portal
 
             portal = start_portal(settings, url)
+            serving.on_forced_stop(lambda: stop_portal(portal, wait=2))
             _console().print(t("web.serving", settings.language, url=settings.resolved_portal_url))
             try:
-                serve_all(settings, _names(only))
+                serving.serve_all(settings, _names(only))
             finally:
                 api_url_file(settings).unlink(missing_ok=True)
                 stop_portal(portal)

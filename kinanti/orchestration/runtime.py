@@ -91,7 +91,7 @@ def configure_prefect_env(settings: Settings, api_url: str | None = None) -> Non
         os.environ["PREFECT_API_URL"] = api_url
 
 
-def _die_with_parent(parent: int) -> Callable[[], None]:
+def die_with_parent(parent: int) -> Callable[[], None]:
     """A ``preexec_fn``: the child gets SIGTERM when its parent dies (Linux
     ``PR_SET_PDEATHSIG``), even after ``kill -9`` of the parent."""
 
@@ -204,7 +204,7 @@ class ServerConflictError(KinantiError):
 @dataclass
 class LocalServer:
     """A ``prefect server start`` child process this command started (and must stop).
-    It gets SIGTERM if this process dies first (see ``_die_with_parent``)."""
+    It gets SIGTERM if this process dies first (see ``die_with_parent``)."""
 
     process: subprocess.Popen[bytes]
     api_url: str
@@ -238,7 +238,7 @@ def start_local_server(settings: Settings, port: int | None = None) -> LocalServ
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        preexec_fn=_die_with_parent(os.getpid()),
+        preexec_fn=die_with_parent(os.getpid()),
     )
     server = LocalServer(process, api_url, log_path)
     try:
@@ -279,6 +279,20 @@ def wait_until_healthy(
     raise RuntimeError(f"Prefect server did not become healthy in {timeout:g} s; see {log_path}")
 
 
+def _stop_recorded(settings: Settings, record: ServerRecord, timeout: float = 15) -> None:
+    terminate_group(record.pid, record.started, timeout)
+    ServerRecord.path(settings).unlink(missing_ok=True)
+
+
+def stop_own_server(settings: Settings, timeout: float = 3) -> None:
+    """Stop the local Prefect server this process started (its record names this process as
+    the owner) and forget it; nothing if there is none. For a stop that cannot wait for
+    ``owned_server`` to unwind."""
+    record = ServerRecord.read(settings)
+    if record is not None and record.owner == os.getpid():
+        _stop_recorded(settings, record, timeout)
+
+
 @contextlib.contextmanager
 def owned_server(settings: Settings, *, fixed_port: bool) -> Iterator[str]:
     """Run the one local Prefect server of ``settings.home`` for the duration; yield its URL.
@@ -292,8 +306,7 @@ def owned_server(settings: Settings, *, fixed_port: bool) -> Iterator[str]:
     if record is not None and record.owner_alive() and record.server_alive():
         raise ServerConflictError(code="engine.server_owned", pid=record.owner, url=record.api_url)
     if record is not None:
-        terminate_group(record.pid, record.started)
-        ServerRecord.path(settings).unlink(missing_ok=True)
+        _stop_recorded(settings, record)
     port = settings.prefect_port
     if not _port_free(port):
         if fixed_port:

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+from kinanti.orchestration.runtime import die_with_parent
 from kinanti.settings import Settings
 
 
@@ -22,13 +23,15 @@ def start_portal(settings: Settings, prefect_api_url: str | None) -> subprocess.
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
+        preexec_fn=die_with_parent(os.getpid()),  # a killed serve leaves no portal behind
     )
 
 
-def stop_portal(process: subprocess.Popen[bytes]) -> None:
+def stop_portal(process: subprocess.Popen[bytes], wait: float = 10) -> None:
+    """Stop the portal (SIGTERM, then SIGKILL if it outlives ``wait`` seconds)."""
     if process.poll() is None:
         process.terminate()
         try:
-            process.wait(10)
+            process.wait(wait)
         except subprocess.TimeoutExpired:
             process.kill()

@@ -38,6 +38,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _listening(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 def _prefect_servers(port: int) -> list[int]:
     """Pids of every `prefect server start ... --port <port>` process on this machine."""
     found = []
@@ -59,6 +64,7 @@ class Home:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.port = _free_port()
+        self.web_port = _free_port()
         self.settings = Settings(home=root)
         self.env = {
             k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "KINANTI_"))
@@ -68,6 +74,7 @@ class Home:
                 "KINANTI_HOME": str(root),
                 "KINANTI_DATABASE_URL": f"sqlite:///{root / 'kinanti.db'}",
                 "KINANTI_PREFECT_PORT": str(self.port),
+                "KINANTI_WEB_PORT": str(self.web_port),
                 "KINANTI_LANGUAGE": "en",
                 "PREFECT_HOME": str(root / "prefect"),
                 "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -98,7 +105,7 @@ class Home:
         url_file = self.root / "prefect-api-url"
 
         def serving() -> bool:
-            assert serve.poll() is None, (self.root / "serve.log").read_text()[-3000:]
+            assert serve.poll() is None, self.log_tail()
             record = ServerRecord.read(self.settings)
             return (
                 record is not None
@@ -112,6 +119,16 @@ class Home:
         record = ServerRecord.read(self.settings)
         assert record is not None
         return record
+
+    def stopped(self, serve: subprocess.Popen[bytes], timeout: float = 60) -> int:
+        """Wait for ``serve`` to exit; its exit code (the end of its log if it does not)."""
+        try:
+            return serve.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"serve still runs after {timeout:g} s:\n" + self.log_tail())
+
+    def log_tail(self) -> str:
+        return (self.root / "serve.log").read_text(errors="replace")[-4000:]
 
     def cleanup(self) -> None:
         for process in self.started:
@@ -141,6 +158,8 @@ def test_a_killed_serve_leaves_no_prefect_server_and_a_restart_serves_on_the_sam
     assert first.api_url == home.url
     assert _prefect_servers(home.port) == [first.pid]
 
+    wait_until(lambda: _listening(home.web_port), 60, "the portal to answer")
+
     serve.send_signal(signal.SIGKILL)
     serve.wait(timeout=10)
     wait_until(
@@ -148,6 +167,7 @@ def test_a_killed_serve_leaves_no_prefect_server_and_a_restart_serves_on_the_sam
         30,
         "the orphaned Prefect server to stop",
     )
+    wait_until(lambda: not _listening(home.web_port), 30, "the orphaned portal to stop")
 
     again = home.serve()
     second = home.wait_serving(again)
@@ -170,7 +190,7 @@ def test_a_killed_serve_leaves_no_prefect_server_and_a_restart_serves_on_the_sam
 
     # SIGINT to the serve process alone stops it cleanly, server included
     again.send_signal(signal.SIGINT)
-    assert again.wait(timeout=30) == 0
+    assert home.stopped(again) == 0, home.log_tail()
     assert not ServerRecord.path(home.settings).exists()
     wait_until(lambda: not _prefect_servers(home.port), 20, "the Prefect server to stop")
 
@@ -202,7 +222,7 @@ def test_a_stale_server_of_a_dead_serve_is_stopped_before_serving_again(home: Ho
     assert _prefect_servers(home.port) == [record.pid]
 
     serve.send_signal(signal.SIGTERM)
-    assert serve.wait(timeout=30) == 0
+    assert home.stopped(serve) == 0, home.log_tail()
     wait_until(lambda: not _prefect_servers(home.port), 20, "the Prefect server to stop")
 
 
@@ -220,3 +240,33 @@ def test_serve_refuses_a_port_held_by_another_program(home: Home) -> None:
     assert result.returncode == 1
     assert "KINANTI_PREFECT_PORT" in result.stderr + result.stdout
     assert _prefect_servers(home.port) == []
+
+
+STUCK_STOP = """
+import sys, time
+from pathlib import Path
+from kinanti.orchestration import serve
+serve.STOP_SECONDS = 0.5
+serve.on_forced_stop(lambda: Path(sys.argv[1]).write_text("stopped"))
+serve.begin_stop()
+time.sleep(60)  # a stop that hangs
+"""
+
+
+def test_a_stop_that_hangs_is_forced_after_its_deadline(tmp_path: Path) -> None:
+    """Whatever holds a stop up, serve ends: past the deadline it stops what it started
+    (the forced-stop callbacks), writes the thread stacks to its log and exits."""
+    marker = tmp_path / "callback-ran"
+    env = {**os.environ, "KINANTI_HOME": str(tmp_path), "KINANTI_LANGUAGE": "en"}
+    result = subprocess.run(
+        [sys.executable, "-c", STUCK_STOP, str(marker)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    assert marker.read_text() == "stopped"
+    assert "Stopping Kinanti" in result.stderr
+    assert "did not stop within 0.5 s; forcing it" in result.stderr
+    assert 'File "<string>", line 8 in <module>' in result.stderr  # the stacks: the sleep

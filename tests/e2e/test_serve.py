@@ -158,16 +158,16 @@ def test_a_killed_serve_leaves_no_prefect_server_and_a_restart_serves_on_the_sam
     assert first.api_url == home.url
     assert _prefect_servers(home.port) == [first.pid]
 
-    wait_until(lambda: _listening(home.web_port), 60, "the portal to answer")
+    wait_until(lambda: _listening(home.web_port), 120, "the portal to answer")
 
     serve.send_signal(signal.SIGKILL)
     serve.wait(timeout=10)
     wait_until(
         lambda: not _prefect_servers(home.port) and not api_healthy(home.url, timeout=0.5),
-        30,
+        60,
         "the orphaned Prefect server to stop",
     )
-    wait_until(lambda: not _listening(home.web_port), 30, "the orphaned portal to stop")
+    wait_until(lambda: not _listening(home.web_port), 60, "the orphaned portal to stop")
 
     again = home.serve()
     second = home.wait_serving(again)
@@ -192,7 +192,7 @@ def test_a_killed_serve_leaves_no_prefect_server_and_a_restart_serves_on_the_sam
     again.send_signal(signal.SIGINT)
     assert home.stopped(again) == 0, home.log_tail()
     assert not ServerRecord.path(home.settings).exists()
-    wait_until(lambda: not _prefect_servers(home.port), 20, "the Prefect server to stop")
+    wait_until(lambda: not _prefect_servers(home.port), 60, "the Prefect server to stop")
 
 
 def test_a_stale_server_of_a_dead_serve_is_stopped_before_serving_again(home: Home) -> None:
@@ -223,7 +223,7 @@ def test_a_stale_server_of_a_dead_serve_is_stopped_before_serving_again(home: Ho
 
     serve.send_signal(signal.SIGTERM)
     assert home.stopped(serve) == 0, home.log_tail()
-    wait_until(lambda: not _prefect_servers(home.port), 20, "the Prefect server to stop")
+    wait_until(lambda: not _prefect_servers(home.port), 60, "the Prefect server to stop")
 
 
 def test_serve_refuses_a_port_held_by_another_program(home: Home) -> None:

@@ -114,6 +114,15 @@ def _stat(pid: int) -> list[str] | None:
     return stat.rpartition(")")[2].split()
 
 
+def kill_children(pid: int) -> None:
+    """SIGKILL every live child process of ``pid`` (Linux: found through ``/proc``)."""
+    for entry in Path("/proc").glob("[0-9]*"):
+        fields = _stat(int(entry.name))
+        if fields is not None and fields[1] == str(pid) and fields[0] != "Z":
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(int(entry.name), signal.SIGKILL)
+
+
 def process_start_time(pid: int) -> str | None:
     """The kernel's start time of ``pid`` (tells a live process from a reused pid)."""
     fields = _stat(pid)

@@ -5,8 +5,9 @@ Stopping is ours, not a chain of signal handlers: SIGINT and SIGTERM both set on
 the runner's event loop, which then stops the runner (Prefect cancels the runs in flight
 and pauses the schedules). A stop that has not finished within ``STOP_SECONDS`` is forced:
 the thread stacks go to the log (to see what held it up), the callbacks registered with
-``on_forced_stop`` run (the CLI stops its portal and Prefect server there) and the process
-exits. So Ctrl+C always ends ``kinanti serve``, with nothing left behind.
+``on_forced_stop`` run (the CLI stops its portal and Prefect server there), the child
+processes still alive (flow runs that did not end) are killed and the process exits. So
+Ctrl+C always ends ``kinanti serve``, with nothing left behind.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from kinanti.orchestration.runtime import kill_children
 from kinanti.settings import Settings
 
 if TYPE_CHECKING:
@@ -73,6 +75,7 @@ def _force_stop() -> None:
     for callback in reversed(_forced_stop_callbacks):
         with contextlib.suppress(Exception):
             callback()
+    kill_children(os.getpid())  # flow runs that did not end on the runner's SIGTERM
     sys.stderr.flush()
     os._exit(0)
 

@@ -243,10 +243,12 @@ def test_serve_refuses_a_port_held_by_another_program(home: Home) -> None:
 
 
 STUCK_STOP = """
-import sys, time
+import subprocess, sys, time
 from pathlib import Path
 from kinanti.orchestration import serve
 serve.STOP_SECONDS = 0.5
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+Path(sys.argv[2]).write_text(str(child.pid))
 serve.on_forced_stop(lambda: Path(sys.argv[1]).write_text("stopped"))
 serve.begin_stop()
 time.sleep(60)  # a stop that hangs
@@ -255,11 +257,13 @@ time.sleep(60)  # a stop that hangs
 
 def test_a_stop_that_hangs_is_forced_after_its_deadline(tmp_path: Path) -> None:
     """Whatever holds a stop up, serve ends: past the deadline it stops what it started
-    (the forced-stop callbacks), writes the thread stacks to its log and exits."""
+    (the forced-stop callbacks), writes the thread stacks to its log, kills the child
+    processes left (a flow run that ignored SIGTERM) and exits."""
     marker = tmp_path / "callback-ran"
+    child = tmp_path / "child-pid"
     env = {**os.environ, "KINANTI_HOME": str(tmp_path), "KINANTI_LANGUAGE": "en"}
     result = subprocess.run(
-        [sys.executable, "-c", STUCK_STOP, str(marker)],
+        [sys.executable, "-c", STUCK_STOP, str(marker), str(child)],
         env=env,
         capture_output=True,
         text=True,
@@ -269,4 +273,5 @@ def test_a_stop_that_hangs_is_forced_after_its_deadline(tmp_path: Path) -> None:
     assert marker.read_text() == "stopped"
     assert "Stopping Kinanti" in result.stderr
     assert "did not stop within 0.5 s; forcing it" in result.stderr
-    assert 'File "<string>", line 8 in <module>' in result.stderr  # the stacks: the sleep
+    assert 'File "<string>", line 10 in <module>' in result.stderr  # the stacks: the sleep
+    wait_until(lambda: not Path(f"/proc/{child.read_text()}").exists(), 10, "the child killed")
